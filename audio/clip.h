@@ -1,0 +1,74 @@
+/*
+ * termaster — decoded audio held in memory.
+ *
+ * A clip is immutable float32 interleaved stereo at the session rate.  It is
+ * decoded with libsndfile and converted with libsamplerate (SRC_SINC_BEST_QUALITY)
+ * on a worker thread, never in the audio callback.  Once handed to the engine
+ * it is never modified; it is freed only after the engine has given it back.
+ *
+ * Errors: 0 or enum audio_clip_error.  Loaders also write a one-line reason
+ * (no path, no "termaster:") to the caller's buffer; the caller prints
+ * "termaster: PATH: reason".
+ */
+#ifndef TM_AUDIO_CLIP_H
+#define TM_AUDIO_CLIP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+enum audio_clip_error {
+	AUDIO_CLIP_OK = 0,
+	AUDIO_CLIP_ERROR_ERRNO,       /* open/stat failed, see errno (missing, unreadable) */
+	AUDIO_CLIP_ERROR_DIRECTORY,   /* path is a directory */
+	AUDIO_CLIP_ERROR_EMPTY,       /* zero-length file or no frames */
+	AUDIO_CLIP_ERROR_FORMAT,      /* not audio, or a format libsndfile lacks */
+	AUDIO_CLIP_ERROR_CHANNELS,    /* more than two channels */
+	AUDIO_CLIP_ERROR_RATE,        /* sample rate outside 8 kHz … 384 kHz */
+	AUDIO_CLIP_ERROR_READ,        /* truncated or corrupt data */
+	AUDIO_CLIP_ERROR_NOMEM,
+	AUDIO_CLIP_ERROR_SRC,         /* libsamplerate failed */
+	AUDIO_CLIP_ERROR_CANCELLED,
+};
+
+#define AUDIO_CLIP_MIN_RATE 8000
+#define AUDIO_CLIP_MAX_RATE 384000
+
+struct audio_clip {
+	float *data;             /* frames × 2, interleaved L R */
+	int64_t frames;
+	double rate;             /* the session rate it was converted to */
+	/* what the file was */
+	int file_rate;
+	int file_channels;
+	int64_t file_frames;
+	char format[64];         /* "WAV 24-bit", "FLAC 16-bit", "Ogg Vorbis" … */
+	int64_t nonfinite;       /* NaN/Inf samples replaced by 0 */
+	char *path;              /* as given */
+	const char *name;        /* basename, points into path */
+};
+
+/* File facts without decoding: rate, channels, frames.  Returns 0 or an
+ * error with reason in msg. */
+int audio_clip_probe(const char *path, int *rate, int *channels,
+		     int64_t *frames, char *msg, size_t msg_len);
+
+/* Progress/cancel hook called from the decoding thread every ~0.1 s of
+ * work with a fraction 0 … 1.  Return nonzero to cancel. */
+typedef int (*audio_clip_progress_fn)(void *user, double fraction);
+
+/* Decode `path` and convert it to `rate` (0 = keep the file's rate).  On
+ * success *out owns a new clip.  Mono is copied to both channels.  Non-
+ * finite samples become 0 and are counted in clip->nonfinite. */
+int audio_clip_load(const char *path, double rate, struct audio_clip **out,
+		    audio_clip_progress_fn progress, void *user,
+		    char *msg, size_t msg_len);
+
+/* Build a clip from interleaved stereo floats (copied); for generated
+ * material.  `name` is shown on screen.  Returns NULL on allocation failure. */
+struct audio_clip *audio_clip_from_frames(const char *name, const float *lr,
+					  int64_t frames, double rate);
+
+/* Frees the clip and sets *c to NULL.  Accepts NULL and *c == NULL. */
+void audio_clip_free(struct audio_clip **c);
+
+#endif

@@ -1,0 +1,108 @@
+/*
+ * termaster — the playback engine.
+ *
+ * audio_engine_process() is the whole audio-thread side: the PortAudio
+ * callback calls it, and so do the null driver and the unit tests (the
+ * offline driver).  Everything else here is called from one control thread
+ * (the UI or headless reader) and only posts fixed-size commands on a
+ * lock-free ring; the engine drains the ring at the start of each block.
+ *
+ * Per block (DESIGN.md, "How the data flows (live)"):
+ *   1. drain commands
+ *   2. read the current source at the playhead; the mix runs through the
+ *      chain (kept warm while bypassed), fed `latency` frames ahead so that
+ *      processed, bypassed and reference audio stay sample-aligned
+ *   3. monitor section: per-source match gain
+ *   4. crossfade (AUDIO_ENGINE_XFADE_MS) whenever source, bypass, match or
+ *      position changes; play/pause fade in and out
+ *   5. write the output and copy it to the meter tap ring
+ *
+ * Sources: slot 0 is the mix, slots 1 … AUDIO_MAX_SOURCES-1 references.  All
+ * share one playhead ("sync").  Clips are handed over by pointer and handed
+ * back through a trash ring; audio_engine_collect() frees them on the
+ * control thread.
+ */
+#ifndef TM_AUDIO_ENGINE_H
+#define TM_AUDIO_ENGINE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "chain/chain.h"
+
+struct audio_clip;
+
+#define AUDIO_MAX_SOURCES 64
+#define AUDIO_ENGINE_XFADE_MS 10.0
+/* Gain routes: the mix "after" (processed) is route 0, reference n is route
+ * n, and the mix "before" (bypassed) has its own route. */
+#define AUDIO_ROUTE_AFTER 0
+#define AUDIO_ROUTE_BEFORE AUDIO_MAX_SOURCES
+#define AUDIO_ROUTES (AUDIO_MAX_SOURCES + 1)
+
+enum audio_engine_error {
+	AUDIO_ENGINE_OK = 0,
+	AUDIO_ENGINE_ERROR_NOMEM,
+	AUDIO_ENGINE_ERROR_CHAIN,   /* chain_new failed */
+	AUDIO_ENGINE_ERROR_FULL,    /* command ring full; try again */
+	AUDIO_ENGINE_ERROR_ARG,     /* slot or value out of range */
+};
+
+struct audio_engine;
+
+/* Not RT.  max_block: the most frames one audio_engine_process() call may
+ * ask for (larger calls are split internally, so any value works). */
+struct audio_engine *audio_engine_new(double rate, const struct chain_settings *s,
+				      int *err);
+/* Not RT.  The driver must be stopped.  Frees clips still held. */
+void audio_engine_free(struct audio_engine **e);
+
+/* RT-safe: the audio thread.  Writes `frames` interleaved stereo frames. */
+void audio_engine_process(struct audio_engine *e, float *out, unsigned frames);
+/* RT-safe: drivers report xruns (PortAudio statusFlags) here. */
+void audio_engine_count_xrun(struct audio_engine *e);
+
+/* ---- control thread: commands (return 0 or AUDIO_ENGINE_ERROR_*) ---- */
+int audio_engine_play(struct audio_engine *e, bool play);
+int audio_engine_seek(struct audio_engine *e, double seconds);
+int audio_engine_set_source(struct audio_engine *e, int slot);
+int audio_engine_set_bypass(struct audio_engine *e, bool bypass);
+int audio_engine_set_match(struct audio_engine *e, bool match);
+/* in_s < out_s; loop_on toggles looping of that region. */
+int audio_engine_set_loop(struct audio_engine *e, double in_s, double out_s, bool on);
+int audio_engine_set_param(struct audio_engine *e, unsigned idx, float value);
+int audio_engine_set_gain(struct audio_engine *e, int route, float gain_db);
+/* Hand a clip to slot (ownership passes to the engine, NULL empties it).
+ * The clip must be at the engine's rate. */
+int audio_engine_set_clip(struct audio_engine *e, int slot, struct audio_clip *clip);
+/* Control thread: free what the engine has handed back. */
+void audio_engine_collect(struct audio_engine *e);
+
+/* ---- control thread: state ---- */
+struct audio_engine_snapshot {
+	double rate;
+	int64_t position;          /* frames, playhead of the sources */
+	int64_t length;            /* frames of the mix (0 before it is loaded) */
+	int64_t rendered;          /* frames written by process() since start: audio time */
+	int source;                /* slot playing (or fading to) */
+	bool playing;
+	bool bypass;
+	bool match;
+	bool loop_on;
+	int64_t loop_in, loop_out; /* frames */
+	unsigned latency;          /* chain latency, frames */
+	uint64_t xruns;
+	uint64_t tap_overruns;     /* meter frames dropped because the UI lagged */
+	float gain_db[AUDIO_ROUTES]; /* match gains as set (unity while match off) */
+	float limiter_gr_db;       /* largest over the last block */
+	float peak_dbfs;           /* output sample peak over the last block */
+};
+void audio_engine_snapshot(struct audio_engine *e, struct audio_engine_snapshot *s);
+
+/* Meter tap: interleaved stereo frames as played.  Returns frames read. */
+size_t audio_engine_tap_read(struct audio_engine *e, float *lr, size_t max_frames);
+
+double audio_engine_rate(const struct audio_engine *e);
+
+#endif

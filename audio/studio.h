@@ -1,0 +1,116 @@
+/*
+ * termaster — the workstation behind the screen and the headless reader.
+ *
+ * Owns the engine, the output driver and the worker thread.  The worker
+ * decodes sources (libsndfile + libsamplerate), measures them (libebur128),
+ * and re-renders the mix through the current chain in the background to
+ * measure "after"; audio_studio_poll(), called from the control thread
+ * 20–30 times a second, hands finished clips to the engine, recomputes the
+ * loudness-match gains (refs/match.c) and sends them, and frees what the
+ * engine gave back.
+ *
+ * Every function is for the one control thread (UI or headless reader).
+ */
+#ifndef TM_AUDIO_STUDIO_H
+#define TM_AUDIO_STUDIO_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "audio/engine.h"
+#include "chain/chain.h"
+#include "refs/loudness.h"
+#include "refs/match.h"
+
+enum audio_studio_error {
+	AUDIO_STUDIO_OK = 0,
+	AUDIO_STUDIO_ERROR_NOMEM,
+	AUDIO_STUDIO_ERROR_MIX,     /* the mix cannot be opened: see msg */
+	AUDIO_STUDIO_ERROR_ENGINE,
+	AUDIO_STUDIO_ERROR_FULL,    /* too many sources */
+	AUDIO_STUDIO_ERROR_STATE,   /* source not ready */
+};
+
+struct audio_studio_opts {
+	const char *device;         /* NULL: default device */
+	unsigned buffer_frames;     /* 0: host default */
+	double rate;                /* 0: the mix's rate */
+	bool no_device;             /* use the null driver without trying a device */
+	double max_peak_dbtp;       /* matching headroom, 0.0 by default */
+};
+
+void audio_studio_opts_default(struct audio_studio_opts *o);
+
+enum audio_source_state {
+	AUDIO_SOURCE_EMPTY = 0,
+	AUDIO_SOURCE_LOADING,       /* decoding; progress 0 … 1 */
+	AUDIO_SOURCE_MEASURING,     /* decoded, loudness being measured */
+	AUDIO_SOURCE_READY,
+	AUDIO_SOURCE_FAILED,        /* error holds "reason" (no path) */
+};
+
+struct audio_source_info {
+	char path[1024];
+	char name[256];
+	enum audio_source_state state;
+	double progress;
+	char error[256];
+	bool measured;
+	struct refs_loudness loudness;   /* of the source as is (for the mix: "before") */
+	double duration_s;
+	int file_rate;
+	int file_channels;
+	char format[64];
+	int64_t nonfinite;
+};
+
+struct audio_match_info {
+	bool after_measured;             /* the processed mix has been measured */
+	bool after_pending;              /* a background render is running or queued */
+	struct refs_loudness after;      /* loudness of the processed mix */
+	struct refs_match_result result; /* common target, lowered or not */
+	double gain_db[AUDIO_ROUTES];    /* computed match gains per route */
+};
+
+struct audio_studio;
+
+/* mix_path NULL opens the demo material.  The session rate is opts->rate,
+ * or the mix's rate; when the device cannot run it, the nearest rate it can
+ * (status says so).  With no usable device the null driver runs and status
+ * says why; analysis and render still work.  Returns NULL with *err and msg
+ * set when the mix cannot even be probed. */
+struct audio_studio *audio_studio_new(const char *mix_path,
+				      const struct audio_studio_opts *opts,
+				      int *err, char *msg, size_t msg_len);
+void audio_studio_free(struct audio_studio **st);
+
+/* Queue a reference for decoding; returns its slot (1 …) or -1 when full. */
+int audio_studio_add_ref(struct audio_studio *st, const char *path);
+
+/* Integrate worker results; call 20–30 times a second. Returns true when
+ * something visible changed (sources, match). */
+bool audio_studio_poll(struct audio_studio *st);
+/* True while decoding, measuring or a background render is pending. */
+bool audio_studio_busy(struct audio_studio *st);
+
+/* Controls: forwarded to the engine (see engine.h). */
+struct audio_engine *audio_studio_engine(struct audio_studio *st);
+int audio_studio_set_param(struct audio_studio *st, unsigned idx, float value);
+const struct chain_settings *audio_studio_settings(const struct audio_studio *st);
+int audio_studio_set_source(struct audio_studio *st, int slot);
+
+int audio_studio_source_count(const struct audio_studio *st);   /* mix + refs */
+void audio_studio_source(struct audio_studio *st, int slot, struct audio_source_info *out);
+void audio_studio_match(struct audio_studio *st, struct audio_match_info *out);
+
+double audio_studio_rate(const struct audio_studio *st);
+/* The output in one line ("ALSA: default, 48000 Hz, 256 frames") or why
+ * there is none ("no audio device: …; analysis and render still work"). */
+const char *audio_studio_output_status(const struct audio_studio *st);
+bool audio_studio_has_device(const struct audio_studio *st);
+/* Last notable event for the status line ("resampling everything to
+ * 44100 Hz: the device cannot run 96000 Hz"), or "". */
+const char *audio_studio_notice(const struct audio_studio *st);
+
+#endif

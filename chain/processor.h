@@ -1,0 +1,72 @@
+/*
+ * termaster — the processor contract.
+ *
+ * A processor is a const table of functions (SoX sox_effect_handler_t, the
+ * LV2 descriptor of x42 plugins) plus private state whose size the chain
+ * allocates.  Every processor works in place on two planar channels.
+ *
+ * Realtime rules for everything marked RT-safe: no allocation, no locks, no
+ * I/O.  Parameter changes are stored as targets by set_param and smoothed
+ * inside process; nothing ever steps.
+ */
+#ifndef TM_CHAIN_PROCESSOR_H
+#define TM_CHAIN_PROCESSOR_H
+
+#include <stddef.h>
+
+#define CHAIN_CHANNELS 2
+
+/* Largest sub-block over which a processor may hold a parameter constant
+ * (STYLE.md §3.3).  Processors interpolate per sub-block of at most this. */
+#define CHAIN_SUBBLOCK 32
+
+/* One parameter as declared by its processor.  `id` is local to the
+ * processor ("ceiling_dbtp"); the chain exposes "limiter.ceiling_dbtp". */
+struct chain_param {
+	const char *id;
+	const char *name;
+	const char *unit;  /* "dB", "dBTP", "ms", "" … */
+	float min;
+	float max;
+	float def;
+	float step;        /* the UI's fine step; coarse is 10× */
+};
+
+struct chain_proc;
+
+struct chain_proc_ops {
+	const char *name;        /* prefix of its parameter ids: "gain", "limiter" */
+	const char *label;       /* shown on screen: "Input gain" */
+	size_t priv_size;
+	const struct chain_param *params;
+	unsigned n_params;
+	/* May allocate.  Called once; parameters are then set with
+	 * set_param(…, snap = 1) before the first process().  Returns 0 or
+	 * CHAIN_ERROR_NOMEM / CHAIN_ERROR_RATE. */
+	int (*init)(struct chain_proc *p, double rate, unsigned max_frames);
+	/* RT-safe.  `value` is already clamped to the table.  snap != 0 sets
+	 * the value at once (construction, render start); otherwise the
+	 * processor glides to it inside process(). */
+	void (*set_param)(struct chain_proc *p, unsigned id, float value, int snap);
+	/* RT-safe.  In place, n <= max_frames, buf[0] left, buf[1] right. */
+	void (*process)(struct chain_proc *p, float *const *buf, unsigned n);
+	/* RT-safe.  Clear signal state (delay lines, envelopes), keep
+	 * parameters, free nothing (libsamplerate src_reset). */
+	void (*reset)(struct chain_proc *p);
+	/* Delay in frames that process() adds (lookahead); constant after init. */
+	unsigned (*latency)(const struct chain_proc *p);
+	/* Optional, RT-safe: the largest gain reduction applied during the
+	 * last process() call, in dB (>= 0).  NULL when not applicable. */
+	float (*gain_reduction_db)(const struct chain_proc *p);
+	/* May free.  Frees what init allocated, not priv itself. */
+	void (*destroy)(struct chain_proc *p);
+};
+
+struct chain_proc {
+	const struct chain_proc_ops *ops;
+	void *priv;  /* priv_size bytes, zeroed, owned by the chain */
+	double rate;
+	unsigned max_frames;
+};
+
+#endif

@@ -1,0 +1,48 @@
+/*
+ * termaster — loudness analysis of whole sources (ITU-R BS.1770-4, EBU R128,
+ * EBU Tech 3341/3342) with libebur128.  Not RT-safe: runs on a worker or the
+ * command line, never in the audio callback.
+ *
+ * Errors: 0 or enum refs_loudness_error.
+ */
+#ifndef TM_REFS_LOUDNESS_H
+#define TM_REFS_LOUDNESS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+enum refs_loudness_error {
+	REFS_LOUDNESS_OK = 0,
+	REFS_LOUDNESS_ERROR_NOMEM,
+	REFS_LOUDNESS_ERROR_EBUR128,   /* libebur128 refused the input */
+	REFS_LOUDNESS_ERROR_CANCELLED,
+};
+
+struct refs_loudness {
+	double integrated_lufs;     /* -HUGE_VAL when everything is gated out */
+	double lra_lu;
+	double true_peak_dbtp;      /* max over channels, 4× (libebur128) refined */
+	double sample_peak_dbfs;
+	double max_momentary_lufs;  /* 400 ms window, polled every 10 ms */
+	double max_shortterm_lufs;  /* 3 s window, polled every 10 ms */
+	double duration_s;
+};
+
+/* Incremental analyser: feed interleaved frames in any block sizes. */
+struct refs_analyser;
+
+struct refs_analyser *refs_analyser_new(unsigned channels, double rate, int *err);
+void refs_analyser_free(struct refs_analyser **a);
+int refs_analyser_add(struct refs_analyser *a, const float *frames, size_t n);
+int refs_analyser_result(struct refs_analyser *a, struct refs_loudness *out);
+
+/* Whole buffer in one call.  progress may be NULL; returning nonzero from
+ * it cancels (REFS_LOUDNESS_ERROR_CANCELLED). */
+int refs_loudness_measure(const float *frames, int64_t n, unsigned channels,
+			  double rate, struct refs_loudness *out,
+			  int (*progress)(void *user, double fraction), void *user);
+
+/* "-14.2" style helpers that print "-inf" for -HUGE_VAL. */
+const char *refs_loudness_strerror(int err);
+
+#endif

@@ -1,0 +1,71 @@
+/*
+ * termaster — shared helpers for the unit tests.
+ *
+ * Exit codes follow the automake protocol: 0 pass, 1 fail, 77 skip.
+ * ASSERT_* print file:line with expected and actual values (PortAudio
+ * qa_tools.h) and count failures; a test ends with `return test_done();`.
+ */
+#ifndef TM_TESTS_UTIL_H
+#define TM_TESTS_UTIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+extern int test_failures;
+extern int test_checks;
+
+void test_fail(const char *file, int line, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+#define ASSERT_TRUE(msg, cond) do { test_checks++; \
+	if (!(cond)) test_fail(__FILE__, __LINE__, "%s: expected true: %s", (msg), #cond); } while (0)
+#define ASSERT_CLOSE(msg, expected, actual, tol) do { \
+	double e_ = (expected), a_ = (actual), t_ = (tol); test_checks++; \
+	if (!(fabs(e_ - a_) <= t_)) test_fail(__FILE__, __LINE__, \
+		"%s: expected %.9g, got %.9g (diff %.3g > tol %.3g)", (msg), e_, a_, fabs(e_ - a_), t_); \
+	} while (0)
+#define ASSERT_LE(msg, actual, bound) do { \
+	double a_ = (actual), b_ = (bound); test_checks++; \
+	if (!(a_ <= b_)) test_fail(__FILE__, __LINE__, "%s: %.9g is above %.9g", (msg), a_, b_); \
+	} while (0)
+#define ASSERT_GE(msg, actual, bound) do { \
+	double a_ = (actual), b_ = (bound); test_checks++; \
+	if (!(a_ >= b_)) test_fail(__FILE__, __LINE__, "%s: %.9g is below %.9g", (msg), a_, b_); \
+	} while (0)
+#define ASSERT_INT(msg, expected, actual) do { \
+	long long e_ = (expected), a_ = (actual); test_checks++; \
+	if (e_ != a_) test_fail(__FILE__, __LINE__, "%s: expected %lld, got %lld", (msg), e_, a_); \
+	} while (0)
+
+/* Prints "N checks, N failed" and returns the exit status. */
+int test_done(void);
+
+/* ---- generated signals (interleaved, `ch` channels) ---- */
+
+/* Sine of amplitude `amp` (peak, linear) at freq_hz, phase in radians. */
+void gen_sine(float *buf, size_t frames, unsigned ch, double rate,
+	      double freq_hz, double amp, double phase);
+/* Deterministic white noise, uniform in [-amp, amp] (xorshift32 seeded). */
+void gen_noise(float *buf, size_t frames, unsigned ch, double amp, uint32_t seed);
+/* A music-like test signal: kick, bass, chords, noise hats; crest factor
+ * near that of a mix; peak `amp`. */
+void gen_music(float *buf, size_t frames, unsigned ch, double rate, double amp,
+	       uint32_t seed);
+
+double db_to_lin(double db);
+double lin_to_db(double lin);
+
+/* Amplitude of freq_hz in a mono signal by correlation with sine and
+ * cosine over whole periods (PaQa_CorrelateSine). */
+double measure_sine_amp(const float *x, size_t n, size_t stride, double rate,
+			double freq_hz);
+
+/* True peak of one channel by 32× band-limited (windowed-sinc)
+ * interpolation: an independent reference for the limiter tests. */
+double measure_true_peak(const float *x, size_t n, size_t stride);
+
+/* Temporary folder for a test: created fresh under $TMPDIR; returns its
+ * path (static storage). */
+const char *test_tmpdir(const char *name);
+
+#endif

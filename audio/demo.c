@@ -1,1 +1,544 @@
+/*
+ * termaster — built-in demo material (see demo.h).
+ *
+ * One short song, synthesised in code: 120 bpm, 4/4, a vi–IV–I–V loop in
+ * C major (Am F C G), sixteen bars = AUDIO_DEMO_SECONDS.  Kick, snare,
+ * hats, bass, a detuned-saw pad and, from bar 5, an FM electric-piano
+ * arpeggio.  Rendered three ways:
+ *
+ *   mix   a little dull (first-order high shelf -2.5 dB at 5 kHz), peak
+ *         normalised to -6 dBFS: about -20 LUFS, untouched dynamics
+ *   loud  brighter (+3 dB above 4 kHz, +1 dB below 90 Hz), driven into a
+ *         soft clipper and then the chain's true-peak limiter at -0.8 dBTP:
+ *         about -9 LUFS
+ *   warm  warmer (+1.5 dB below 200 Hz, -1 dB above 8 kHz), light limiting
+ *         at -1 dBTP: about -13 LUFS
+ *
+ * Every note has a smooth envelope that starts and ends at zero (raised-
+ * cosine attack and release), so nothing clicks.  Notes that ring past the
+ * end wrap round to the start, so the clip loops seamlessly; a 5 ms fade at
+ * each end keeps the very first and last samples at silence.
+ *
+ * Frequencies are in Hz and times in seconds, so any rate gives the same
+ * song.  Deterministic: fixed pattern, xorshift noise with fixed seeds, no
+ * global state (so any thread may call it).
+ */
 #include "config.h"
+
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "audio/clip.h"
+#include "audio/demo.h"
+#include "audio/render.h"
+#include "chain/chain.h"
+
+#define DEMO_BPM 120.0
+#define DEMO_BARS 16
+#define SIN_TAB 4096
+
+/*
+ * Generator state.  l, r: the stereo bus (frames n, wrapping); pl, pr: the
+ * pad bus, filtered as a whole before it joins the main bus.
+ */
+struct gen {
+	double sr;
+	int64_t n;
+	float *l, *r;
+	float *pl, *pr;
+	uint32_t noise;
+	float sintab[SIN_TAB + 1];
+};
+
+static uint32_t xorshift32(uint32_t *s)
+{
+	uint32_t x = *s;
+
+	x ^= x << 13;
+	x ^= x >> 17;
+	x ^= x << 5;
+	return *s = x;
+}
+
+/* Uniform in [-1, 1). */
+static double white(uint32_t *s)
+{
+	return (double)xorshift32(s) * (2.0 / 4294967296.0) - 1.0;
+}
+
+/* sin(2π ph) for ph in cycles, by table with linear interpolation. */
+static double fsin(const struct gen *g, double ph)
+{
+	double x = (ph - floor(ph)) * SIN_TAB;
+	int i = (int)x;
+	double f = x - i;
+
+	return g->sintab[i] + f * (g->sintab[i + 1] - g->sintab[i]);
+}
+
+/* One-pole coefficient for a corner at fc Hz. */
+static double onepole(const struct gen *g, double fc)
+{
+	return 1.0 - exp(-2.0 * M_PI * fc / g->sr);
+}
+
+static void bus_add(struct gen *g, int64_t k, double l, double r)
+{
+	k %= g->n;
+	g->l[k] += (float)l;
+	g->r[k] += (float)r;
+}
+
+/* Raised-cosine edge: 0 at x <= 0, 1 at x >= 1. */
+static double edge(double x)
+{
+	if (x <= 0)
+		return 0;
+	if (x >= 1)
+		return 1;
+	return 0.5 - 0.5 * cos(M_PI * x);
+}
+
+static int64_t at(const struct gen *g, double t)
+{
+	return (int64_t)llround(t * g->sr);
+}
+
+/* ---- instruments ---- */
+
+/* Sine kick, pitch falling 158 → 48 Hz. */
+static void kick(struct gen *g, double t0, double vel)
+{
+	const double len = 0.45, fade = 0.05;
+	int64_t k0 = at(g, t0), m = at(g, len);
+	double dp = exp(-1.0 / (0.032 * g->sr));
+	double da = exp(-1.0 / (0.20 * g->sr));
+	double ep = 1.0, ea = 1.0, ph = 0.0;
+
+	for (int64_t i = 0; i < m; i++) {
+		double t = (double)i / g->sr;
+		double env = ea * edge(t / 0.0015) * edge((len - t) / fade);
+		double v = vel * env * fsin(g, ph);
+
+		bus_add(g, k0 + i, v, v);
+		ph += (48.0 + 110.0 * ep) / g->sr;
+		ep *= dp;
+		ea *= da;
+	}
+}
+
+/* Snare: a short tone at ~190 Hz and band-passed noise, a little wide. */
+static void snare(struct gen *g, double t0, double vel)
+{
+	const double len = 0.32, fade = 0.06;
+	int64_t k0 = at(g, t0), m = at(g, len);
+	double a_hp = onepole(g, 1200.0), a_lp = onepole(g, 8000.0);
+	double db = exp(-1.0 / (0.045 * g->sr)), dn = exp(-1.0 / (0.095 * g->sr));
+	double eb = 1.0, en = 1.0, ph = 0.0;
+	double lpl = 0, lpr = 0, hpl = 0, hpr = 0;
+
+	for (int64_t i = 0; i < m; i++) {
+		double t = (double)i / g->sr;
+		double win = edge(t / 0.001) * edge((len - t) / fade);
+		double c = white(&g->noise), d = white(&g->noise);
+		double nl = 0.85 * c + 0.3 * d, nr = 0.85 * c - 0.3 * d;
+		double body, vl, vr;
+
+		/* high-pass (x - lowpass) then low-pass, per channel */
+		hpl += a_hp * (nl - hpl);
+		hpr += a_hp * (nr - hpr);
+		lpl += a_lp * ((nl - hpl) - lpl);
+		lpr += a_lp * ((nr - hpr) - lpr);
+		body = 0.8 * eb * fsin(g, ph);
+		vl = vel * win * (body + 0.9 * en * lpl);
+		vr = vel * win * (body + 0.9 * en * lpr);
+		bus_add(g, k0 + i, vl, vr);
+		ph += (180.0 + 30.0 * eb) / g->sr;
+		eb *= db;
+		en *= dn;
+	}
+}
+
+/* Hi-hat: independent noise per side (wide), two high-pass poles at 7 kHz,
+ * sitting a little right of centre. */
+static void hat(struct gen *g, double t0, double vel, int open)
+{
+	const double len = open ? 0.40 : 0.09, fade = open ? 0.12 : 0.04;
+	int64_t k0 = at(g, t0), m = at(g, len);
+	double a = onepole(g, 7000.0);
+	double de = exp(-1.0 / ((open ? 0.13 : 0.022) * g->sr));
+	double e = 1.0;
+	double l1 = 0, l2 = 0, r1 = 0, r2 = 0;
+
+	for (int64_t i = 0; i < m; i++) {
+		double t = (double)i / g->sr;
+		double win = vel * e * edge(t / 0.0005) * edge((len - t) / fade);
+		double nl = white(&g->noise), nr = white(&g->noise);
+		double hl, hr;
+
+		l1 += a * (nl - l1);
+		hl = nl - l1;
+		l2 += a * (hl - l2);
+		hl -= l2;
+		r1 += a * (nr - r1);
+		hr = nr - r1;
+		r2 += a * (hr - r2);
+		hr -= r2;
+		bus_add(g, k0 + i, 0.8 * win * hl, 1.0 * win * hr);
+		e *= de;
+	}
+}
+
+/* Bass: three harmonics, soft attack, slight decay, raised-cosine release. */
+static void bass(struct gen *g, double t0, double dur, double f, double vel)
+{
+	const double rel = 0.03;
+	int64_t k0 = at(g, t0), m = at(g, dur + rel);
+	double dd = exp(-1.0 / (0.15 * g->sr));
+	double d = 1.0, ph = 0.0;
+
+	for (int64_t i = 0; i < m; i++) {
+		double t = (double)i / g->sr;
+		double env = edge(t / 0.006) * (0.7 + 0.3 * d) *
+			     (t > dur ? edge(1.0 - (t - dur) / rel) : 1.0);
+		double v = fsin(g, ph) + 0.28 * fsin(g, 2 * ph) +
+			   0.10 * fsin(g, 3 * ph);
+
+		v = vel * env * v;
+		bus_add(g, k0 + i, v, v);
+		ph += f / g->sr;
+		d *= dd;
+	}
+}
+
+/* Band-limited sawtooth (PolyBLEP), phase in cycles, dt = f / sr. */
+static double saw(double ph, double dt)
+{
+	double v = 2.0 * ph - 1.0;
+
+	if (ph < dt) {
+		double x = ph / dt;
+		v -= x + x - x * x - 1.0;
+	} else if (ph > 1.0 - dt) {
+		double x = (ph - 1.0) / dt;
+		v -= x * x + x + x + 1.0;
+	}
+	return v;
+}
+
+/* Pad chord: two detuned saws per note and side (±7 and ∓3 cents, mirrored
+ * left/right for width), slow attack, long release into the next chord. */
+static void pad(struct gen *g, double t0, double dur, const double *f,
+		int nf, double vel)
+{
+	static const double cents[4] = { -7.0, 3.0, 7.0, -3.0 };
+	static const double start[4] = { 0.0, 0.37, 0.61, 0.13 };
+	const double att = 0.18, rel = 0.45;
+	int64_t k0 = at(g, t0), m = at(g, dur + rel);
+
+	for (int j = 0; j < nf; j++) {
+		double ph[4], dt[4];
+
+		for (int v = 0; v < 4; v++) {
+			dt[v] = f[j] * pow(2.0, cents[v] / 1200.0) / g->sr;
+			ph[v] = fmod(start[v] + 0.23 * j, 1.0);
+		}
+		for (int64_t i = 0; i < m; i++) {
+			double t = (double)i / g->sr;
+			double env = vel * edge(t / att) *
+				     (t > dur ? edge(1.0 - (t - dur) / rel) : 1.0);
+			double l = saw(ph[0], dt[0]) + saw(ph[1], dt[1]);
+			double r = saw(ph[2], dt[2]) + saw(ph[3], dt[3]);
+			int64_t k = (k0 + i) % g->n;
+
+			g->pl[k] += (float)(env * l);
+			g->pr[k] += (float)(env * r);
+			for (int v = 0; v < 4; v++) {
+				ph[v] += dt[v];
+				if (ph[v] >= 1.0)
+					ph[v] -= 1.0;
+			}
+		}
+	}
+}
+
+/* Electric piano: two-operator FM (1:1), the index falling with time so
+ * the note starts bright and mellows; `pan` -1 … 1. */
+static void keys(struct gen *g, double t0, double f, double vel, double pan)
+{
+	const double len = 0.7, fade = 0.15;
+	int64_t k0 = at(g, t0), m = at(g, len);
+	double di = exp(-1.0 / (0.18 * g->sr)), da = exp(-1.0 / (0.55 * g->sr));
+	double ix = 1.4 / (2.0 * M_PI), ea = 1.0, pc = 0.0, pm = 0.0;
+	double gl = sqrt(0.5 * (1.0 - pan)), gr = sqrt(0.5 * (1.0 + pan));
+
+	for (int64_t i = 0; i < m; i++) {
+		double t = (double)i / g->sr;
+		double env = vel * ea * edge(t / 0.003) * edge((len - t) / fade);
+		double v = env * fsin(g, pc + ix * fsin(g, pm));
+
+		bus_add(g, k0 + i, gl * v, gr * v);
+		pc += f / g->sr;
+		pm += f / g->sr;
+		ix *= di;
+		ea *= da;
+	}
+}
+
+/* ---- the song ---- */
+
+static void compose(struct gen *g)
+{
+	/* Am, F, C, G (vi–IV–I–V in C major), close voicings round middle C */
+	static const double chord[4][3] = {
+		{ 220.00, 261.63, 329.63 },   /* A3 C4 E4 */
+		{ 220.00, 261.63, 349.23 },   /* A3 C4 F4 */
+		{ 196.00, 261.63, 329.63 },   /* G3 C4 E4 */
+		{ 196.00, 246.94, 293.66 },   /* G3 B3 D4 */
+	};
+	static const double root[4] = { 55.00, 43.65, 65.41, 49.00 };  /* A1 F1 C2 G1 */
+	/* bass: onset and length in sixteenths, octave up */
+	static const struct { int at, len, up; } bline[] = {
+		{ 0, 3, 0 }, { 3, 2, 0 }, { 6, 2, 0 }, { 8, 3, 0 },
+		{ 11, 1, 1 }, { 12, 2, 0 }, { 14, 2, 0 },
+	};
+	/* arpeggio: chord tone per eighth (3 = root an octave up) */
+	static const int arp[8] = { 0, 1, 2, 3, 2, 1, 3, 2 };
+	/* hat velocity per sixteenth */
+	static const double hv[16] = {
+		0.9, 0.3, 0.6, 0.3, 0.9, 0.3, 0.6, 0.35,
+		0.9, 0.3, 0.6, 0.3, 0.9, 0.3, 0.0, 0.3,
+	};
+	const double beat = 60.0 / DEMO_BPM, six = beat / 4.0, bar_s = 4.0 * beat;
+
+	for (int bar = 0; bar < DEMO_BARS; bar++) {
+		const double b0 = bar * bar_s;
+		const int c = bar % 4;
+		const int fill = (bar % 8) == 7;
+		double f3[3];
+
+		/* drums */
+		kick(g, b0, 0.95);
+		kick(g, b0 + 8 * six, 0.95);
+		if (c == 1 || c == 3)
+			kick(g, b0 + 10 * six, 0.75);
+		snare(g, b0 + 4 * six, 0.55);
+		snare(g, b0 + 12 * six, 0.58);
+		if (fill) {
+			snare(g, b0 + 14 * six, 0.25);
+			snare(g, b0 + 15 * six, 0.35);
+		} else if (c == 3) {
+			snare(g, b0 + 15 * six, 0.12);  /* ghost note */
+		}
+		for (int s = 0; s < 16; s++)
+			if (hv[s] > 0)
+				hat(g, b0 + s * six, 0.16 * hv[s], 0);
+		hat(g, b0 + 14 * six, 0.10, 1);
+
+		/* bass */
+		for (size_t i = 0; i < sizeof(bline) / sizeof(bline[0]); i++)
+			bass(g, b0 + bline[i].at * six, bline[i].len * six - 0.02,
+			     root[c] * (bline[i].up ? 2.0 : 1.0),
+			     bline[i].up ? 0.30 : 0.42);
+
+		/* pad */
+		pad(g, b0, bar_s, chord[c], 3, 0.045);
+
+		/* keys, from bar 5: an octave above the pad */
+		if (bar >= 4)
+			for (int e = 0; e < 8; e++) {
+				int tone = arp[e];
+				for (int k = 0; k < 3; k++)
+					f3[k] = 2.0 * chord[c][k];
+				keys(g, b0 + e * 2 * six,
+				     tone == 3 ? 2.0 * f3[0] : f3[tone],
+				     e % 2 ? 0.09 : 0.12, e % 2 ? 0.35 : -0.35);
+			}
+	}
+}
+
+/* ---- tone and level ---- */
+
+/* First-order shelves on a stereo planar buffer: low shelf below fl (gain
+ * gl_db) and high shelf above fh (gh_db), each as x + (g - 1) · band, and a
+ * 20 Hz high-pass for DC.  A one-pole split is gentle and phase-smooth,
+ * which is what a tilt should be. */
+static void tone(struct gen *g, float *x, double fl, double gl_db, double fh,
+		 double gh_db)
+{
+	double al = onepole(g, fl), ah = onepole(g, fh), ad = onepole(g, 20.0);
+	double kl = pow(10.0, gl_db / 20.0) - 1.0, kh = pow(10.0, gh_db / 20.0) - 1.0;
+	double lo = 0, hi = 0, dc = 0;
+
+	for (int64_t i = 0; i < g->n; i++) {
+		double v = x[i], y;
+
+		lo += al * (v - lo);
+		hi += ah * (v - hi);
+		y = v + kl * lo + kh * (v - hi);
+		dc += ad * (y - dc);
+		x[i] = (float)(y - dc);
+	}
+}
+
+/* Two-pole low-pass (two one-poles) on the pad bus, then into the mix. */
+static void pad_to_bus(struct gen *g, double fc)
+{
+	double a = onepole(g, fc);
+	double l1 = 0, l2 = 0, r1 = 0, r2 = 0;
+
+	/* run over the bus twice so the wrapped start has settled state */
+	for (int pass = 0; pass < 2; pass++)
+		for (int64_t i = 0; i < g->n; i++) {
+			l1 += a * (g->pl[i] - l1);
+			l2 += a * (l1 - l2);
+			r1 += a * (g->pr[i] - r1);
+			r2 += a * (r1 - r2);
+			if (pass) {
+				g->l[i] += (float)l2;
+				g->r[i] += (float)r2;
+			}
+		}
+}
+
+/* y = t·tanh(x/t): a soft clipper that rounds off what the limiter would
+ * otherwise pump on (the kick). */
+static void soft_clip(float *x, int64_t n, double t)
+{
+	for (int64_t i = 0; i < n; i++)
+		x[i] = (float)(t * tanh(x[i] / t));
+}
+
+struct collect {
+	float *out;
+	int64_t pos;
+};
+
+static int collect_sink(void *user, const float *lr, size_t frames)
+{
+	struct collect *c = user;
+
+	memcpy(c->out + 2 * c->pos, lr, sizeof(float) * 2 * frames);
+	c->pos += (int64_t)frames;
+	return 0;
+}
+
+static void settings_put(struct chain_settings *s, const char *id, float v)
+{
+	int idx = chain_param_find(id);
+
+	if (idx >= 0)
+		s->value[idx] = chain_param_clamp((unsigned)idx, v);
+}
+
+static const char *const demo_names[AUDIO_DEMO_COUNT] = {
+	"Demo mix (unmastered)",
+	"Demo ref: loud & bright",
+	"Demo ref: warm & open",
+};
+
+struct audio_clip *audio_demo_clip(int which, double rate)
+{
+	struct gen *g = NULL;
+	struct audio_clip *clip = NULL;
+	float *lr = NULL, *out = NULL;
+	double peak = 0, gain, fade_n;
+	int64_t n;
+
+	if (which < 0 || which >= AUDIO_DEMO_COUNT ||
+	    !(rate >= AUDIO_CLIP_MIN_RATE && rate <= AUDIO_CLIP_MAX_RATE))
+		return NULL;
+	n = (int64_t)llround(AUDIO_DEMO_SECONDS * rate);
+	g = calloc(1, sizeof(*g));
+	if (!g)
+		return NULL;
+	g->sr = rate;
+	g->n = n;
+	g->noise = 0x2545f491u;
+	g->l = calloc((size_t)n, sizeof(float));
+	g->r = calloc((size_t)n, sizeof(float));
+	g->pl = calloc((size_t)n, sizeof(float));
+	g->pr = calloc((size_t)n, sizeof(float));
+	lr = malloc(sizeof(float) * 2 * (size_t)n);
+	if (!g->l || !g->r || !g->pl || !g->pr || !lr)
+		goto out;
+	for (int i = 0; i <= SIN_TAB; i++)
+		g->sintab[i] = (float)sin(2.0 * M_PI * i / SIN_TAB);
+
+	compose(g);
+	pad_to_bus(g, 2200.0);
+	free(g->pl);
+	free(g->pr);
+	g->pl = g->pr = NULL;
+
+	switch (which) {
+	case AUDIO_DEMO_MIX:
+		tone(g, g->l, 100.0, 0.0, 5000.0, -2.5);
+		tone(g, g->r, 100.0, 0.0, 5000.0, -2.5);
+		gain = pow(10.0, -6.0 / 20.0);
+		break;
+	case AUDIO_DEMO_REF_LOUD:
+		tone(g, g->l, 90.0, 1.0, 4000.0, 3.0);
+		tone(g, g->r, 90.0, 1.0, 4000.0, 3.0);
+		gain = pow(10.0, 4.0 / 20.0);
+		break;
+	default:
+		tone(g, g->l, 200.0, 1.5, 8000.0, -1.0);
+		tone(g, g->r, 200.0, 1.5, 8000.0, -1.0);
+		gain = pow(10.0, 0.5 / 20.0);
+		break;
+	}
+	/* level: relative to the sample peak, so the balance above sets the
+	 * loudness (the mix lands near -20 LUFS at a -6 dBFS peak) */
+	for (int64_t i = 0; i < n; i++) {
+		if (fabs(g->l[i]) > peak)
+			peak = fabs(g->l[i]);
+		if (fabs(g->r[i]) > peak)
+			peak = fabs(g->r[i]);
+	}
+	gain /= peak > 0 ? peak : 1.0;
+	fade_n = 0.005 * rate;
+	for (int64_t i = 0; i < n; i++) {
+		double f = edge((double)i / fade_n) * edge((double)(n - 1 - i) / fade_n);
+
+		lr[2 * i] = (float)(g->l[i] * gain * f);
+		lr[2 * i + 1] = (float)(g->r[i] * gain * f);
+	}
+
+	if (which != AUDIO_DEMO_MIX) {
+		struct chain_settings s;
+		struct collect col;
+
+		if (which == AUDIO_DEMO_REF_LOUD)
+			soft_clip(lr, 2 * n, pow(10.0, -1.5 / 20.0));
+		out = malloc(sizeof(float) * 2 * (size_t)n);
+		if (!out)
+			goto out;
+		chain_settings_default(&s);
+		settings_put(&s, "gain.gain_db", 0.0f);
+		settings_put(&s, "limiter.ceiling_dbtp",
+			     which == AUDIO_DEMO_REF_LOUD ? -0.8f : -1.0f);
+		col.out = out;
+		col.pos = 0;
+		if (audio_render_run(lr, n, rate, &s, collect_sink, &col))
+			goto out;
+		free(lr);
+		lr = out;
+		out = NULL;
+	}
+	clip = audio_clip_from_frames(demo_names[which], lr, n, rate);
+
+out:
+	free(out);
+	free(lr);
+	if (g) {
+		free(g->l);
+		free(g->r);
+		free(g->pl);
+		free(g->pr);
+		free(g);
+	}
+	return clip;
+}

@@ -1,1 +1,813 @@
+/*
+ * termaster — the playback engine (see engine.h).
+ *
+ * State glossary (audio thread unless noted):
+ *   clips[]     sources by slot; handed over by CMD_CLIP, handed back on the
+ *               trash ring, never touched by the control thread meanwhile
+ *   play        timeline reader of what is heard now (all sources share it)
+ *   feed        the same reader `latency` frames ahead: it feeds the chain,
+ *               so chain output, bypassed mix and references stay aligned
+ *   run_gain    play/pause fade, 0 … 1
+ *   jump_gain   fade around a seek or loop change: down, jump, up
+ *   bypass_mix  0 = processed ("after"), 1 = bypassed ("before"), ramped
+ *   cur, prev   source slots; xfade counts down while prev fades out
+ *   route[]     match gain per route, linear, ramped (AUDIO_ROUTE_*)
+ *
+ * Every change of what is heard is a ramp of `xfade_len` frames (about
+ * 10 ms).  Loop wraps crossfade in the timeline itself: past the loop end
+ * the reader blends the loop's start in while the material after the loop
+ * end fades out, so the chain sees a continuous signal too.
+ */
 #include "config.h"
+
+#include <math.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#if defined(__SSE__) || defined(__x86_64__)
+#include <xmmintrin.h>
+#define TM_HAVE_MXCSR 1
+#endif
+
+#include "audio/clip.h"
+#include "audio/engine.h"
+#include "audio/ring.h"
+
+#define SUB 32                  /* frames per sub-block: ramps and jumps */
+#define CMD_RING 1024           /* commands UI → engine */
+#define TRASH_RING 256          /* clips engine → control thread */
+#define TAP_FRAMES 65536        /* meter tap, frames (> 1 s at 48 kHz) */
+
+enum cmd_type {
+	CMD_PLAY,
+	CMD_SEEK,
+	CMD_SOURCE,
+	CMD_BYPASS,
+	CMD_MATCH,
+	CMD_LOOP,
+	CMD_PARAM,
+	CMD_GAIN,
+	CMD_CLIP,
+};
+
+/* Fixed-size POD message (robtk jackwrap: {idx, val}). */
+struct cmd {
+	int64_t at;     /* audio frame at which it takes effect (0: at once) */
+	int type;
+	int a;
+	int64_t i0;
+	int64_t i1;
+	float f;
+	void *ptr;
+};
+
+struct reader {
+	int64_t pos;    /* timeline frame */
+	int64_t from;   /* frame fading out after a loop wrap */
+	int xf;         /* frames of that fade still to go */
+};
+
+struct ramp {
+	float value;
+	float target;
+	float step;
+	int left;
+};
+
+struct audio_engine {
+	double rate;
+	int xfade_len;
+
+	/* audio thread */
+	struct audio_clip *clips[AUDIO_MAX_SOURCES];
+	struct chain *chain;
+	unsigned latency;
+	struct reader play, feed;
+	bool playing;             /* target of run_gain */
+	struct ramp run_gain;
+	struct ramp jump_gain;
+	bool jump_pending;
+	int64_t jump_to;          /* -1: re-anchor at the current position */
+	bool primed;              /* chain has been fed up to feed.pos */
+	bool loop_on;
+	int64_t loop_in, loop_out;
+	bool next_loop_on;        /* loop state applied at the next jump */
+	int64_t next_loop_in, next_loop_out;
+	struct ramp bypass_mix;
+	bool bypass;
+	bool match;
+	int cur, prev;
+	int xfade;                /* frames left of the source crossfade */
+	float gain_db[AUDIO_ROUTES];
+	struct ramp route[AUDIO_ROUTES];
+	int64_t length;
+	int64_t frame;            /* frames rendered: the audio clock */
+	int limiter;              /* processor index for gain reduction, or -1 */
+	float *wet[2], *dry[2], *a[2], *b[2];
+
+	/* rings */
+	struct audio_ring cmd_ring;
+	struct cmd cmd_mem[CMD_RING];
+	pthread_mutex_t cmd_lock;   /* serialises producers (STYLE.md §4) */
+	struct audio_ring trash_ring;
+	struct audio_clip *trash_mem[TRASH_RING];
+	struct audio_ring tap_ring;
+	float *tap_mem;
+
+	/* published to the control thread */
+	_Atomic int64_t pub_position;
+	_Atomic int64_t pub_length;
+	_Atomic uint64_t pub_rendered;
+	_Atomic int pub_source;
+	_Atomic unsigned pub_flags;
+	_Atomic int64_t pub_loop_in, pub_loop_out;
+	_Atomic uint64_t xruns;
+	_Atomic uint64_t tap_overruns;
+	_Atomic uint32_t pub_gr_bits;
+	_Atomic uint32_t pub_peak_bits;
+
+	/* control thread's view of what it asked for */
+	float ctl_gain_db[AUDIO_ROUTES];
+	int64_t ctl_at;           /* stamp for posted commands */
+};
+
+enum {
+	FLAG_PLAYING = 1,
+	FLAG_BYPASS = 2,
+	FLAG_MATCH = 4,
+	FLAG_LOOP = 8,
+};
+
+static uint32_t float_bits(float f)
+{
+	uint32_t u;
+
+	memcpy(&u, &f, sizeof(u));
+	return u;
+}
+
+static float bits_float(uint32_t u)
+{
+	float f;
+
+	memcpy(&f, &u, sizeof(f));
+	return f;
+}
+
+/* ---- ramps ---- */
+
+static void ramp_set(struct ramp *r, float target, int len)
+{
+	r->target = target;
+	if (len <= 0 || r->value == target) {
+		r->value = target;
+		r->left = 0;
+		r->step = 0;
+		return;
+	}
+	r->left = len;
+	r->step = (target - r->value) / (float)len;
+}
+
+static void ramp_snap(struct ramp *r, float v)
+{
+	r->value = r->target = v;
+	r->left = 0;
+	r->step = 0;
+}
+
+/* Value after k more frames (k <= n of the block), without advancing. */
+static inline float ramp_at(const struct ramp *r, int k)
+{
+	if (k >= r->left)
+		return r->target;
+	return r->value + r->step * (float)k;
+}
+
+static void ramp_advance(struct ramp *r, int n)
+{
+	if (n >= r->left) {
+		r->value = r->target;
+		r->left = 0;
+	} else {
+		r->value += r->step * (float)n;
+		r->left -= n;
+	}
+}
+
+/* ---- the timeline reader ---- */
+
+static inline void clip_frame(const struct audio_clip *c, int64_t pos, float *l, float *r)
+{
+	if (!c || pos < 0 || pos >= c->frames) {
+		*l = *r = 0.0f;
+		return;
+	}
+	*l = c->data[2 * pos];
+	*r = c->data[2 * pos + 1];
+}
+
+static inline void reader_step(const struct audio_engine *e, struct reader *rd)
+{
+	rd->pos++;
+	if (rd->xf > 0) {
+		rd->from++;
+		rd->xf--;
+	}
+	if (e->loop_on && rd->pos >= e->loop_out) {
+		rd->from = rd->pos;
+		rd->pos = e->loop_in;
+		rd->xf = e->xfade_len;
+	}
+}
+
+/* Read n frames of clip c from a copy of reader `start` into planar out. */
+static void reader_fill(const struct audio_engine *e, struct reader start,
+			const struct audio_clip *c, float *out_l, float *out_r, int n)
+{
+	struct reader rd = start;
+
+	for (int k = 0; k < n; k++) {
+		float l, r;
+
+		clip_frame(c, rd.pos, &l, &r);
+		if (rd.xf > 0) {
+			float fl, fr;
+			float g = (float)rd.xf / (float)e->xfade_len;  /* of the old */
+
+			clip_frame(c, rd.from, &fl, &fr);
+			/* equal-gain: the two sides are one correlated signal */
+			l = l * (1.0f - g) + fl * g;
+			r = r * (1.0f - g) + fr * g;
+		}
+		out_l[k] = l;
+		out_r[k] = r;
+		reader_step(e, &rd);
+	}
+}
+
+static void reader_skip(const struct audio_engine *e, struct reader *rd, int n)
+{
+	for (int k = 0; k < n; k++)
+		reader_step(e, rd);
+}
+
+/* Feed the chain from the feed reader, n frames (n <= SUB); output in wet. */
+static void chain_feed(struct audio_engine *e, int n)
+{
+	float *buf[2] = { e->wet[0], e->wet[1] };
+
+	reader_fill(e, e->feed, e->clips[0], buf[0], buf[1], n);
+	reader_skip(e, &e->feed, n);
+	chain_process(e->chain, buf, (unsigned)n);
+}
+
+/* Re-anchor both readers at `pos`, clear the chain and run it `latency`
+ * frames ahead, discarding that output. */
+static void prime(struct audio_engine *e, int64_t pos)
+{
+	unsigned left = e->latency;
+
+	e->play.pos = pos;
+	e->play.xf = 0;
+	e->play.from = 0;
+	e->feed = e->play;
+	chain_reset(e->chain);
+	while (left) {
+		int n = left > SUB ? SUB : (int)left;
+
+		chain_feed(e, n);
+		left -= (unsigned)n;
+	}
+	e->primed = true;
+}
+
+/* ---- commands ---- */
+
+static void set_route_targets(struct audio_engine *e)
+{
+	for (int r = 0; r < AUDIO_ROUTES; r++) {
+		float t = e->match ? powf(10.0f, e->gain_db[r] / 20.0f) : 1.0f;
+
+		if (t != e->route[r].target)
+			ramp_set(&e->route[r], t, e->xfade_len);
+	}
+}
+
+static bool idle(const struct audio_engine *e)
+{
+	return !e->playing && e->run_gain.value == 0.0f && e->run_gain.left == 0;
+}
+
+static void begin_jump(struct audio_engine *e, int64_t to)
+{
+	e->jump_pending = true;
+	e->jump_to = to;
+	if (idle(e))
+		ramp_snap(&e->jump_gain, 0.0f);
+	else
+		ramp_set(&e->jump_gain, 0.0f, e->xfade_len / 2);
+}
+
+static void apply_jump(struct audio_engine *e)
+{
+	int64_t to = e->jump_to >= 0 ? e->jump_to : e->play.pos;
+
+	e->loop_on = e->next_loop_on;
+	e->loop_in = e->next_loop_in;
+	e->loop_out = e->next_loop_out;
+	if (e->loop_on && (to >= e->loop_out || (e->jump_to < 0 && to < e->loop_in)))
+		to = e->loop_in;
+	if (to < 0)
+		to = 0;
+	prime(e, to);
+	e->jump_pending = false;
+	ramp_set(&e->jump_gain, 1.0f, e->xfade_len / 2);
+	if (idle(e))
+		ramp_snap(&e->jump_gain, 1.0f);
+}
+
+static bool handle(struct audio_engine *e, const struct cmd *c)
+{
+	switch (c->type) {
+	case CMD_PLAY:
+		/* at the end: start again from the top */
+		if (c->a && !e->playing && e->play.pos >= e->length && !e->loop_on)
+			begin_jump(e, 0);
+		e->playing = c->a != 0;
+		ramp_set(&e->run_gain, e->playing ? 1.0f : 0.0f, e->xfade_len);
+		break;
+	case CMD_SEEK:
+		begin_jump(e, c->i0);
+		break;
+	case CMD_SOURCE:
+		if (c->a != e->cur) {
+			e->prev = e->cur;
+			e->cur = c->a;
+			e->xfade = e->xfade_len;
+		}
+		break;
+	case CMD_BYPASS:
+		e->bypass = c->a != 0;
+		ramp_set(&e->bypass_mix, e->bypass ? 1.0f : 0.0f, e->xfade_len);
+		break;
+	case CMD_MATCH:
+		e->match = c->a != 0;
+		set_route_targets(e);
+		break;
+	case CMD_LOOP:
+		e->next_loop_on = c->a != 0;
+		e->next_loop_in = c->i0;
+		e->next_loop_out = c->i1;
+		if (e->next_loop_on || e->loop_on)
+			begin_jump(e, -1);
+		else {
+			e->loop_in = c->i0;
+			e->loop_out = c->i1;
+		}
+		break;
+	case CMD_PARAM:
+		chain_set_param(e->chain, (unsigned)c->a, c->f);
+		break;
+	case CMD_GAIN:
+		e->gain_db[c->a] = c->f;
+		set_route_targets(e);
+		break;
+	case CMD_CLIP: {
+		struct audio_clip *old = e->clips[c->a];
+
+		if (old && audio_ring_write_available(&e->trash_ring) == 0)
+			return false;  /* retry next block */
+		e->clips[c->a] = c->ptr;
+		if (old)
+			audio_ring_write(&e->trash_ring, &old, 1);
+		e->length = 0;
+		for (int i = 0; i < AUDIO_MAX_SOURCES; i++)
+			if (e->clips[i] && e->clips[i]->frames > e->length)
+				e->length = e->clips[i]->frames;
+		if (c->a == 0)
+			begin_jump(e, -1);  /* the chain's input changed: re-prime */
+		break;
+	}
+	}
+	return true;
+}
+
+/* Runs every command due at or before frame `now`; returns the frame of
+ * the first one still waiting, or INT64_MAX. */
+static int64_t drain(struct audio_engine *e, int64_t now)
+{
+	struct cmd c;
+	void *d1, *d2;
+	size_t n1, n2;
+
+	while (audio_ring_read_regions(&e->cmd_ring, 1, &d1, &n1, &d2, &n2) == 1) {
+		memcpy(&c, d1, sizeof(c));
+		if (c.at > now)
+			return c.at;
+		if (!handle(e, &c))
+			return now + SUB;  /* trash ring full: retry next sub-block */
+		audio_ring_read_advance(&e->cmd_ring, 1);
+	}
+	return INT64_MAX;
+}
+
+/* ---- the block ---- */
+
+/* Stereo output of route `slot` for n frames into (ol, or) from the
+ * current play reader; k0 is the frame offset inside this sub-block for
+ * the ramps. */
+static void source_out(struct audio_engine *e, int slot, float *ol, float *or_, int n)
+{
+	if (slot == 0) {
+		bool need_dry = e->bypass_mix.value > 0.0f || e->bypass_mix.left > 0;
+
+		if (need_dry)
+			reader_fill(e, e->play, e->clips[0], e->dry[0], e->dry[1], n);
+		for (int k = 0; k < n; k++) {
+			float b = ramp_at(&e->bypass_mix, k);
+			float ga = ramp_at(&e->route[AUDIO_ROUTE_AFTER], k) * (1.0f - b);
+			float gb = ramp_at(&e->route[AUDIO_ROUTE_BEFORE], k) * b;
+
+			ol[k] = e->wet[0][k] * ga;
+			or_[k] = e->wet[1][k] * ga;
+			if (need_dry) {
+				ol[k] += e->dry[0][k] * gb;
+				or_[k] += e->dry[1][k] * gb;
+			}
+		}
+		return;
+	}
+	reader_fill(e, e->play, e->clips[slot], ol, or_, n);
+	for (int k = 0; k < n; k++) {
+		float g = ramp_at(&e->route[slot], k);
+
+		ol[k] *= g;
+		or_[k] *= g;
+	}
+}
+
+static void publish(struct audio_engine *e, float gr, float peak)
+{
+	unsigned flags = (e->playing ? FLAG_PLAYING : 0) | (e->bypass ? FLAG_BYPASS : 0) |
+			 (e->match ? FLAG_MATCH : 0) | (e->next_loop_on ? FLAG_LOOP : 0);
+
+	atomic_store_explicit(&e->pub_position, e->play.pos, memory_order_relaxed);
+	atomic_store_explicit(&e->pub_length, e->length, memory_order_relaxed);
+	atomic_store_explicit(&e->pub_source, e->cur, memory_order_relaxed);
+	atomic_store_explicit(&e->pub_flags, flags, memory_order_relaxed);
+	atomic_store_explicit(&e->pub_loop_in, e->next_loop_in, memory_order_relaxed);
+	atomic_store_explicit(&e->pub_loop_out, e->next_loop_out, memory_order_relaxed);
+	atomic_store_explicit(&e->pub_gr_bits, float_bits(gr), memory_order_relaxed);
+	atomic_store_explicit(&e->pub_peak_bits, float_bits(peak), memory_order_relaxed);
+}
+
+static void tap(struct audio_engine *e, const float *lr, unsigned n)
+{
+	size_t done = audio_ring_write(&e->tap_ring, lr, n);
+
+	if (done < n)
+		atomic_fetch_add_explicit(&e->tap_overruns, n - done, memory_order_relaxed);
+}
+
+/* One sub-block of n <= SUB frames into interleaved out. */
+static void sub_block(struct audio_engine *e, float *out, int n, float *gr)
+{
+	if (idle(e) && !e->jump_pending) {
+		memset(out, 0, sizeof(float) * 2 * (size_t)n);
+		return;
+	}
+	if (e->jump_pending && e->jump_gain.value == 0.0f && e->jump_gain.left == 0)
+		apply_jump(e);
+	if (!e->primed)
+		prime(e, e->play.pos);
+	if (idle(e)) {
+		memset(out, 0, sizeof(float) * 2 * (size_t)n);
+		return;
+	}
+
+	/* the chain runs whenever the mix plays or could be switched to */
+	if (e->clips[0]) {
+		chain_feed(e, n);
+		if (e->limiter >= 0) {
+			float g = chain_gain_reduction_db(e->chain, (unsigned)e->limiter);
+			if (g > *gr)
+				*gr = g;
+		}
+	} else {
+		memset(e->wet[0], 0, sizeof(float) * (size_t)n);
+		memset(e->wet[1], 0, sizeof(float) * (size_t)n);
+	}
+
+	source_out(e, e->cur, e->a[0], e->a[1], n);
+	if (e->xfade > 0)
+		source_out(e, e->prev, e->b[0], e->b[1], n);
+	for (int k = 0; k < n; k++) {
+		float l = e->a[0][k], r = e->a[1][k];
+		float g = ramp_at(&e->run_gain, k) * ramp_at(&e->jump_gain, k);
+
+		if (e->xfade > 0) {
+			/* equal-power: the sources are different signals */
+			float t = (float)(e->xfade_len - e->xfade + k) / (float)e->xfade_len;
+			float gi, go;
+
+			if (t > 1.0f)
+				t = 1.0f;
+			gi = sinf(t * (float)M_PI_2);
+			go = cosf(t * (float)M_PI_2);
+			l = l * gi + e->b[0][k] * go;
+			r = r * gi + e->b[1][k] * go;
+		}
+		if (!isfinite(l))
+			l = 0.0f;
+		if (!isfinite(r))
+			r = 0.0f;
+		out[2 * k] = l * g;
+		out[2 * k + 1] = r * g;
+	}
+	e->xfade = e->xfade > n ? e->xfade - n : 0;
+	reader_skip(e, &e->play, n);
+	ramp_advance(&e->run_gain, n);
+	ramp_advance(&e->jump_gain, n);
+	ramp_advance(&e->bypass_mix, n);
+	for (int r = 0; r < AUDIO_ROUTES; r++)
+		if (e->route[r].left)
+			ramp_advance(&e->route[r], n);
+
+	/* end of the timeline without a loop: stop */
+	if (e->playing && !e->loop_on && e->play.pos >= e->length) {
+		e->playing = false;
+		ramp_set(&e->run_gain, 0.0f, 0);
+	}
+}
+
+void audio_engine_process(struct audio_engine *e, float *out, unsigned frames)
+{
+	float gr = 0.0f, peak = 0.0f;
+#ifdef TM_HAVE_MXCSR
+	unsigned csr = _mm_getcsr();
+
+	_mm_setcsr(csr | 0x8040);  /* FTZ | DAZ (libebur128 TURN_ON_FTZ) */
+#endif
+	for (unsigned done = 0; done < frames;) {
+		int64_t next = drain(e, e->frame);
+		int n = frames - done > SUB ? SUB : (int)(frames - done);
+
+		/* split the block where a scheduled command falls due */
+		if (next - e->frame < n)
+			n = (int)(next - e->frame);
+		sub_block(e, out + 2 * done, n, &gr);
+		done += (unsigned)n;
+		e->frame += n;
+	}
+	for (unsigned i = 0; i < 2 * frames; i++)
+		if (fabsf(out[i]) > peak)
+			peak = fabsf(out[i]);
+	tap(e, out, frames);
+	atomic_fetch_add_explicit(&e->pub_rendered, frames, memory_order_release);
+	publish(e, gr, peak);
+#ifdef TM_HAVE_MXCSR
+	_mm_setcsr(csr);
+#endif
+}
+
+void audio_engine_count_xrun(struct audio_engine *e)
+{
+	atomic_fetch_add_explicit(&e->xruns, 1, memory_order_relaxed);
+}
+
+/* ---- control thread ---- */
+
+struct audio_engine *audio_engine_new(double rate, const struct chain_settings *s,
+				      int *err)
+{
+	struct audio_engine *e = calloc(1, sizeof(*e));
+	int cerr = 0;
+
+	if (!e) {
+		*err = AUDIO_ENGINE_ERROR_NOMEM;
+		return NULL;
+	}
+	e->rate = rate;
+	e->xfade_len = (int)lround(rate * AUDIO_ENGINE_XFADE_MS / 1000.0);
+	if (e->xfade_len < 2)
+		e->xfade_len = 2;
+	e->chain = chain_new(rate, SUB, s, &cerr);
+	if (!e->chain) {
+		*err = AUDIO_ENGINE_ERROR_CHAIN;
+		goto error;
+	}
+	e->latency = chain_latency(e->chain);
+	e->limiter = chain_proc_find("limiter");
+	for (int c = 0; c < 2; c++) {
+		e->wet[c] = calloc(SUB, sizeof(float));
+		e->dry[c] = calloc(SUB, sizeof(float));
+		e->a[c] = calloc(SUB, sizeof(float));
+		e->b[c] = calloc(SUB, sizeof(float));
+		if (!e->wet[c] || !e->dry[c] || !e->a[c] || !e->b[c]) {
+			*err = AUDIO_ENGINE_ERROR_NOMEM;
+			goto error;
+		}
+	}
+	e->tap_mem = calloc((size_t)TAP_FRAMES * 2, sizeof(float));
+	if (!e->tap_mem) {
+		*err = AUDIO_ENGINE_ERROR_NOMEM;
+		goto error;
+	}
+	audio_ring_init(&e->cmd_ring, sizeof(struct cmd), CMD_RING, e->cmd_mem);
+	audio_ring_init(&e->trash_ring, sizeof(struct audio_clip *), TRASH_RING, e->trash_mem);
+	audio_ring_init(&e->tap_ring, 2 * sizeof(float), TAP_FRAMES, e->tap_mem);
+	pthread_mutex_init(&e->cmd_lock, NULL);
+
+	e->match = true;
+	ramp_snap(&e->run_gain, 0.0f);
+	ramp_snap(&e->jump_gain, 1.0f);
+	ramp_snap(&e->bypass_mix, 0.0f);
+	for (int r = 0; r < AUDIO_ROUTES; r++)
+		ramp_snap(&e->route[r], 1.0f);
+	e->primed = false;
+	*err = 0;
+	return e;
+error:
+	audio_engine_free(&e);
+	return NULL;
+}
+
+void audio_engine_free(struct audio_engine **ep)
+{
+	struct audio_engine *e = ep ? *ep : NULL;
+	struct cmd c;
+
+	if (!e)
+		return;
+	/* clips still in flight in the command ring */
+	while (audio_ring_read(&e->cmd_ring, &c, 1) == 1)
+		if (c.type == CMD_CLIP && c.ptr) {
+			struct audio_clip *clip = c.ptr;
+			audio_clip_free(&clip);
+		}
+	audio_engine_collect(e);
+	for (int i = 0; i < AUDIO_MAX_SOURCES; i++)
+		audio_clip_free(&e->clips[i]);
+	chain_free(&e->chain);
+	for (int c2 = 0; c2 < 2; c2++) {
+		free(e->wet[c2]);
+		free(e->dry[c2]);
+		free(e->a[c2]);
+		free(e->b[c2]);
+	}
+	free(e->tap_mem);
+	if (e->cmd_ring.data)
+		pthread_mutex_destroy(&e->cmd_lock);
+	free(e);
+	*ep = NULL;
+}
+
+static int post(struct audio_engine *e, const struct cmd *c)
+{
+	size_t n;
+
+	struct cmd stamped = *c;
+
+	stamped.at = e->ctl_at;
+	pthread_mutex_lock(&e->cmd_lock);
+	n = audio_ring_write(&e->cmd_ring, &stamped, 1);
+	pthread_mutex_unlock(&e->cmd_lock);
+	return n == 1 ? 0 : AUDIO_ENGINE_ERROR_FULL;
+}
+
+int audio_engine_play(struct audio_engine *e, bool play)
+{
+	struct cmd c = { .type = CMD_PLAY, .a = play };
+
+	return post(e, &c);
+}
+
+int audio_engine_seek(struct audio_engine *e, double seconds)
+{
+	struct cmd c = { .type = CMD_SEEK };
+
+	if (!isfinite(seconds))
+		return AUDIO_ENGINE_ERROR_ARG;
+	if (seconds < 0)
+		seconds = 0;
+	c.i0 = (int64_t)llround(seconds * e->rate);
+	return post(e, &c);
+}
+
+int audio_engine_set_source(struct audio_engine *e, int slot)
+{
+	struct cmd c = { .type = CMD_SOURCE, .a = slot };
+
+	if (slot < 0 || slot >= AUDIO_MAX_SOURCES)
+		return AUDIO_ENGINE_ERROR_ARG;
+	return post(e, &c);
+}
+
+int audio_engine_set_bypass(struct audio_engine *e, bool bypass)
+{
+	struct cmd c = { .type = CMD_BYPASS, .a = bypass };
+
+	return post(e, &c);
+}
+
+int audio_engine_set_match(struct audio_engine *e, bool match)
+{
+	struct cmd c = { .type = CMD_MATCH, .a = match };
+
+	return post(e, &c);
+}
+
+int audio_engine_set_loop(struct audio_engine *e, double in_s, double out_s, bool on)
+{
+	struct cmd c = { .type = CMD_LOOP, .a = on };
+
+	if (!isfinite(in_s) || !isfinite(out_s) || in_s < 0)
+		return AUDIO_ENGINE_ERROR_ARG;
+	c.i0 = (int64_t)llround(in_s * e->rate);
+	c.i1 = (int64_t)llround(out_s * e->rate);
+	/* a loop must hold at least two crossfades */
+	if (on && c.i1 - c.i0 < 2 * e->xfade_len)
+		return AUDIO_ENGINE_ERROR_ARG;
+	return post(e, &c);
+}
+
+int audio_engine_set_param(struct audio_engine *e, unsigned idx, float value)
+{
+	struct cmd c = { .type = CMD_PARAM, .a = (int)idx, .f = value };
+
+	if (idx >= chain_param_count())
+		return AUDIO_ENGINE_ERROR_ARG;
+	return post(e, &c);
+}
+
+int audio_engine_set_gain(struct audio_engine *e, int route, float gain_db)
+{
+	struct cmd c = { .type = CMD_GAIN, .a = route, .f = gain_db };
+	int err;
+
+	if (route < 0 || route >= AUDIO_ROUTES || !isfinite(gain_db))
+		return AUDIO_ENGINE_ERROR_ARG;
+	err = post(e, &c);
+	if (!err)
+		e->ctl_gain_db[route] = gain_db;
+	return err;
+}
+
+int audio_engine_set_clip(struct audio_engine *e, int slot, struct audio_clip *clip)
+{
+	struct cmd c = { .type = CMD_CLIP, .a = slot, .ptr = clip };
+
+	if (slot < 0 || slot >= AUDIO_MAX_SOURCES)
+		return AUDIO_ENGINE_ERROR_ARG;
+	return post(e, &c);
+}
+
+void audio_engine_collect(struct audio_engine *e)
+{
+	struct audio_clip *c;
+
+	while (audio_ring_read(&e->trash_ring, &c, 1) == 1)
+		audio_clip_free(&c);
+}
+
+void audio_engine_snapshot(struct audio_engine *e, struct audio_engine_snapshot *s)
+{
+	unsigned flags = atomic_load_explicit(&e->pub_flags, memory_order_relaxed);
+
+	memset(s, 0, sizeof(*s));
+	s->rate = e->rate;
+	s->rendered = (int64_t)atomic_load_explicit(&e->pub_rendered, memory_order_acquire);
+	s->position = atomic_load_explicit(&e->pub_position, memory_order_relaxed);
+	s->length = atomic_load_explicit(&e->pub_length, memory_order_relaxed);
+	s->source = atomic_load_explicit(&e->pub_source, memory_order_relaxed);
+	s->playing = flags & FLAG_PLAYING;
+	s->bypass = flags & FLAG_BYPASS;
+	s->match = flags & FLAG_MATCH;
+	s->loop_on = flags & FLAG_LOOP;
+	s->loop_in = atomic_load_explicit(&e->pub_loop_in, memory_order_relaxed);
+	s->loop_out = atomic_load_explicit(&e->pub_loop_out, memory_order_relaxed);
+	s->latency = e->latency;
+	s->xruns = atomic_load_explicit(&e->xruns, memory_order_relaxed);
+	s->tap_overruns = atomic_load_explicit(&e->tap_overruns, memory_order_relaxed);
+	for (int r = 0; r < AUDIO_ROUTES; r++)
+		s->gain_db[r] = s->match ? e->ctl_gain_db[r] : 0.0f;
+	s->limiter_gr_db = bits_float(atomic_load_explicit(&e->pub_gr_bits, memory_order_relaxed));
+	s->peak_dbfs = 20.0f * log10f(bits_float(atomic_load_explicit(&e->pub_peak_bits,
+								     memory_order_relaxed)) + 1e-30f);
+}
+
+size_t audio_engine_tap_read(struct audio_engine *e, float *lr, size_t max_frames)
+{
+	return audio_ring_read(&e->tap_ring, lr, max_frames);
+}
+
+void audio_engine_schedule_at(struct audio_engine *e, int64_t frame)
+{
+	e->ctl_at = frame > 0 ? frame : 0;
+}
+
+double audio_engine_rate(const struct audio_engine *e)
+{
+	return e->rate;
+}

@@ -76,6 +76,11 @@ int audio_engine_set_gain(struct audio_engine *e, int route, float gain_db);
 /* Hand a clip to slot (ownership passes to the engine, NULL empties it).
  * The clip must be at the engine's rate. */
 int audio_engine_set_clip(struct audio_engine *e, int slot, struct audio_clip *clip);
+/* Stamp the commands posted from now on with the audio frame (the
+ * snapshot's `rendered` clock) at which they take effect, sample-exactly;
+ * 0 = at the start of the next block (the default).  The headless reader
+ * uses it so that `wait` counts audio time on any device, clocked or not. */
+void audio_engine_schedule_at(struct audio_engine *e, int64_t frame);
 /* Control thread: free what the engine has handed back. */
 void audio_engine_collect(struct audio_engine *e);
 

@@ -72,4 +72,21 @@ int audio_render_file(const struct audio_clip *mix, const struct audio_render_op
  * .aif, .flac), or 0 when unknown. */
 int audio_render_format_for(const char *path);
 
+/* Checks the options without rendering, so that a command can fail before
+ * it decodes its input: the output's extension, bits and rate, that
+ * out_path is not in_path (same inode or same canonical path, whatever
+ * `force` says) and, without force, that it does not exist.
+ * audio_render_file() runs the same checks first (and also refuses the
+ * clip's own path).  Returns 0, AUDIO_RENDER_ERROR_FORMAT,
+ * AUDIO_RENDER_ERROR_SAME_FILE, AUDIO_RENDER_ERROR_EXISTS or
+ * AUDIO_RENDER_ERROR_WRITE (out_path is a directory), with a one-line
+ * reason in msg (no path: the caller prints "termaster: OUT: reason"). */
+int audio_render_check(const struct audio_render_opts *o, char *msg,
+		       size_t msg_len);
+
+/* What the options write: "WAV 24-bit", "AIFF 32-bit float",
+ * "FLAC 16-bit" (static storage), or NULL when the extension or the bits
+ * are not supported. */
+const char *audio_render_format_name(const struct audio_render_opts *o);
+
 #endif

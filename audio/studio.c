@@ -1,1 +1,703 @@
+/*
+ * termaster — the workstation behind the screen and the headless reader
+ * (see studio.h).
+ *
+ * Threads: the control thread calls every audio_studio_* function; one
+ * worker thread runs jobs from a queue (decode + measure a source, render
+ * the chain over the mix and measure "after").  The worker never talks to
+ * the engine: it leaves results on a list that audio_studio_poll() takes.
+ * `lock` guards the queue, the result list and the per-source progress.
+ *
+ * Lifetime of clips: a decoded clip goes to the engine by pointer
+ * (audio_engine_set_clip) and comes back on its trash ring.  The mix clip
+ * is read by "after" render jobs as well; slot 0 is filled once and only
+ * replaced after the worker has stopped (audio_studio_free), so the worker
+ * never reads a freed mix.
+ */
 #include "config.h"
+
+#include <math.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "audio/clip.h"
+#include "audio/demo.h"
+#include "audio/output.h"
+#include "audio/render.h"
+#include "audio/studio.h"
+#include "refs/loudness.h"
+#include "refs/match.h"
+
+/* Debounce of "after" re-measurement after the last parameter change. */
+#define AFTER_DEBOUNCE_S 0.15
+
+enum job_type { JOB_LOAD, JOB_DEMO, JOB_AFTER };
+
+struct job {
+	struct job *next;
+	enum job_type type;
+	int slot;
+	int demo;                     /* JOB_DEMO: which */
+	unsigned gen;                 /* JOB_AFTER: settings generation */
+	struct chain_settings settings;
+	/* results */
+	int err;
+	char msg[256];
+	struct audio_clip *clip;
+	struct refs_loudness loud;
+};
+
+struct source {
+	struct audio_source_info info;  /* progress written by the worker under lock */
+};
+
+struct audio_studio {
+	struct audio_studio_opts opts;
+	double rate;
+	struct audio_engine *engine;
+	struct audio_output *output;
+	bool has_device;
+	char output_status[320];
+	char notice[320];
+
+	struct chain_settings settings;
+	unsigned after_gen;           /* bumped by every parameter change */
+	bool after_dirty;
+	double after_changed_at;
+	bool after_queued;
+	struct audio_match_info match;
+	bool match_dirty;
+
+	struct source src[AUDIO_MAX_SOURCES];
+	int n_src;
+	const struct audio_clip *mix_clip;
+
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	struct job *queue, *queue_tail;
+	struct job *done;
+	struct job *running;
+	bool quit;
+	pthread_t worker;
+	bool worker_started;
+	_Atomic unsigned live_gen;    /* worker reads it to cancel stale renders */
+	atomic_bool stopping;
+};
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+void audio_studio_opts_default(struct audio_studio_opts *o)
+{
+	memset(o, 0, sizeof(*o));
+	o->max_peak_dbtp = 0.0;
+}
+
+/* ---- worker ---- */
+
+struct progress_ctx {
+	struct audio_studio *st;
+	int slot;
+	double base, span;   /* map 0 … 1 of a phase onto the slot's progress */
+};
+
+static int load_progress(void *user, double fraction)
+{
+	struct progress_ctx *p = user;
+
+	if (atomic_load(&p->st->stopping))
+		return 1;
+	pthread_mutex_lock(&p->st->lock);
+	p->st->src[p->slot].info.progress = p->base + p->span * fraction;
+	pthread_mutex_unlock(&p->st->lock);
+	return 0;
+}
+
+static void set_state(struct audio_studio *st, int slot, enum audio_source_state s)
+{
+	pthread_mutex_lock(&st->lock);
+	st->src[slot].info.state = s;
+	pthread_mutex_unlock(&st->lock);
+}
+
+static void run_measure(struct audio_studio *st, struct job *j)
+{
+	struct progress_ctx p = { st, j->slot, 0.0, 1.0 };
+
+	set_state(st, j->slot, AUDIO_SOURCE_MEASURING);
+	j->err = refs_loudness_measure(j->clip->data, j->clip->frames, 2, j->clip->rate,
+				       &j->loud, load_progress, &p);
+	if (j->err) {
+		snprintf(j->msg, sizeof(j->msg), "loudness analysis failed: %s",
+			 refs_loudness_strerror(j->err));
+		audio_clip_free(&j->clip);
+	}
+}
+
+static void run_load(struct audio_studio *st, struct job *j)
+{
+	struct progress_ctx p = { st, j->slot, 0.0, 1.0 };
+	char path[sizeof(st->src[0].info.path)];
+
+	pthread_mutex_lock(&st->lock);
+	memcpy(path, st->src[j->slot].info.path, sizeof(path));
+	pthread_mutex_unlock(&st->lock);
+	j->err = audio_clip_load(path, st->rate, &j->clip, load_progress, &p,
+				 j->msg, sizeof(j->msg));
+	if (j->err)
+		return;
+	run_measure(st, j);
+}
+
+static void run_demo(struct audio_studio *st, struct job *j)
+{
+	j->clip = audio_demo_clip(j->demo, st->rate);
+	if (!j->clip) {
+		j->err = AUDIO_CLIP_ERROR_NOMEM;
+		snprintf(j->msg, sizeof(j->msg), "out of memory");
+		return;
+	}
+	run_measure(st, j);
+}
+
+struct after_ctx {
+	struct audio_studio *st;
+	struct refs_analyser *an;
+	unsigned gen;
+};
+
+static int after_sink(void *user, const float *lr, size_t frames)
+{
+	struct after_ctx *a = user;
+
+	if (atomic_load(&a->st->stopping) || atomic_load(&a->st->live_gen) != a->gen)
+		return 1;  /* stale: a newer setting is waiting */
+	return refs_analyser_add(a->an, lr, frames) ? 1 : 0;
+}
+
+static void run_after(struct audio_studio *st, struct job *j)
+{
+	struct after_ctx a = { st, NULL, j->gen };
+	const struct audio_clip *mix = st->mix_clip;
+	int err = 0;
+
+	a.an = refs_analyser_new(2, mix->rate, &err);
+	if (!a.an) {
+		j->err = err ? err : 1;
+		snprintf(j->msg, sizeof(j->msg), "cannot start the loudness analyser");
+		return;
+	}
+	j->err = audio_render_run(mix->data, mix->frames, mix->rate, &j->settings,
+				  after_sink, &a);
+	if (!j->err)
+		j->err = refs_analyser_result(a.an, &j->loud);
+	refs_analyser_free(&a.an);
+}
+
+static void *worker_main(void *arg)
+{
+	struct audio_studio *st = arg;
+
+	pthread_mutex_lock(&st->lock);
+	for (;;) {
+		struct job *j;
+
+		while (!st->queue && !st->quit)
+			pthread_cond_wait(&st->cond, &st->lock);
+		if (st->quit)
+			break;
+		j = st->queue;
+		st->queue = j->next;
+		if (!st->queue)
+			st->queue_tail = NULL;
+		st->running = j;
+		pthread_mutex_unlock(&st->lock);
+
+		switch (j->type) {
+		case JOB_LOAD:
+			run_load(st, j);
+			break;
+		case JOB_DEMO:
+			run_demo(st, j);
+			break;
+		case JOB_AFTER:
+			run_after(st, j);
+			break;
+		}
+
+		pthread_mutex_lock(&st->lock);
+		st->running = NULL;
+		j->next = st->done;
+		st->done = j;
+	}
+	pthread_mutex_unlock(&st->lock);
+	return NULL;
+}
+
+static void enqueue(struct audio_studio *st, struct job *j)
+{
+	pthread_mutex_lock(&st->lock);
+	j->next = NULL;
+	if (st->queue_tail)
+		st->queue_tail->next = j;
+	else
+		st->queue = j;
+	st->queue_tail = j;
+	pthread_cond_signal(&st->cond);
+	pthread_mutex_unlock(&st->lock);
+}
+
+static void free_job(struct job *j)
+{
+	audio_clip_free(&j->clip);
+	free(j);
+}
+
+/* ---- construction ---- */
+
+static int add_source(struct audio_studio *st, const char *path, const char *name)
+{
+	struct source *s;
+	const char *base;
+	int slot;
+
+	if (st->n_src >= AUDIO_MAX_SOURCES)
+		return -1;
+	slot = st->n_src++;
+	s = &st->src[slot];
+	pthread_mutex_lock(&st->lock);
+	memset(&s->info, 0, sizeof(s->info));
+	snprintf(s->info.path, sizeof(s->info.path), "%s", path ? path : "");
+	base = path ? strrchr(path, '/') : NULL;
+	snprintf(s->info.name, sizeof(s->info.name), "%s",
+		 name ? name : base ? base + 1 : path);
+	s->info.state = AUDIO_SOURCE_LOADING;
+	pthread_mutex_unlock(&st->lock);
+	return slot;
+}
+
+static void open_output(struct audio_studio *st, double want)
+{
+	char msg[256] = "";
+	double rate = want;
+	int err = 0;
+
+	if (!st->opts.no_device) {
+		err = audio_output_probe(st->opts.device, want, &rate, msg, sizeof(msg));
+		if (!err && rate != want)
+			snprintf(st->notice, sizeof(st->notice),
+				 "the device cannot run %.0f Hz: playing at %.0f Hz, every source resampled to it",
+				 want, rate);
+	}
+	st->rate = err ? want : rate;
+	st->engine = audio_engine_new(st->rate, &st->settings, &err);
+	if (!st->engine)
+		return;
+	if (!st->opts.no_device && !msg[0]) {
+		st->output = audio_output_open(st->engine, st->opts.device, st->rate,
+					       st->opts.buffer_frames, &err, msg, sizeof(msg));
+		if (st->output) {
+			st->has_device = true;
+			snprintf(st->output_status, sizeof(st->output_status), "%s",
+				 audio_output_describe(st->output));
+			return;
+		}
+	}
+	st->output = audio_output_open_null(st->engine, st->rate, st->opts.buffer_frames, &err);
+	if (st->opts.no_device)
+		snprintf(st->output_status, sizeof(st->output_status),
+			 "no audio device (--no-device); analysis and render still work");
+	else
+		snprintf(st->output_status, sizeof(st->output_status),
+			 "no audio device: %s; analysis and render still work", msg);
+}
+
+struct audio_studio *audio_studio_new(const char *mix_path,
+				      const struct audio_studio_opts *opts,
+				      int *err, char *msg, size_t msg_len)
+{
+	struct audio_studio *st = calloc(1, sizeof(*st));
+	double want = 48000;
+
+	if (!st) {
+		*err = AUDIO_STUDIO_ERROR_NOMEM;
+		snprintf(msg, msg_len, "out of memory");
+		return NULL;
+	}
+	if (opts)
+		st->opts = *opts;
+	else
+		audio_studio_opts_default(&st->opts);
+	pthread_mutex_init(&st->lock, NULL);
+	pthread_cond_init(&st->cond, NULL);
+	atomic_init(&st->live_gen, 0);
+	atomic_init(&st->stopping, false);
+	chain_settings_default(&st->settings);
+
+	if (mix_path) {
+		int rate = 0, ch = 0;
+		int64_t frames = 0;
+
+		*err = audio_clip_probe(mix_path, &rate, &ch, &frames, msg, msg_len);
+		if (*err) {
+			*err = AUDIO_STUDIO_ERROR_MIX;
+			goto error;
+		}
+		want = rate;
+	}
+	if (st->opts.rate > 0)
+		want = st->opts.rate;
+
+	open_output(st, want);
+	if (!st->engine) {
+		*err = AUDIO_STUDIO_ERROR_ENGINE;
+		snprintf(msg, msg_len, "cannot start the engine");
+		goto error;
+	}
+	if (pthread_create(&st->worker, NULL, worker_main, st)) {
+		*err = AUDIO_STUDIO_ERROR_NOMEM;
+		snprintf(msg, msg_len, "cannot start the worker thread");
+		goto error;
+	}
+	st->worker_started = true;
+
+	if (mix_path) {
+		struct job *j = calloc(1, sizeof(*j));
+
+		if (!j) {
+			*err = AUDIO_STUDIO_ERROR_NOMEM;
+			goto error;
+		}
+		j->type = JOB_LOAD;
+		j->slot = add_source(st, mix_path, NULL);
+		enqueue(st, j);
+	} else {
+		static const char *names[AUDIO_DEMO_COUNT] = {
+			"Demo mix (unmastered)", "Demo ref: loud & bright", "Demo ref: warm & open",
+		};
+
+		for (int d = 0; d < AUDIO_DEMO_COUNT; d++) {
+			struct job *j = calloc(1, sizeof(*j));
+
+			if (!j) {
+				*err = AUDIO_STUDIO_ERROR_NOMEM;
+				goto error;
+			}
+			j->type = JOB_DEMO;
+			j->demo = d;
+			j->slot = add_source(st, NULL, names[d]);
+			snprintf(st->src[j->slot].info.path, sizeof(st->src[j->slot].info.path),
+				 "(generated)");
+			enqueue(st, j);
+		}
+	}
+	*err = 0;
+	return st;
+error:
+	audio_studio_free(&st);
+	return NULL;
+}
+
+void audio_studio_free(struct audio_studio **stp)
+{
+	struct audio_studio *st = stp ? *stp : NULL;
+
+	if (!st)
+		return;
+	atomic_store(&st->stopping, true);
+	if (st->worker_started) {
+		pthread_mutex_lock(&st->lock);
+		st->quit = true;
+		pthread_cond_signal(&st->cond);
+		pthread_mutex_unlock(&st->lock);
+		pthread_join(st->worker, NULL);
+	}
+	audio_output_close(&st->output);
+	while (st->queue) {
+		struct job *j = st->queue;
+
+		st->queue = j->next;
+		free_job(j);
+	}
+	while (st->done) {
+		struct job *j = st->done;
+
+		st->done = j->next;
+		free_job(j);
+	}
+	audio_engine_free(&st->engine);
+	pthread_cond_destroy(&st->cond);
+	pthread_mutex_destroy(&st->lock);
+	free(st);
+	*stp = NULL;
+}
+
+int audio_studio_add_ref(struct audio_studio *st, const char *path)
+{
+	struct job *j;
+	int slot;
+
+	if (st->n_src >= AUDIO_MAX_SOURCES)
+		return -1;
+	j = calloc(1, sizeof(*j));
+	if (!j)
+		return -1;
+	slot = add_source(st, path, NULL);
+	j->type = JOB_LOAD;
+	j->slot = slot;
+	enqueue(st, j);
+	return slot;
+}
+
+/* ---- control thread: integrate ---- */
+
+static void queue_after(struct audio_studio *st)
+{
+	struct job *j;
+
+	if (!st->mix_clip)
+		return;
+	j = calloc(1, sizeof(*j));
+	if (!j)
+		return;
+	j->type = JOB_AFTER;
+	j->gen = st->after_gen;
+	j->settings = st->settings;
+	atomic_store(&st->live_gen, st->after_gen);
+	st->after_dirty = false;
+	st->after_queued = true;
+	st->match.after_pending = true;
+	enqueue(st, j);
+}
+
+static void recompute_match(struct audio_studio *st)
+{
+	struct refs_match_source s[AUDIO_MAX_SOURCES + 1];
+	double g[AUDIO_MAX_SOURCES + 1];
+	size_t n = 0;
+
+	/* [0] after, [1] before, [1 + k] reference k */
+	memset(s, 0, sizeof(s));
+	s[n].valid = st->match.after_measured;
+	s[n].integrated_lufs = st->match.after.integrated_lufs;
+	s[n].true_peak_dbtp = st->match.after.true_peak_dbtp;
+	n++;
+	for (int i = 0; i < st->n_src; i++, n++) {
+		const struct audio_source_info *in = &st->src[i].info;
+
+		s[n].valid = in->measured;
+		s[n].integrated_lufs = in->loudness.integrated_lufs;
+		s[n].true_peak_dbtp = in->loudness.true_peak_dbtp;
+	}
+	refs_match_compute(s, n, st->opts.max_peak_dbtp, g, &st->match.result);
+	/* report the limiting source as a route (AUDIO_ROUTE_*) */
+	if (st->match.result.limiting_source == 0)
+		st->match.result.limiting_source = AUDIO_ROUTE_AFTER;
+	else if (st->match.result.limiting_source == 1)
+		st->match.result.limiting_source = AUDIO_ROUTE_BEFORE;
+	else if (st->match.result.limiting_source > 1)
+		st->match.result.limiting_source -= 1;
+	for (int r = 0; r < AUDIO_ROUTES; r++) {
+		double v;
+
+		if (r == AUDIO_ROUTE_AFTER)
+			v = g[0];
+		else if (r == AUDIO_ROUTE_BEFORE)
+			v = st->n_src > 0 ? g[1] : 0;
+		else
+			v = r < st->n_src ? g[1 + r] : 0;
+		if (v != st->match.gain_db[r] || !st->match.after_measured) {
+			st->match.gain_db[r] = v;
+			audio_engine_set_gain(st->engine, r, (float)v);
+		}
+	}
+}
+
+bool audio_studio_poll(struct audio_studio *st)
+{
+	struct job *done;
+	bool changed = false;
+
+	pthread_mutex_lock(&st->lock);
+	done = st->done;
+	st->done = NULL;
+	pthread_mutex_unlock(&st->lock);
+
+	/* oldest first */
+	{
+		struct job *rev = NULL;
+
+		while (done) {
+			struct job *n = done->next;
+
+			done->next = rev;
+			rev = done;
+			done = n;
+		}
+		done = rev;
+	}
+	while (done) {
+		struct job *j = done;
+
+		done = j->next;
+		changed = true;
+		if (j->type == JOB_AFTER) {
+			if (j->gen == st->after_gen && !j->err) {
+				st->match.after = j->loud;
+				st->match.after_measured = true;
+				st->match.after_pending = st->after_dirty;
+				st->match_dirty = true;
+			}
+			if (j->gen == st->after_gen)
+				st->after_queued = false;
+			free_job(j);
+			continue;
+		}
+		pthread_mutex_lock(&st->lock);
+		if (j->err) {
+			struct audio_source_info *in = &st->src[j->slot].info;
+
+			in->state = AUDIO_SOURCE_FAILED;
+			snprintf(in->error, sizeof(in->error), "%s", j->msg);
+			snprintf(st->notice, sizeof(st->notice), "%s: %s", in->name, j->msg);
+		} else {
+			struct audio_source_info *in = &st->src[j->slot].info;
+
+			in->state = AUDIO_SOURCE_READY;
+			in->progress = 1.0;
+			in->measured = true;
+			in->loudness = j->loud;
+			in->duration_s = (double)j->clip->frames / j->clip->rate;
+			in->file_rate = j->clip->file_rate;
+			in->file_channels = j->clip->file_channels;
+			in->nonfinite = j->clip->nonfinite;
+			snprintf(in->format, sizeof(in->format), "%s", j->clip->format);
+			if (j->clip->nonfinite)
+				snprintf(st->notice, sizeof(st->notice),
+					 "%s: %lld non-finite samples (NaN/Inf) replaced by silence",
+					 in->name, (long long)j->clip->nonfinite);
+		}
+		pthread_mutex_unlock(&st->lock);
+		if (!j->err) {
+			if (j->slot == 0)
+				st->mix_clip = j->clip;
+			audio_engine_set_clip(st->engine, j->slot, j->clip);
+			j->clip = NULL;
+			if (j->slot == 0) {
+				st->after_dirty = true;
+				st->after_changed_at = 0;
+			}
+			st->match_dirty = true;
+		}
+		free_job(j);
+	}
+
+	if (st->after_dirty && now_s() - st->after_changed_at >= AFTER_DEBOUNCE_S)
+		queue_after(st);
+	if (st->match_dirty) {
+		recompute_match(st);
+		st->match_dirty = false;
+	}
+	audio_engine_collect(st->engine);
+	return changed;
+}
+
+bool audio_studio_busy(struct audio_studio *st)
+{
+	bool busy;
+
+	pthread_mutex_lock(&st->lock);
+	busy = st->queue || st->running || st->done;
+	pthread_mutex_unlock(&st->lock);
+	return busy || st->after_dirty || st->match_dirty;
+}
+
+/* ---- controls and state ---- */
+
+struct audio_engine *audio_studio_engine(struct audio_studio *st)
+{
+	return st->engine;
+}
+
+int audio_studio_set_param(struct audio_studio *st, unsigned idx, float value)
+{
+	int err;
+
+	if (idx >= chain_param_count())
+		return AUDIO_ENGINE_ERROR_ARG;
+	value = chain_param_clamp(idx, value);
+	err = audio_engine_set_param(st->engine, idx, value);
+	if (err)
+		return err;
+	if (st->settings.value[idx] != value) {
+		st->settings.value[idx] = value;
+		st->after_gen++;
+		atomic_store(&st->live_gen, st->after_gen);
+		st->after_dirty = true;
+		st->after_changed_at = now_s();
+		st->match.after_pending = true;
+	}
+	return 0;
+}
+
+const struct chain_settings *audio_studio_settings(const struct audio_studio *st)
+{
+	return &st->settings;
+}
+
+int audio_studio_set_source(struct audio_studio *st, int slot)
+{
+	if (slot < 0 || slot >= st->n_src)
+		return AUDIO_STUDIO_ERROR_STATE;
+	return audio_engine_set_source(st->engine, slot);
+}
+
+int audio_studio_source_count(const struct audio_studio *st)
+{
+	return st->n_src;
+}
+
+void audio_studio_source(struct audio_studio *st, int slot, struct audio_source_info *out)
+{
+	if (slot < 0 || slot >= st->n_src) {
+		memset(out, 0, sizeof(*out));
+		return;
+	}
+	pthread_mutex_lock(&st->lock);
+	*out = st->src[slot].info;
+	pthread_mutex_unlock(&st->lock);
+}
+
+void audio_studio_match(struct audio_studio *st, struct audio_match_info *out)
+{
+	*out = st->match;
+}
+
+double audio_studio_rate(const struct audio_studio *st)
+{
+	return st->rate;
+}
+
+const char *audio_studio_output_status(const struct audio_studio *st)
+{
+	return st->output_status;
+}
+
+bool audio_studio_has_device(const struct audio_studio *st)
+{
+	return st->has_device;
+}
+
+const char *audio_studio_notice(const struct audio_studio *st)
+{
+	return st->notice;
+}

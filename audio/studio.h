@@ -69,7 +69,9 @@ struct audio_match_info {
 	bool after_measured;             /* the processed mix has been measured */
 	bool after_pending;              /* a background render is running or queued */
 	struct refs_loudness after;      /* loudness of the processed mix */
-	struct refs_match_result result; /* common target, lowered or not */
+	struct refs_match_result result; /* common target, lowered or not;
+					  * limiting_source is a route
+					  * (AUDIO_ROUTE_AFTER, _BEFORE or ref n) */
 	double gain_db[AUDIO_ROUTES];    /* computed match gains per route */
 };
 

@@ -1,1 +1,389 @@
+/*
+ * termaster — the headless command reader.
+ *
+ * Runs the same studio and engine as the screen, driven by one command a
+ * line from a file or standard input:
+ *
+ *   play | pause | seek SECONDS | source mix|ref N | bypass on|off
+ *   match on|off | loop IN OUT | loop off | set PARAM VALUE
+ *   wait SECONDS | status | quit
+ *
+ * Time is audio time.  The reader keeps a script clock in frames; `wait`
+ * advances it, and every command is stamped with it
+ * (audio_engine_schedule_at), so it takes effect at exactly that frame of
+ * the output whatever the device's pace — a clocked card, JACK, or the
+ * unclocked ALSA file plugin.  The reader itself only blocks where it must
+ * report (status) or leave (quit, end of input): then it waits until the
+ * engine has rendered up to the script clock.
+ *
+ * Before the first command it waits for every source to be decoded and
+ * measured and for the processed mix to be measured, so scripts start
+ * loudness-matched.  `set` waits for the re-measurement likewise.
+ */
 #include "config.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "audio/engine.h"
+#include "audio/studio.h"
+#include "tui/tui.h"
+
+#define EXPECTED "play, pause, seek SECONDS, source mix|ref N, bypass on|off, " \
+		 "match on|off, loop IN OUT|off, set PARAM VALUE, wait SECONDS, status, quit"
+
+struct hl {
+	struct audio_studio *st;
+	struct audio_engine *e;
+	double rate;
+	int64_t clock;         /* script clock, frames of audio */
+	const char *name;      /* input name for messages */
+	bool loop_on;
+	double loop_in, loop_out;
+};
+
+static void sleep_ms(int ms)
+{
+	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
+
+	nanosleep(&ts, NULL);
+}
+
+/* Wait (wall time) until the studio is idle. */
+static void settle(struct hl *h)
+{
+	while (audio_studio_busy(h->st)) {
+		audio_studio_poll(h->st);
+		sleep_ms(2);
+	}
+	audio_studio_poll(h->st);
+}
+
+/* Wait until the engine has rendered up to the script clock. */
+static void catch_up(struct hl *h)
+{
+	struct audio_engine_snapshot s;
+
+	for (;;) {
+		audio_studio_poll(h->st);
+		audio_engine_snapshot(h->e, &s);
+		if (s.rendered >= h->clock)
+			return;
+		sleep_ms(1);
+	}
+}
+
+static void json_num(FILE *f, double v)
+{
+	if (isfinite(v))
+		fprintf(f, "%.3f", v);
+	else
+		fputs("null", f);
+}
+
+static void json_str(FILE *f, const char *s)
+{
+	fputc('"', f);
+	for (; *s; s++) {
+		unsigned char ch = (unsigned char)*s;
+
+		if (ch == '"' || ch == '\\')
+			fprintf(f, "\\%c", ch);
+		else if (ch < 0x20)
+			fprintf(f, "\\u%04x", ch);
+		else
+			fputc(ch, f);
+	}
+	fputc('"', f);
+}
+
+static void status(struct hl *h)
+{
+	struct audio_engine_snapshot s;
+	struct audio_match_info m;
+	int n = audio_studio_source_count(h->st);
+	FILE *f = stdout;
+
+	catch_up(h);
+	audio_engine_snapshot(h->e, &s);
+	audio_studio_match(h->st, &m);
+	fprintf(f, "{\"position_s\": ");
+	json_num(f, (double)s.position / s.rate);
+	fprintf(f, ", \"duration_s\": ");
+	json_num(f, (double)s.length / s.rate);
+	fprintf(f, ", \"rendered_s\": ");
+	json_num(f, (double)s.rendered / s.rate);
+	fprintf(f, ", \"playing\": %s", s.playing ? "true" : "false");
+	if (s.source == 0)
+		fprintf(f, ", \"source\": \"mix\"");
+	else
+		fprintf(f, ", \"source\": \"ref %d\"", s.source);
+	fprintf(f, ", \"bypass\": %s, \"match\": %s", s.bypass ? "true" : "false",
+		s.match ? "true" : "false");
+	fprintf(f, ", \"loop\": {\"on\": %s, \"in_s\": ", s.loop_on ? "true" : "false");
+	json_num(f, (double)s.loop_in / s.rate);
+	fprintf(f, ", \"out_s\": ");
+	json_num(f, (double)s.loop_out / s.rate);
+	fprintf(f, "}, \"match_target_lufs\": ");
+	json_num(f, m.result.target_lufs);
+	fprintf(f, ", \"target_lowered\": %s", m.result.target_lowered ? "true" : "false");
+	fprintf(f, ", \"after_lufs\": ");
+	json_num(f, m.after_measured ? m.after.integrated_lufs : NAN);
+	fprintf(f, ", \"gains_db\": {\"after\": ");
+	json_num(f, s.gain_db[AUDIO_ROUTE_AFTER]);
+	fprintf(f, ", \"before\": ");
+	json_num(f, s.gain_db[AUDIO_ROUTE_BEFORE]);
+	fprintf(f, ", \"refs\": [");
+	for (int i = 1; i < n; i++) {
+		if (i > 1)
+			fputs(", ", f);
+		json_num(f, s.gain_db[i]);
+	}
+	fprintf(f, "]}, \"sources\": [");
+	for (int i = 0; i < n; i++) {
+		struct audio_source_info in;
+
+		audio_studio_source(h->st, i, &in);
+		fprintf(f, "%s{\"name\": ", i ? ", " : "");
+		json_str(f, in.name);
+		fprintf(f, ", \"integrated_lufs\": ");
+		json_num(f, in.measured ? in.loudness.integrated_lufs : NAN);
+		fprintf(f, ", \"lra_lu\": ");
+		json_num(f, in.measured ? in.loudness.lra_lu : NAN);
+		fprintf(f, ", \"true_peak_dbtp\": ");
+		json_num(f, in.measured ? in.loudness.true_peak_dbtp : NAN);
+		fprintf(f, "}");
+	}
+	fprintf(f, "], \"latency_frames\": %u, \"rate\": %.0f, \"xruns\": %llu, \"device\": ",
+		s.latency, s.rate, (unsigned long long)s.xruns);
+	json_str(f, audio_studio_output_status(h->st));
+	fprintf(f, "}\n");
+	fflush(f);
+}
+
+static int bad(struct hl *h, long line, const char *fmt, ...) TUI_FORMAT(3, 4);
+
+static int bad(struct hl *h, long line, const char *fmt, ...)
+{
+	char what[768];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(what, sizeof(what), fmt, ap);
+	va_end(ap);
+	tui_error("%s:%ld: %s", h->name, line, what);
+	return -1;
+}
+
+static bool parse_num(const char *s, double *v)
+{
+	char *end;
+
+	if (!s)
+		return false;
+	errno = 0;
+	*v = strtod(s, &end);
+	return *end == '\0' && end != s && errno == 0 && isfinite(*v);
+}
+
+static int on_off(const char *s)
+{
+	if (!s)
+		return -1;
+	if (!strcmp(s, "on"))
+		return 1;
+	if (!strcmp(s, "off"))
+		return 0;
+	return -1;
+}
+
+/* Returns 0 to go on, 1 to quit, -1 on a bad line. */
+static int run_line(struct hl *h, char *line, long lineno)
+{
+	char *argv[8];
+	int argc = 0;
+	char *tok, *save = NULL;
+	double v, v2;
+	int b;
+
+	for (tok = strtok_r(line, " \t\r\n", &save); tok && argc < 8;
+	     tok = strtok_r(NULL, " \t\r\n", &save))
+		argv[argc++] = tok;
+	if (argc == 0 || argv[0][0] == '#')
+		return 0;
+	audio_studio_poll(h->st);
+	audio_engine_schedule_at(h->e, h->clock);
+
+	if (!strcmp(argv[0], "play") && argc == 1) {
+		audio_engine_play(h->e, true);
+	} else if (!strcmp(argv[0], "pause") && argc == 1) {
+		audio_engine_play(h->e, false);
+	} else if (!strcmp(argv[0], "seek")) {
+		if (argc != 2 || !parse_num(argv[1], &v) || v < 0)
+			return bad(h, lineno, "seek: expected SECONDS (a number >= 0), got '%s'",
+				   argc > 1 ? argv[1] : "");
+		audio_engine_seek(h->e, v);
+	} else if (!strcmp(argv[0], "source")) {
+		if (argc == 2 && !strcmp(argv[1], "mix")) {
+			audio_studio_set_source(h->st, 0);
+		} else if (argc == 3 && !strcmp(argv[1], "ref") && parse_num(argv[2], &v) &&
+			   v == floor(v) && v >= 1 && v < audio_studio_source_count(h->st)) {
+			audio_studio_set_source(h->st, (int)v);
+		} else {
+			char n[32];
+
+			snprintf(n, sizeof(n), "%d", audio_studio_source_count(h->st) - 1);
+			return bad(h, lineno, "source: expected 'mix' or 'ref N' with N from 1 to %s", n);
+		}
+	} else if (!strcmp(argv[0], "bypass")) {
+		if (argc != 2 || (b = on_off(argv[1])) < 0)
+			return bad(h, lineno, "bypass: expected on or off, got '%s'", argc > 1 ? argv[1] : "");
+		audio_engine_set_bypass(h->e, b);
+	} else if (!strcmp(argv[0], "match")) {
+		if (argc != 2 || (b = on_off(argv[1])) < 0)
+			return bad(h, lineno, "match: expected on or off, got '%s'", argc > 1 ? argv[1] : "");
+		audio_engine_set_match(h->e, b);
+	} else if (!strcmp(argv[0], "loop")) {
+		if (argc == 2 && !strcmp(argv[1], "off")) {
+			h->loop_on = false;
+			audio_engine_set_loop(h->e, h->loop_in, h->loop_out, false);
+		} else if (argc == 3 && parse_num(argv[1], &v) && parse_num(argv[2], &v2) &&
+			   v >= 0 && v2 > v) {
+			if (audio_engine_set_loop(h->e, v, v2, true))
+				return bad(h, lineno, "loop: the region is too short (at least %.2f s)",
+					   2 * AUDIO_ENGINE_XFADE_MS / 1000.0);
+			h->loop_on = true;
+			h->loop_in = v;
+			h->loop_out = v2;
+		} else {
+			return bad(h, lineno, "loop: expected IN OUT in seconds (IN < OUT) or 'off'");
+		}
+	} else if (!strcmp(argv[0], "set")) {
+		struct chain_settings tmp = *audio_studio_settings(h->st);
+		char msg[512];
+		int idx;
+
+		if (argc != 3)
+			return bad(h, lineno, "set: expected PARAM VALUE (see 'termaster render --list-params')");
+		if (chain_settings_set(&tmp, argv[1], argv[2], msg, sizeof(msg)))
+			return bad(h, lineno, "set: %s", msg);
+		idx = chain_param_find(argv[1]);
+		audio_studio_set_param(h->st, (unsigned)idx, tmp.value[idx]);
+		/* keep matching exact: wait for the processed mix to be re-measured */
+		settle(h);
+	} else if (!strcmp(argv[0], "wait")) {
+		if (argc != 2 || !parse_num(argv[1], &v) || v < 0)
+			return bad(h, lineno, "wait: expected SECONDS (a number >= 0), got '%s'",
+				   argc > 1 ? argv[1] : "");
+		h->clock += (int64_t)llround(v * h->rate);
+	} else if (!strcmp(argv[0], "status") && argc == 1) {
+		status(h);
+	} else if (!strcmp(argv[0], "quit") && argc == 1) {
+		return 1;
+	} else {
+		return bad(h, lineno, "unknown command '%s'; expected " EXPECTED, argv[0]);
+	}
+	return 0;
+}
+
+int tui_headless_run(const struct tui_opts *o)
+{
+	struct audio_studio_opts so;
+	struct audio_engine_snapshot snap;
+	struct hl h;
+	char msg[512];
+	char *line = NULL;
+	size_t cap = 0;
+	long lineno = 0;
+	int err = 0, status_code = TUI_EXIT_OK;
+	FILE *in;
+
+	memset(&h, 0, sizeof(h));
+	audio_studio_opts_default(&so);
+	so.device = o->device;
+	so.buffer_frames = o->buffer_frames;
+	so.rate = o->rate;
+	so.no_device = o->no_device;
+
+	if (!strcmp(o->commands, "-")) {
+		in = stdin;
+		h.name = "<stdin>";
+	} else {
+		in = fopen(o->commands, "r");
+		if (!in) {
+			tui_error("%s: %s", o->commands, strerror(errno));
+			return TUI_EXIT_USAGE;
+		}
+		h.name = o->commands;
+	}
+
+	h.st = audio_studio_new(o->demo ? NULL : o->mix, &so, &err, msg, sizeof(msg));
+	if (!h.st) {
+		tui_error("%s: %s", o->mix ? o->mix : "demo", msg);
+		if (in != stdin)
+			fclose(in);
+		return err == AUDIO_STUDIO_ERROR_MIX ? TUI_EXIT_USAGE : TUI_EXIT_FAIL;
+	}
+	for (int i = 0; i < o->n_refs; i++)
+		if (audio_studio_add_ref(h.st, o->refs[i]) < 0) {
+			tui_error("%s: too many references (at most %d)", o->refs[i],
+				  AUDIO_MAX_SOURCES - 1);
+			status_code = TUI_EXIT_USAGE;
+			goto out;
+		}
+	h.e = audio_studio_engine(h.st);
+	h.rate = audio_studio_rate(h.st);
+	if (!audio_studio_has_device(h.st))
+		tui_info("termaster: %s", audio_studio_output_status(h.st));
+	if (audio_studio_notice(h.st)[0])
+		tui_info("termaster: %s", audio_studio_notice(h.st));
+
+	settle(&h);
+	for (int i = 0; i < audio_studio_source_count(h.st); i++) {
+		struct audio_source_info si;
+
+		audio_studio_source(h.st, i, &si);
+		if (si.state == AUDIO_SOURCE_FAILED) {
+			tui_error("%s: %s", si.path, si.error);
+			status_code = TUI_EXIT_USAGE;
+		} else if (si.nonfinite) {
+			tui_info("termaster: %s: %lld non-finite samples (NaN/Inf) replaced by silence",
+				 si.path, (long long)si.nonfinite);
+		}
+	}
+	if (status_code)
+		goto out;
+
+	audio_engine_snapshot(h.e, &snap);
+	h.clock = snap.rendered;
+	while (getline(&line, &cap, in) != -1) {
+		int r;
+
+		lineno++;
+		r = run_line(&h, line, lineno);
+		if (r < 0) {
+			status_code = TUI_EXIT_USAGE;
+			break;
+		}
+		if (r > 0)
+			break;
+	}
+	if (!status_code) {
+		/* let the script's audio play out before leaving */
+		audio_engine_schedule_at(h.e, 0);
+		catch_up(&h);
+	}
+out:
+	free(line);
+	if (in != stdin)
+		fclose(in);
+	audio_studio_free(&h.st);
+	return status_code;
+}

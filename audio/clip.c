@@ -584,7 +584,7 @@ int audio_clip_load(const char *path, double rate, struct audio_clip **out,
 	float *in = NULL, *st = NULL;
 	int64_t read_total = 0, target = -1;
 	int64_t nonfinite = 0;
-	double ratio = 1.0, last = now_s();
+	double ratio = 1.0, last = 0;  /* first call after the first block */
 	int err, ch, srcerr = 0;
 
 	if (msg && msg_len)

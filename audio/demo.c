@@ -40,14 +40,14 @@
 #define SIN_TAB 4096
 
 /*
- * Generator state.  l, r: the stereo bus (frames n, wrapping); pl, pr: the
- * pad bus, filtered as a whole before it joins the main bus.
+ * Generator state.  l, r: the stereo bus (frames n; notes that run past
+ * the end wrap round to the start).
  */
 struct gen {
 	double sr;
+	double inv_sr;   /* 1 / sr */
 	int64_t n;
 	float *l, *r;
-	float *pl, *pr;
 	uint32_t noise;
 	float sintab[SIN_TAB + 1];
 };
@@ -84,21 +84,26 @@ static double onepole(const struct gen *g, double fc)
 	return 1.0 - exp(-2.0 * M_PI * fc / g->sr);
 }
 
+/* k < 2n: notes are shorter than the song and wrap at most once. */
 static void bus_add(struct gen *g, int64_t k, double l, double r)
 {
-	k %= g->n;
+	if (k >= g->n)
+		k -= g->n;
 	g->l[k] += (float)l;
 	g->r[k] += (float)r;
 }
 
-/* Raised-cosine edge: 0 at x <= 0, 1 at x >= 1. */
-static double edge(double x)
+/* Raised-cosine edge: 0 at x <= 0, 1 at x >= 1, sin²(πx/2) between. */
+static double edge(const struct gen *g, double x)
 {
+	double s;
+
 	if (x <= 0)
 		return 0;
 	if (x >= 1)
 		return 1;
-	return 0.5 - 0.5 * cos(M_PI * x);
+	s = fsin(g, 0.25 * x);
+	return s * s;
 }
 
 static int64_t at(const struct gen *g, double t)
@@ -118,12 +123,12 @@ static void kick(struct gen *g, double t0, double vel)
 	double ep = 1.0, ea = 1.0, ph = 0.0;
 
 	for (int64_t i = 0; i < m; i++) {
-		double t = (double)i / g->sr;
-		double env = ea * edge(t / 0.0015) * edge((len - t) / fade);
+		double t = (double)i * g->inv_sr;
+		double env = ea * edge(g, t * (1.0 / 0.0015)) * edge(g, (len - t) * (1.0 / fade));
 		double v = vel * env * fsin(g, ph);
 
 		bus_add(g, k0 + i, v, v);
-		ph += (48.0 + 110.0 * ep) / g->sr;
+		ph += (48.0 + 110.0 * ep) * g->inv_sr;
 		ep *= dp;
 		ea *= da;
 	}
@@ -140,8 +145,8 @@ static void snare(struct gen *g, double t0, double vel)
 	double lpl = 0, lpr = 0, hpl = 0, hpr = 0;
 
 	for (int64_t i = 0; i < m; i++) {
-		double t = (double)i / g->sr;
-		double win = edge(t / 0.001) * edge((len - t) / fade);
+		double t = (double)i * g->inv_sr;
+		double win = edge(g, t * 1000.0) * edge(g, (len - t) * (1.0 / fade));
 		double c = white(&g->noise), d = white(&g->noise);
 		double nl = 0.85 * c + 0.3 * d, nr = 0.85 * c - 0.3 * d;
 		double body, vl, vr;
@@ -155,7 +160,7 @@ static void snare(struct gen *g, double t0, double vel)
 		vl = vel * win * (body + 0.9 * en * lpl);
 		vr = vel * win * (body + 0.9 * en * lpr);
 		bus_add(g, k0 + i, vl, vr);
-		ph += (180.0 + 30.0 * eb) / g->sr;
+		ph += (180.0 + 30.0 * eb) * g->inv_sr;
 		eb *= db;
 		en *= dn;
 	}
@@ -166,6 +171,7 @@ static void snare(struct gen *g, double t0, double vel)
 static void hat(struct gen *g, double t0, double vel, int open)
 {
 	const double len = open ? 0.40 : 0.09, fade = open ? 0.12 : 0.04;
+	const double inv_fade = 1.0 / fade;
 	int64_t k0 = at(g, t0), m = at(g, len);
 	double a = onepole(g, 7000.0);
 	double de = exp(-1.0 / ((open ? 0.13 : 0.022) * g->sr));
@@ -173,8 +179,8 @@ static void hat(struct gen *g, double t0, double vel, int open)
 	double l1 = 0, l2 = 0, r1 = 0, r2 = 0;
 
 	for (int64_t i = 0; i < m; i++) {
-		double t = (double)i / g->sr;
-		double win = vel * e * edge(t / 0.0005) * edge((len - t) / fade);
+		double t = (double)i * g->inv_sr;
+		double win = vel * e * edge(g, t * 2000.0) * edge(g, (len - t) * inv_fade);
 		double nl = white(&g->noise), nr = white(&g->noise);
 		double hl, hr;
 
@@ -197,18 +203,18 @@ static void bass(struct gen *g, double t0, double dur, double f, double vel)
 	const double rel = 0.03;
 	int64_t k0 = at(g, t0), m = at(g, dur + rel);
 	double dd = exp(-1.0 / (0.15 * g->sr));
-	double d = 1.0, ph = 0.0;
+	double d = 1.0, ph = 0.0, dp = f * g->inv_sr;
 
 	for (int64_t i = 0; i < m; i++) {
-		double t = (double)i / g->sr;
-		double env = edge(t / 0.006) * (0.7 + 0.3 * d) *
-			     (t > dur ? edge(1.0 - (t - dur) / rel) : 1.0);
+		double t = (double)i * g->inv_sr;
+		double env = edge(g, t * (1.0 / 0.006)) * (0.7 + 0.3 * d) *
+			     (t > dur ? edge(g, 1.0 - (t - dur) * (1.0 / rel)) : 1.0);
 		double v = fsin(g, ph) + 0.28 * fsin(g, 2 * ph) +
 			   0.10 * fsin(g, 3 * ph);
 
 		v = vel * env * v;
 		bus_add(g, k0 + i, v, v);
-		ph += f / g->sr;
+		ph += dp;
 		d *= dd;
 	}
 }
@@ -228,39 +234,49 @@ static double saw(double ph, double dt)
 	return v;
 }
 
-/* Pad chord: two detuned saws per note and side (±7 and ∓3 cents, mirrored
- * left/right for width), slow attack, long release into the next chord. */
+/* Pad chord: per note one sawtooth per side, detuned ∓6 cents left/right
+ * for width, slow attack, long release into the next chord, then a
+ * two-pole low-pass at fc (two one-poles, per note: the filter is linear,
+ * so this is the same as filtering a pad bus). */
 static void pad(struct gen *g, double t0, double dur, const double *f,
-		int nf, double vel)
+		int nf, double vel, double fc)
 {
-	static const double cents[4] = { -7.0, 3.0, 7.0, -3.0 };
-	static const double start[4] = { 0.0, 0.37, 0.61, 0.13 };
 	const double att = 0.18, rel = 0.45;
+	const double inv_sr = g->inv_sr, inv_att = 1.0 / att, inv_rel = 1.0 / rel;
 	int64_t k0 = at(g, t0), m = at(g, dur + rel);
+	double a = onepole(g, fc);
+	double dl[3], dr[3], pl[3], pr[3];
+	double l1 = 0, l2 = 0, r1 = 0, r2 = 0;
 
+	if (nf > 3)
+		nf = 3;
 	for (int j = 0; j < nf; j++) {
-		double ph[4], dt[4];
+		dl[j] = f[j] * pow(2.0, -6.0 / 1200.0) * inv_sr;
+		dr[j] = f[j] * pow(2.0, 6.0 / 1200.0) * inv_sr;
+		pl[j] = 0.29 * j;
+		pr[j] = 0.29 * j + 0.5;
+	}
+	for (int64_t i = 0; i < m; i++) {
+		double t = (double)i * inv_sr;
+		double env = vel * edge(g, t * inv_att) *
+			     (t > dur ? edge(g, 1.0 - (t - dur) * inv_rel) : 1.0);
+		double l = 0, r = 0;
 
-		for (int v = 0; v < 4; v++) {
-			dt[v] = f[j] * pow(2.0, cents[v] / 1200.0) / g->sr;
-			ph[v] = fmod(start[v] + 0.23 * j, 1.0);
+		for (int j = 0; j < nf; j++) {
+			l += saw(pl[j], dl[j]);
+			r += saw(pr[j], dr[j]);
+			pl[j] += dl[j];
+			if (pl[j] >= 1.0)
+				pl[j] -= 1.0;
+			pr[j] += dr[j];
+			if (pr[j] >= 1.0)
+				pr[j] -= 1.0;
 		}
-		for (int64_t i = 0; i < m; i++) {
-			double t = (double)i / g->sr;
-			double env = vel * edge(t / att) *
-				     (t > dur ? edge(1.0 - (t - dur) / rel) : 1.0);
-			double l = saw(ph[0], dt[0]) + saw(ph[1], dt[1]);
-			double r = saw(ph[2], dt[2]) + saw(ph[3], dt[3]);
-			int64_t k = (k0 + i) % g->n;
-
-			g->pl[k] += (float)(env * l);
-			g->pr[k] += (float)(env * r);
-			for (int v = 0; v < 4; v++) {
-				ph[v] += dt[v];
-				if (ph[v] >= 1.0)
-					ph[v] -= 1.0;
-			}
-		}
+		l1 += a * (env * l - l1);
+		l2 += a * (l1 - l2);
+		r1 += a * (env * r - r1);
+		r2 += a * (r1 - r2);
+		bus_add(g, k0 + i, l2, r2);
 	}
 }
 
@@ -273,15 +289,16 @@ static void keys(struct gen *g, double t0, double f, double vel, double pan)
 	double di = exp(-1.0 / (0.18 * g->sr)), da = exp(-1.0 / (0.55 * g->sr));
 	double ix = 1.4 / (2.0 * M_PI), ea = 1.0, pc = 0.0, pm = 0.0;
 	double gl = sqrt(0.5 * (1.0 - pan)), gr = sqrt(0.5 * (1.0 + pan));
+	double dp = f * g->inv_sr;
 
 	for (int64_t i = 0; i < m; i++) {
-		double t = (double)i / g->sr;
-		double env = vel * ea * edge(t / 0.003) * edge((len - t) / fade);
+		double t = (double)i * g->inv_sr;
+		double env = vel * ea * edge(g, t * (1.0 / 0.003)) * edge(g, (len - t) * (1.0 / fade));
 		double v = env * fsin(g, pc + ix * fsin(g, pm));
 
 		bus_add(g, k0 + i, gl * v, gr * v);
-		pc += f / g->sr;
-		pm += f / g->sr;
+		pc += dp;
+		pm += dp;
 		ix *= di;
 		ea *= da;
 	}
@@ -313,43 +330,64 @@ static void compose(struct gen *g)
 	};
 	const double beat = 60.0 / DEMO_BPM, six = beat / 4.0, bar_s = 4.0 * beat;
 
+	/*
+	 * Form (bars from 0): 0-3 verse (drums, bass, pad); 4-7 the keys
+	 * join; 8-9 a break (pad, keys, soft hats, long bass notes, a snare
+	 * roll building up in bar 9); 10-15 everything, with open hats.
+	 * Bar 7 and 15 end with a snare fill.
+	 */
 	for (int bar = 0; bar < DEMO_BARS; bar++) {
 		const double b0 = bar * bar_s;
 		const int c = bar % 4;
-		const int fill = (bar % 8) == 7;
+		const int brk = bar == 8 || bar == 9;
+		const int fill = bar == 7 || bar == 15;
+		const int big = bar >= 10;
 		double f3[3];
 
 		/* drums */
-		kick(g, b0, 0.95);
-		kick(g, b0 + 8 * six, 0.95);
-		if (c == 1 || c == 3)
-			kick(g, b0 + 10 * six, 0.75);
-		snare(g, b0 + 4 * six, 0.55);
-		snare(g, b0 + 12 * six, 0.58);
+		if (!brk) {
+			kick(g, b0, 1.0);
+			kick(g, b0 + 8 * six, 1.0);
+			if (c == 1 || c == 3)
+				kick(g, b0 + 10 * six, 0.8);
+			snare(g, b0 + 4 * six, big ? 0.58 : 0.52);
+			snare(g, b0 + 12 * six, big ? 0.60 : 0.55);
+		}
 		if (fill) {
 			snare(g, b0 + 14 * six, 0.25);
 			snare(g, b0 + 15 * six, 0.35);
-		} else if (c == 3) {
+		} else if (c == 3 && !brk) {
 			snare(g, b0 + 15 * six, 0.12);  /* ghost note */
 		}
+		if (bar == 9)
+			for (int s = 8; s < 16; s++)
+				snare(g, b0 + s * six, 0.08 + 0.05 * (s - 8));
 		for (int s = 0; s < 16; s++)
 			if (hv[s] > 0)
-				hat(g, b0 + s * six, 0.16 * hv[s], 0);
-		hat(g, b0 + 14 * six, 0.10, 1);
+				hat(g, b0 + s * six, (brk ? 0.08 : 0.16) * hv[s], 0);
+		if (!brk)
+			hat(g, b0 + 14 * six, 0.10, 1);
+		if (big)
+			hat(g, b0 + 6 * six, 0.07, 1);
 
 		/* bass */
-		for (size_t i = 0; i < sizeof(bline) / sizeof(bline[0]); i++)
-			bass(g, b0 + bline[i].at * six, bline[i].len * six - 0.02,
-			     root[c] * (bline[i].up ? 2.0 : 1.0),
-			     bline[i].up ? 0.30 : 0.42);
+		if (brk)
+			bass(g, b0, bar_s - 0.05, root[c], 0.30);
+		else
+			for (size_t i = 0; i < sizeof(bline) / sizeof(bline[0]); i++)
+				bass(g, b0 + bline[i].at * six,
+				     bline[i].len * six - 0.02,
+				     root[c] * (bline[i].up ? 2.0 : 1.0),
+				     bline[i].up ? 0.30 : 0.42);
 
-		/* pad */
-		pad(g, b0, bar_s, chord[c], 3, 0.045);
+		/* pad, opening up in the last section */
+		pad(g, b0, bar_s, chord[c], 3, 0.065, big ? 3000.0 : 2200.0);
 
-		/* keys, from bar 5: an octave above the pad */
+		/* keys, from bar 4: an octave above the pad */
 		if (bar >= 4)
 			for (int e = 0; e < 8; e++) {
 				int tone = arp[e];
+
 				for (int k = 0; k < 3; k++)
 					f3[k] = 2.0 * chord[c][k];
 				keys(g, b0 + e * 2 * six,
@@ -383,32 +421,19 @@ static void tone(struct gen *g, float *x, double fl, double gl_db, double fh,
 	}
 }
 
-/* Two-pole low-pass (two one-poles) on the pad bus, then into the mix. */
-static void pad_to_bus(struct gen *g, double fc)
+/* A soft clipper that rounds off what the limiter would otherwise pump on
+ * (the kick): linear up to the knee k, then k + (t - k)·tanh((|x| - k) /
+ * (t - k)), which meets the line with slope 1 and never exceeds t. */
+static void soft_clip(float *x, int64_t n, double k, double t)
 {
-	double a = onepole(g, fc);
-	double l1 = 0, l2 = 0, r1 = 0, r2 = 0;
+	double w = t - k;
 
-	/* run over the bus twice so the wrapped start has settled state */
-	for (int pass = 0; pass < 2; pass++)
-		for (int64_t i = 0; i < g->n; i++) {
-			l1 += a * (g->pl[i] - l1);
-			l2 += a * (l1 - l2);
-			r1 += a * (g->pr[i] - r1);
-			r2 += a * (r1 - r2);
-			if (pass) {
-				g->l[i] += (float)l2;
-				g->r[i] += (float)r2;
-			}
-		}
-}
+	for (int64_t i = 0; i < n; i++) {
+		double v = fabs(x[i]);
 
-/* y = t·tanh(x/t): a soft clipper that rounds off what the limiter would
- * otherwise pump on (the kick). */
-static void soft_clip(float *x, int64_t n, double t)
-{
-	for (int64_t i = 0; i < n; i++)
-		x[i] = (float)(t * tanh(x[i] / t));
+		if (v > k)
+			x[i] = (float)copysign(k + w * tanh((v - k) / w), x[i]);
+	}
 }
 
 struct collect {
@@ -455,23 +480,18 @@ struct audio_clip *audio_demo_clip(int which, double rate)
 	if (!g)
 		return NULL;
 	g->sr = rate;
+	g->inv_sr = 1.0 / rate;
 	g->n = n;
 	g->noise = 0x2545f491u;
 	g->l = calloc((size_t)n, sizeof(float));
 	g->r = calloc((size_t)n, sizeof(float));
-	g->pl = calloc((size_t)n, sizeof(float));
-	g->pr = calloc((size_t)n, sizeof(float));
 	lr = malloc(sizeof(float) * 2 * (size_t)n);
-	if (!g->l || !g->r || !g->pl || !g->pr || !lr)
+	if (!g->l || !g->r || !lr)
 		goto out;
 	for (int i = 0; i <= SIN_TAB; i++)
 		g->sintab[i] = (float)sin(2.0 * M_PI * i / SIN_TAB);
 
 	compose(g);
-	pad_to_bus(g, 2200.0);
-	free(g->pl);
-	free(g->pr);
-	g->pl = g->pr = NULL;
 
 	switch (which) {
 	case AUDIO_DEMO_MIX:
@@ -501,7 +521,8 @@ struct audio_clip *audio_demo_clip(int which, double rate)
 	gain /= peak > 0 ? peak : 1.0;
 	fade_n = 0.005 * rate;
 	for (int64_t i = 0; i < n; i++) {
-		double f = edge((double)i / fade_n) * edge((double)(n - 1 - i) / fade_n);
+		double f = edge(g, (double)i / fade_n) *
+			   edge(g, (double)(n - 1 - i) / fade_n);
 
 		lr[2 * i] = (float)(g->l[i] * gain * f);
 		lr[2 * i + 1] = (float)(g->r[i] * gain * f);
@@ -512,7 +533,8 @@ struct audio_clip *audio_demo_clip(int which, double rate)
 		struct collect col;
 
 		if (which == AUDIO_DEMO_REF_LOUD)
-			soft_clip(lr, 2 * n, pow(10.0, -1.5 / 20.0));
+			soft_clip(lr, 2 * n, pow(10.0, -6.0 / 20.0),
+				  pow(10.0, -1.5 / 20.0));
 		out = malloc(sizeof(float) * 2 * (size_t)n);
 		if (!out)
 			goto out;
@@ -536,8 +558,6 @@ out:
 	if (g) {
 		free(g->l);
 		free(g->r);
-		free(g->pl);
-		free(g->pr);
 		free(g);
 	}
 	return clip;

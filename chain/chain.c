@@ -1,1 +1,517 @@
+/*
+ * termaster — the mastering chain and its parameter table (see chain.h).
+ */
 #include "config.h"
+
+#include <math.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "chain/chain.h"
+
+/* ---- the processors, in chain order (X-macro, SoX effects.h) ---- */
+
+#define CHAIN_OPS_PTR(name) &chain_##name##_ops,
+static const struct chain_proc_ops *const procs[] = {
+	CHAIN_PROCESSORS(CHAIN_OPS_PTR)
+};
+#undef CHAIN_OPS_PTR
+
+#define N_PROCS (sizeof(procs) / sizeof(procs[0]))
+
+/* Longest "<processor>.<param>" id that fits chain_param_info.id. */
+#define ID_MAX (sizeof(((struct chain_param_info *)0)->id) - 1)
+
+static const char *const error_text[] = {
+	[CHAIN_OK] = "success",
+	[CHAIN_ERROR_NOMEM] = "out of memory",
+	[CHAIN_ERROR_RATE] = "sample rate outside 8000 … 384000 Hz",
+	[CHAIN_ERROR_BLOCK] = "block size is 0",
+	[CHAIN_ERROR_PARAM] = "unknown parameter",
+	[CHAIN_ERROR_VALUE] = "not a number",
+	[CHAIN_ERROR_RANGE] = "value out of range",
+};
+
+const char *chain_strerror(int err)
+{
+	if (err < 0 || (size_t)err >= sizeof(error_text) / sizeof(error_text[0]) ||
+	    !error_text[err])
+		return "unknown error";
+	return error_text[err];
+}
+
+/* ---- the flattened parameter table ----
+ *
+ * Built once from the processors' static tables.  The first caller builds
+ * it (a constructor does so before main() in practice); concurrent callers
+ * wait on an atomic state, so the table is safe to read from any thread,
+ * including the audio thread, without locks.
+ */
+
+static struct chain_param_info table[CHAIN_PARAM_MAX];
+static unsigned table_len;
+static atomic_int table_state;  /* 0 unbuilt, 1 building, 2 ready */
+
+static void table_build(void)
+{
+	unsigned n = 0;
+
+	for (unsigned p = 0; p < N_PROCS; p++) {
+		const struct chain_proc_ops *ops = procs[p];
+
+		for (unsigned k = 0; k < ops->n_params && n < CHAIN_PARAM_MAX; k++) {
+			struct chain_param_info *e = &table[n];
+			size_t a = strlen(ops->name), b = strlen(ops->params[k].id);
+
+			/* ids are compile-time constants; test_chain checks they
+			 * all fit and that nothing was cut at CHAIN_PARAM_MAX */
+			if (a + 1 + b > ID_MAX)
+				continue;
+			memcpy(e->id, ops->name, a);
+			e->id[a] = '.';
+			memcpy(e->id + a + 1, ops->params[k].id, b);
+			e->id[a + 1 + b] = '\0';
+			e->proc = p;
+			e->local = k;
+			e->param = &ops->params[k];
+			n++;
+		}
+	}
+	table_len = n;
+}
+
+static void table_ensure(void)
+{
+	int expected = 0;
+
+	if (atomic_load_explicit(&table_state, memory_order_acquire) == 2)
+		return;
+	if (atomic_compare_exchange_strong(&table_state, &expected, 1)) {
+		table_build();
+		atomic_store_explicit(&table_state, 2, memory_order_release);
+		return;
+	}
+	while (atomic_load_explicit(&table_state, memory_order_acquire) != 2)
+		;  /* another thread is building: a few microseconds */
+}
+
+__attribute__((constructor)) static void table_init(void)
+{
+	table_ensure();
+}
+
+unsigned chain_proc_count(void)
+{
+	return N_PROCS;
+}
+
+const struct chain_proc_ops *chain_proc_ops_at(unsigned proc)
+{
+	return proc < N_PROCS ? procs[proc] : NULL;
+}
+
+int chain_proc_find(const char *name)
+{
+	if (!name)
+		return -1;
+	for (unsigned p = 0; p < N_PROCS; p++)
+		if (strcmp(procs[p]->name, name) == 0)
+			return (int)p;
+	return -1;
+}
+
+unsigned chain_param_count(void)
+{
+	table_ensure();
+	return table_len;
+}
+
+const struct chain_param_info *chain_param_at(unsigned idx)
+{
+	table_ensure();
+	return idx < table_len ? &table[idx] : NULL;
+}
+
+int chain_param_find(const char *id)
+{
+	table_ensure();
+	if (!id)
+		return -1;
+	for (unsigned i = 0; i < table_len; i++)
+		if (strcmp(table[i].id, id) == 0)
+			return (int)i;
+	return -1;
+}
+
+float chain_param_clamp(unsigned idx, float value)
+{
+	const struct chain_param *p;
+
+	table_ensure();
+	if (idx >= table_len)
+		return value;
+	p = table[idx].param;
+	if (isnan(value))
+		return p->def;
+	if (value < p->min)
+		return p->min;
+	if (value > p->max)
+		return p->max;
+	return value;
+}
+
+/* ---- settings: parsing and validation ---- */
+
+__attribute__((format(printf, 3, 4)))
+static void say(char *msg, size_t len, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!msg || !len)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(msg, len, fmt, ap);
+	va_end(ap);
+}
+
+void chain_settings_default(struct chain_settings *s)
+{
+	unsigned n = chain_param_count();
+
+	memset(s, 0, sizeof(*s));
+	for (unsigned i = 0; i < n; i++)
+		s->value[i] = table[i].param->def;
+}
+
+static int is_space(char c)
+{
+	return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' ||
+	       c == '\v';
+}
+
+static int lower(int c)
+{
+	return c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c;
+}
+
+/*
+ * Parses a decimal number [+-]digits[.digits][e[+-]digits], optionally
+ * followed by the parameter's unit ("-1.5 dBTP", "100ms").  Locale-free
+ * on purpose: the TUI sets LC_ALL for ncursesw, and a session written in
+ * one locale must read in any other.  Returns 0 and sets *out, or -1.
+ */
+static int parse_number(const char *str, const char *unit, double *out)
+{
+	static const double p10[] = {
+		1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11,
+		1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22,
+	};
+	const char *c = str;
+	double mant = 0, v;
+	int neg = 0, digits = 0, exp10 = 0, dropped = 0;
+
+	while (is_space(*c))
+		c++;
+	if (*c == '+' || *c == '-')
+		neg = *c++ == '-';
+	for (; *c >= '0' && *c <= '9'; c++, digits++) {
+		if (mant < 1e17)
+			mant = mant * 10 + (*c - '0');
+		else
+			dropped++;
+	}
+	if (*c == '.') {
+		for (c++; *c >= '0' && *c <= '9'; c++, digits++) {
+			if (mant < 1e17) {
+				mant = mant * 10 + (*c - '0');
+				exp10--;
+			}
+		}
+	}
+	if (!digits)
+		return -1;
+	exp10 += dropped;
+	if (*c == 'e' || *c == 'E') {
+		int eneg = 0, e = 0, edigits = 0;
+
+		c++;
+		if (*c == '+' || *c == '-')
+			eneg = *c++ == '-';
+		for (; *c >= '0' && *c <= '9'; c++, edigits++)
+			if (e < 10000)
+				e = e * 10 + (*c - '0');
+		if (!edigits)
+			return -1;
+		exp10 += eneg ? -e : e;
+	}
+	while (is_space(*c))
+		c++;
+	if (*c && unit && *unit) {
+		size_t k = 0;
+
+		while (unit[k] && lower(c[k]) == lower(unit[k]))
+			k++;
+		if (unit[k])
+			return -1;
+		c += k;
+		while (is_space(*c))
+			c++;
+	}
+	if (*c)
+		return -1;
+	/* exact powers of ten up to 1e22: "-1.5" is 15 / 10, correctly
+	 * rounded; beyond that pow() is close enough for a range check */
+	if (exp10 < 0)
+		v = -exp10 <= 22 ? mant / p10[-exp10] : mant * pow(10.0, exp10);
+	else
+		v = exp10 <= 22 ? mant * p10[exp10] : mant * pow(10.0, exp10);
+	*out = neg ? -v : v;
+	return 0;
+}
+
+static void trimmed(char *dst, size_t len, const char *src, size_t n)
+{
+	while (n && is_space(*src)) {
+		src++;
+		n--;
+	}
+	while (n && is_space(src[n - 1]))
+		n--;
+	if (n >= len)
+		n = len - 1;
+	memcpy(dst, src, n);
+	dst[n] = '\0';
+}
+
+static void unknown_param(const char *id, char *msg, size_t msg_len)
+{
+	size_t used;
+
+	if (!msg || !msg_len)
+		return;
+	say(msg, msg_len, "unknown parameter '%s' (known:", id);
+	used = strlen(msg);
+	for (unsigned i = 0; i < table_len; i++) {
+		const char *sep = i ? ", " : " ";
+		size_t need = strlen(sep) + strlen(table[i].id);
+
+		/* keep room for ", …)" */
+		if (used + need + 6 >= msg_len) {
+			if (used + 6 < msg_len)
+				snprintf(msg + used, msg_len - used, ", …)");
+			return;
+		}
+		snprintf(msg + used, msg_len - used, "%s%s", sep, table[i].id);
+		used += need;
+	}
+	if (used + 1 < msg_len)
+		snprintf(msg + used, msg_len - used, ")");
+}
+
+int chain_settings_set(struct chain_settings *s, const char *id,
+		       const char *value, char *msg, size_t msg_len)
+{
+	const struct chain_param *p;
+	char text[64];
+	double v;
+	int idx;
+
+	table_ensure();
+	idx = chain_param_find(id);
+	if (idx < 0) {
+		unknown_param(id ? id : "", msg, msg_len);
+		return CHAIN_ERROR_PARAM;
+	}
+	p = table[idx].param;
+	trimmed(text, sizeof(text), value ? value : "", value ? strlen(value) : 0);
+	if (parse_number(text, p->unit, &v) || !isfinite(v)) {
+		say(msg, msg_len, "%s: '%s' is not a number", table[idx].id, text);
+		return CHAIN_ERROR_VALUE;
+	}
+	/* a margin for decimal text vs binary float ("0.1" vs 0.1f) */
+	if (v < p->min - 1e-6 * (1 + fabs(p->min)) ||
+	    v > p->max + 1e-6 * (1 + fabs(p->max))) {
+		say(msg, msg_len, "%s: %g is out of range %g … %g%s%s", table[idx].id,
+		    v, p->min, p->max, *p->unit ? " " : "", p->unit);
+		return CHAIN_ERROR_RANGE;
+	}
+	s->value[idx] = chain_param_clamp((unsigned)idx, (float)v);
+	if (msg && msg_len)
+		msg[0] = '\0';
+	return CHAIN_OK;
+}
+
+int chain_settings_assign(struct chain_settings *s, const char *assignment,
+			  char *msg, size_t msg_len)
+{
+	const char *eq = assignment ? strchr(assignment, '=') : NULL;
+	char id[sizeof(((struct chain_param_info *)0)->id) + 16];
+
+	if (!eq) {
+		say(msg, msg_len, "'%s' is not of the form ID=VALUE",
+		    assignment ? assignment : "");
+		return CHAIN_ERROR_VALUE;
+	}
+	trimmed(id, sizeof(id), assignment, (size_t)(eq - assignment));
+	return chain_settings_set(s, id, eq + 1, msg, msg_len);
+}
+
+/* ---- a chain instance ---- */
+
+struct chain {
+	double rate;
+	unsigned max_frames;
+	unsigned n_params;
+	struct chain_proc proc[N_PROCS];
+	float gr_db[N_PROCS];            /* of the last chain_process() */
+	float value[CHAIN_PARAM_MAX];    /* current targets */
+};
+
+struct chain *chain_new(double rate, unsigned max_frames,
+			const struct chain_settings *s, int *err)
+{
+	struct chain *c = NULL;
+	int e = CHAIN_OK;
+
+	if (!(rate >= 8000.0 && rate <= 384000.0)) {
+		e = CHAIN_ERROR_RATE;
+		goto fail;
+	}
+	if (max_frames == 0) {
+		e = CHAIN_ERROR_BLOCK;
+		goto fail;
+	}
+	c = calloc(1, sizeof(*c));
+	if (!c) {
+		e = CHAIN_ERROR_NOMEM;
+		goto fail;
+	}
+	c->rate = rate;
+	c->max_frames = max_frames;
+	c->n_params = chain_param_count();
+	for (unsigned p = 0; p < N_PROCS; p++) {
+		struct chain_proc *pr = &c->proc[p];
+
+		pr->ops = procs[p];
+		pr->rate = rate;
+		pr->max_frames = max_frames;
+		pr->priv = calloc(1, procs[p]->priv_size ? procs[p]->priv_size : 1);
+		if (!pr->priv) {
+			e = CHAIN_ERROR_NOMEM;
+			goto fail;
+		}
+		e = procs[p]->init(pr, rate, max_frames);
+		if (e) {
+			free(pr->priv);
+			pr->priv = NULL;
+			goto fail;
+		}
+	}
+	for (unsigned i = 0; i < c->n_params; i++) {
+		const struct chain_param_info *info = &table[i];
+		float v = s ? chain_param_clamp(i, s->value[i]) : info->param->def;
+
+		c->value[i] = v;
+		c->proc[info->proc].ops->set_param(&c->proc[info->proc],
+						   info->local, v, 1);
+	}
+	if (err)
+		*err = CHAIN_OK;
+	return c;
+fail:
+	chain_free(&c);
+	if (err)
+		*err = e;
+	return NULL;
+}
+
+void chain_free(struct chain **cp)
+{
+	struct chain *c;
+
+	if (!cp || !*cp)
+		return;
+	c = *cp;
+	for (unsigned p = 0; p < N_PROCS; p++) {
+		struct chain_proc *pr = &c->proc[p];
+
+		if (!pr->priv)
+			continue;
+		if (pr->ops->destroy)
+			pr->ops->destroy(pr);
+		free(pr->priv);
+		pr->priv = NULL;
+	}
+	free(c);
+	*cp = NULL;
+}
+
+void chain_set_param(struct chain *c, unsigned idx, float value)
+{
+	const struct chain_param_info *info;
+
+	if (idx >= c->n_params)
+		return;
+	info = &table[idx];
+	value = chain_param_clamp(idx, value);
+	c->value[idx] = value;
+	c->proc[info->proc].ops->set_param(&c->proc[info->proc], info->local,
+					   value, 0);
+}
+
+float chain_get_param(const struct chain *c, unsigned idx)
+{
+	return idx < c->n_params ? c->value[idx] : 0.0f;
+}
+
+void chain_process(struct chain *c, float *const *buf, unsigned n)
+{
+	unsigned done = 0;
+
+	for (unsigned p = 0; p < N_PROCS; p++)
+		c->gr_db[p] = 0;
+	/* the contract says n <= max_frames; split anyway rather than
+	 * overrun a processor's buffers */
+	while (done < n) {
+		unsigned m = n - done < c->max_frames ? n - done : c->max_frames;
+		float *sub[CHAIN_CHANNELS] = { buf[0] + done, buf[1] + done };
+
+		for (unsigned p = 0; p < N_PROCS; p++) {
+			struct chain_proc *pr = &c->proc[p];
+
+			pr->ops->process(pr, sub, m);
+			if (pr->ops->gain_reduction_db) {
+				float gr = pr->ops->gain_reduction_db(pr);
+
+				if (gr > c->gr_db[p])
+					c->gr_db[p] = gr;
+			}
+		}
+		done += m;
+	}
+}
+
+void chain_reset(struct chain *c)
+{
+	for (unsigned p = 0; p < N_PROCS; p++)
+		c->proc[p].ops->reset(&c->proc[p]);
+	for (unsigned p = 0; p < N_PROCS; p++)
+		c->gr_db[p] = 0;
+}
+
+unsigned chain_latency(const struct chain *c)
+{
+	unsigned sum = 0;
+
+	for (unsigned p = 0; p < N_PROCS; p++)
+		sum += c->proc[p].ops->latency(&c->proc[p]);
+	return sum;
+}
+
+float chain_gain_reduction_db(const struct chain *c, unsigned proc)
+{
+	return proc < N_PROCS ? c->gr_db[proc] : 0.0f;
+}

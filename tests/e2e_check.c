@@ -1,0 +1,229 @@
+/*
+ * termaster — checks a capture of the real PortAudio path (tests/e2e_alsa.sh).
+ *
+ *   e2e_check CAPTURE.raw RATE FIRST.wav SECOND.wav SWITCH_S END_S BUFFER MODE
+ *
+ * CAPTURE.raw is what the ALSA file plugin recorded: float32 interleaved
+ * stereo.  The script played FIRST (the processed mix, as rendered to a
+ * float file) from the top, and at SWITCH_S seconds of audio switched to
+ * SECOND (a reference) on the same playhead, until END_S.
+ *
+ * Checks:
+ *   - the switch happens within one buffer plus the crossfade of where it
+ *     was asked (the capture stops following FIRST there);
+ *   - no sample step across the switch larger than the crossfade allows:
+ *     the signals' own largest step plus both peaks × (pi/2) / crossfade;
+ *   - MODE "match": the two segments' integrated loudness (BS.1770) differ
+ *     by at most 0.1 LU;
+ *     MODE "nomatch": they differ by the true difference of the files'
+ *     same segments within 0.1 LU, and the first segment equals FIRST
+ *     sample for sample (max difference <= 1e-6: live equals render).
+ */
+#include "config.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sndfile.h>
+
+#include "refs/loudness.h"
+
+static int failures;
+
+static void check(int ok, const char *what, double got, double want, double tol)
+{
+	printf("%s %s: %.6g (want %.6g, tol %.3g)\n", ok ? "ok  " : "FAIL", what, got, want, tol);
+	if (!ok)
+		failures++;
+}
+
+static float *load_wav(const char *path, long *frames)
+{
+	SF_INFO info;
+	SNDFILE *f;
+	float *buf;
+
+	memset(&info, 0, sizeof(info));
+	f = sf_open(path, SFM_READ, &info);
+	if (!f || info.channels != 2) {
+		fprintf(stderr, "%s: cannot read as stereo: %s\n", path, sf_strerror(f));
+		exit(99);
+	}
+	buf = malloc(sizeof(float) * 2 * (size_t)info.frames);
+	*frames = (long)sf_readf_float(f, buf, info.frames);
+	sf_close(f);
+	return buf;
+}
+
+static float *load_raw(const char *path, long *frames)
+{
+	FILE *f = fopen(path, "rb");
+	long bytes;
+	float *buf;
+
+	if (!f) {
+		perror(path);
+		exit(99);
+	}
+	fseek(f, 0, SEEK_END);
+	bytes = ftell(f);
+	fseek(f, 0, SEEK_SET);
+	*frames = bytes / 8;
+	buf = malloc((size_t)*frames * 8 + 8);
+	if (fread(buf, 8, (size_t)*frames, f) != (size_t)*frames) {
+		perror(path);
+		exit(99);
+	}
+	fclose(f);
+	return buf;
+}
+
+static double loudness(const float *x, long n, double rate)
+{
+	struct refs_loudness l;
+
+	if (refs_loudness_measure(x, n, 2, rate, &l, NULL, NULL))
+		return NAN;
+	return l.integrated_lufs;
+}
+
+static double max_abs(const float *x, long from, long to)
+{
+	double m = 0;
+
+	for (long i = from; i < to; i++)
+		for (int c = 0; c < 2; c++)
+			if (fabs(x[2 * i + c]) > m)
+				m = fabs(x[2 * i + c]);
+	return m;
+}
+
+static double max_step(const float *x, long from, long to)
+{
+	double m = 0;
+
+	for (long i = from + 1; i < to; i++)
+		for (int c = 0; c < 2; c++)
+			if (fabs((double)x[2 * i + c] - x[2 * i - 2 + c]) > m)
+				m = fabs((double)x[2 * i + c] - x[2 * i - 2 + c]);
+	return m;
+}
+
+int main(int argc, char **argv)
+{
+	long ncap, n1, n2, onset = -1, p = -1, sw = -1;
+	double rate, switch_s, end_s, best = HUGE_VAL, g1;
+	long buffer, xf, s_frame, e_frame, half;
+	float *cap, *a, *b;
+	int match;
+
+	if (argc != 9) {
+		fprintf(stderr, "usage: e2e_check CAPTURE.raw RATE FIRST.wav SECOND.wav SWITCH_S END_S BUFFER match|nomatch\n");
+		return 99;
+	}
+	cap = load_raw(argv[1], &ncap);
+	rate = atof(argv[2]);
+	a = load_wav(argv[3], &n1);
+	b = load_wav(argv[4], &n2);
+	switch_s = atof(argv[5]);
+	end_s = atof(argv[6]);
+	buffer = atol(argv[7]);
+	match = !strcmp(argv[8], "match");
+	xf = lround(rate * 0.010);
+	s_frame = lround(switch_s * rate);
+	e_frame = lround(end_s * rate);
+	half = lround(0.5 * rate);
+
+	for (long i = 0; i < ncap; i++)
+		if (cap[2 * i] != 0.0f || cap[2 * i + 1] != 0.0f) {
+			onset = i;
+			break;
+		}
+	if (onset < 0) {
+		printf("FAIL the capture is silent (%ld frames)\n", ncap);
+		return 1;
+	}
+	/* the play command starts the fade-in at frame p: out[p+k] = g·a[k]·k/xf */
+	for (long cand = onset - 3; cand <= onset; cand++) {
+		double num = 0, den = 0, err = 0, g;
+
+		if (cand < 0)
+			continue;
+		for (long k = xf; k < xf + 4000 && cand + k < ncap; k++) {
+			num += (double)cap[2 * (cand + k)] * a[2 * k];
+			den += (double)a[2 * k] * a[2 * k];
+		}
+		g = den > 0 ? num / den : 0;
+		for (long k = xf; k < xf + 4000 && cand + k < ncap; k++)
+			err += fabs(cap[2 * (cand + k)] - g * a[2 * k]);
+		if (err < best) {
+			best = err;
+			p = cand;
+		}
+	}
+	printf("capture: %ld frames, play starts at frame %ld\n", ncap, p);
+	if (p + e_frame > ncap) {
+		printf("FAIL the capture is too short: %ld frames after the start, want %ld\n",
+		       ncap - p, e_frame);
+		return 1;
+	}
+	/* gain of the first segment (the "after" match gain) */
+	{
+		double num = 0, den = 0;
+
+		for (long k = xf; k < s_frame; k++) {
+			num += (double)cap[2 * (p + k)] * a[2 * k] + (double)cap[2 * (p + k) + 1] * a[2 * k + 1];
+			den += (double)a[2 * k] * a[2 * k] + (double)a[2 * k + 1] * a[2 * k + 1];
+		}
+		g1 = num / den;
+	}
+	/* where the capture stops following the first source */
+	for (long k = xf; k < e_frame; k++) {
+		double d = fabs(cap[2 * (p + k)] - g1 * a[2 * k]) + fabs(cap[2 * (p + k) + 1] - g1 * a[2 * k + 1]);
+
+		if (d > 1e-4) {
+			sw = k;
+			break;
+		}
+	}
+	printf("switch asked at %ld, heard from %ld (buffer %ld, crossfade %ld)\n", s_frame, sw,
+	       buffer, xf);
+	check(sw >= s_frame && sw <= s_frame + buffer + xf, "switch within a buffer plus the crossfade (frames late)",
+	      (double)(sw - s_frame), 0, (double)(buffer + xf));
+	{
+		long from = s_frame - 50, to = s_frame + buffer + 2 * xf;
+		double bound = g1 * max_step(a, from, to) + max_step(b, from, to) * 2 +
+			       (g1 * max_abs(a, from, to) + max_abs(b, from, to) * 2) * (M_PI / 2) / xf;
+		double got = max_step(cap + 2 * p, from, to);
+
+		check(got <= bound, "largest step across the switch", got, bound, 0);
+	}
+	{
+		double l1 = loudness(cap + 2 * (p + half), s_frame - half, rate);
+		double l2 = loudness(cap + 2 * (p + s_frame + half), e_frame - s_frame - half, rate);
+
+		printf("segments: first %.3f LUFS, second %.3f LUFS\n", l1, l2);
+		if (match) {
+			check(fabs(l1 - l2) <= 0.1, "matched segments differ (LU)", l1 - l2, 0, 0.1);
+		} else {
+			double t1 = loudness(a + 2 * half, s_frame - half, rate);
+			double t2 = loudness(b + 2 * (s_frame + half), e_frame - s_frame - half, rate);
+			double maxd = 0;
+
+			check(fabs((l1 - l2) - (t1 - t2)) <= 0.1, "unmatched difference vs the files' own (LU)",
+			      l1 - l2, t1 - t2, 0.1);
+			for (long k = xf; k < s_frame; k++)
+				for (int c = 0; c < 2; c++)
+					if (fabs(cap[2 * (p + k) + c] - a[2 * k + c]) > maxd)
+						maxd = fabs(cap[2 * (p + k) + c] - a[2 * k + c]);
+			check(maxd <= 1e-6, "live equals render: max difference", maxd, 0, 1e-6);
+		}
+	}
+	free(cap);
+	free(a);
+	free(b);
+	printf("%d failed\n", failures);
+	return failures ? 1 : 0;
+}

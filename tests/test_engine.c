@@ -1,0 +1,268 @@
+/*
+ * termaster — the engine through its offline driver (audio_engine_process
+ * called directly, as the PortAudio callback does).
+ *
+ * Signals are sines whose slope bounds any honest sample-to-sample step:
+ * |x[n+1] - x[n]| <= 2·pi·f·A / rate.  A switch without a crossfade would
+ * step by up to the sum of both amplitudes.
+ */
+#include "config.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "audio/clip.h"
+#include "audio/engine.h"
+#include "chain/chain.h"
+#include "tests/util.h"
+
+#define RATE 48000.0
+#define XF 480  /* AUDIO_ENGINE_XFADE_MS at 48 kHz */
+
+static struct audio_clip *sine_clip(const char *name, double f, double amp, double seconds)
+{
+	size_t n = (size_t)(seconds * RATE);
+	float *buf = malloc(n * 2 * sizeof(float));
+	struct audio_clip *c;
+
+	gen_sine(buf, n, 2, RATE, f, amp, 0.0);
+	c = audio_clip_from_frames(name, buf, (int64_t)n, RATE);
+	free(buf);
+	return c;
+}
+
+static float *run(struct audio_engine *e, size_t frames, unsigned block)
+{
+	float *out = calloc(frames * 2, sizeof(float));
+
+	for (size_t done = 0; done < frames;) {
+		unsigned n = frames - done > block ? block : (unsigned)(frames - done);
+
+		audio_engine_process(e, out + 2 * done, n);
+		done += n;
+	}
+	return out;
+}
+
+static double max_step(const float *x, size_t from, size_t to)
+{
+	double m = 0;
+
+	for (size_t i = from + 1; i < to; i++)
+		for (int c = 0; c < 2; c++) {
+			double d = fabs((double)x[2 * i + c] - x[2 * (i - 1) + c]);
+			if (d > m)
+				m = d;
+		}
+	return m;
+}
+
+static int64_t rendered(struct audio_engine *e)
+{
+	struct audio_engine_snapshot s;
+
+	audio_engine_snapshot(e, &s);
+	return s.rendered;
+}
+
+int main(void)
+{
+	struct chain_settings cs;
+	struct audio_engine_snapshot s;
+	struct audio_clip *mix, *ref;
+	struct audio_engine *e;
+	float *out;
+	double maxd, bound;
+	int err;
+	int64_t t0;
+
+	chain_settings_default(&cs);
+	e = audio_engine_new(RATE, &cs, &err);
+	ASSERT_TRUE("engine", e != NULL);
+	if (!e)
+		return test_done();
+	mix = sine_clip("mix", 1000.0, 0.1, 4.0);
+	ref = sine_clip("ref", 500.0, 0.2, 4.0);
+	audio_engine_set_clip(e, 0, mix);
+	audio_engine_set_clip(e, 1, ref);
+
+	/* idle: silence, clock runs */
+	out = run(e, 256, 256);
+	ASSERT_CLOSE("idle output is silence", 0.0, max_step(out, 0, 256) + fabs(out[100]), 0);
+	ASSERT_INT("audio clock counts idle frames", 256, rendered(e));
+	free(out);
+
+	/* play: fade in over the crossfade, then the mix, aligned (the chain
+	 * is fed `latency` frames ahead; -20 dBFS is below the -1 dBTP ceiling) */
+	audio_engine_play(e, true);
+	out = run(e, 48000, 128);
+	maxd = 0;
+	for (size_t k = XF; k < 48000; k++)
+		for (int c = 0; c < 2; c++) {
+			double d = fabs(out[2 * k + c] - mix->data[2 * k + c]);
+			if (d > maxd)
+				maxd = d;
+		}
+	ASSERT_LE("playing mix equals its input, sample-aligned", maxd, 1e-6);
+	ASSERT_LE("fade-in starts from silence", fabs(out[0]), 0.1 / XF * 2);
+	audio_engine_snapshot(e, &s);
+	ASSERT_INT("position after 1 s", 48000, s.position);
+	ASSERT_TRUE("playing", s.playing);
+	ASSERT_INT("source mix", 0, s.source);
+	free(out);
+
+	/* scheduled switch to ref 1 at an exact frame */
+	t0 = rendered(e) + 1000;
+	audio_engine_schedule_at(e, t0);
+	audio_engine_set_source(e, 1);
+	audio_engine_schedule_at(e, 0);
+	out = run(e, 4800, 256);
+	maxd = 0;
+	for (size_t k = 0; k < 1000; k++) {
+		double d = fabs(out[2 * k] - mix->data[2 * (48000 + k)]);
+		if (d > maxd)
+			maxd = d;
+	}
+	ASSERT_LE("mix until the scheduled frame", maxd, 1e-6);
+	maxd = 0;
+	for (size_t k = 1000 + XF; k < 4800; k++) {
+		double d = fabs(out[2 * k] - ref->data[2 * (48000 + k)]);
+		if (d > maxd)
+			maxd = d;
+	}
+	ASSERT_LE("ref 1 after the crossfade, same playhead", maxd, 1e-6);
+	bound = 2 * M_PI * 1000 * 0.1 / RATE + 0.3 * (M_PI / 2) / XF + 1e-6;
+	ASSERT_LE("no step during the crossfade", max_step(out, 990, 1000 + XF + 10), bound);
+	free(out);
+
+	/* match gain on the reference route, then matching off */
+	audio_engine_set_gain(e, 1, -6.0206f);
+	out = run(e, 9600, 512);
+	ASSERT_CLOSE("match gain applied (ref at -6.02 dB)", 0.1,
+		     measure_sine_amp(out + 2 * 2 * XF, 9600 - 2 * XF, 2, RATE, 500.0), 0.001);
+	ASSERT_LE("gain change is smooth", max_step(out, 0, 9600),
+		  2 * M_PI * 500 * 0.2 / RATE + 1e-6);
+	free(out);
+	audio_engine_set_match(e, false);
+	out = run(e, 9600, 512);
+	ASSERT_CLOSE("match off: unity", 0.2,
+		     measure_sine_amp(out + 2 * 2 * XF, 9600 - 2 * XF, 2, RATE, 500.0), 0.001);
+	audio_engine_snapshot(e, &s);
+	ASSERT_TRUE("snapshot says match off", !s.match);
+	free(out);
+	audio_engine_set_match(e, true);
+	audio_engine_set_source(e, 0);
+	free(run(e, 2 * XF, 64));
+
+	/* seek: fades out, jumps, fades in; afterwards aligned with the clip */
+	audio_engine_seek(e, 2.0);
+	out = run(e, 4800, 100);
+	audio_engine_snapshot(e, &s);
+	{
+		/* after the fade, output == mix at 2.0 s + offset */
+		int64_t pos_end = s.position;
+		size_t k0 = 4800 - 1000;
+		int64_t p0 = pos_end - 1000;
+
+		ASSERT_TRUE("seek landed after 2.0 s", p0 >= 96000 && pos_end <= 96000 + 4800);
+		maxd = 0;
+		for (size_t k = 0; k < 1000; k++) {
+			double d = fabs(out[2 * (k0 + k)] - mix->data[2 * (p0 + (int64_t)k)]);
+			if (d > maxd)
+				maxd = d;
+		}
+		ASSERT_LE("aligned after the seek", maxd, 1e-6);
+	}
+	ASSERT_LE("seek without a click", max_step(out, 0, 4800), 2 * M_PI * 1000 * 0.1 / RATE +
+		  0.1 * 2.0 / (XF / 2) + 1e-6);
+	free(out);
+
+	/* loop 1.0 … 1.5 s, a frequency with no whole number of periods in it */
+	{
+		struct audio_clip *m2 = sine_clip("mix2", 1003.0, 0.1, 4.0);
+		int64_t minp = INT64_MAX, maxp = 0;
+
+		audio_engine_set_clip(e, 0, m2);
+		audio_engine_set_loop(e, 1.0, 1.5, true);
+		for (int i = 0; i < 200; i++) {
+			free(run(e, 480, 480));
+			audio_engine_snapshot(e, &s);
+			if (i > 2) {
+				if (s.position < minp)
+					minp = s.position;
+				if (s.position > maxp)
+					maxp = s.position;
+			}
+		}
+		ASSERT_TRUE("loop on", s.loop_on);
+		ASSERT_GE("position stays in the loop (in)", (double)minp, 48000);
+		ASSERT_LE("position stays in the loop (out)", (double)maxp, 72000);
+		out = run(e, 48000, 333);
+		ASSERT_LE("loop wraps without a click", max_step(out, 0, 48000),
+			  2 * M_PI * 1003 * 0.1 / RATE + 0.2 / XF + 1e-6);
+		free(out);
+		audio_engine_collect(e);  /* the replaced mix came back: freed */
+		audio_engine_set_loop(e, 1.0, 1.5, false);
+		free(run(e, 2 * XF, 64));
+	}
+
+	/* pause: fade to silence, position stops */
+	audio_engine_play(e, false);
+	out = run(e, 2000, 256);
+	ASSERT_CLOSE("silent after the fade-out", 0.0, fabs(out[2 * 1500]) + fabs(out[2 * 1999 + 1]), 0);
+	ASSERT_LE("pause without a click", max_step(out, 0, 2000), 2 * M_PI * 1003 * 0.1 / RATE + 0.1 / XF + 1e-6);
+	audio_engine_snapshot(e, &s);
+	t0 = s.position;
+	free(out);
+	free(run(e, 1000, 256));
+	audio_engine_snapshot(e, &s);
+	ASSERT_INT("position held while paused", t0, s.position);
+	ASSERT_TRUE("not playing", !s.playing);
+
+	/* meter tap carries what was played */
+	{
+		float tapbuf[2 * 512];
+		size_t got;
+
+		while (audio_engine_tap_read(e, tapbuf, 512) == 512)
+			;
+		audio_engine_play(e, true);
+		out = run(e, 512, 512);
+		got = audio_engine_tap_read(e, tapbuf, 512);
+		ASSERT_INT("tap frames", 512, got);
+		ASSERT_CLOSE("tap equals output", 0.0, fabs(tapbuf[700] - out[700]), 0);
+		free(out);
+	}
+	audio_engine_free(&e);
+	ASSERT_TRUE("free clears the pointer", e == NULL);
+
+	/* bypass on a signal the limiter works on */
+	e = audio_engine_new(RATE, &cs, &err);
+	mix = sine_clip("loud", 997.0, 1.0, 3.0);
+	audio_engine_set_clip(e, 0, mix);
+	audio_engine_play(e, true);
+	out = run(e, 24000, 256);
+	audio_engine_snapshot(e, &s);
+	ASSERT_LE("limiter holds the 0 dBFS sine under -1 dBTP",
+		  lin_to_db(measure_true_peak(out + 2 * 12000, 12000, 2)), -1.0 + 0.1);
+	ASSERT_CLOSE("limiter gain reduction reported", 1.0, s.limiter_gr_db, 0.3);
+	free(out);
+	audio_engine_set_bypass(e, true);
+	audio_engine_set_gain(e, AUDIO_ROUTE_BEFORE, -3.0f);
+	out = run(e, 24000, 256);
+	ASSERT_CLOSE("bypass: the dry mix at its own match gain", db_to_lin(-3.0),
+		     measure_sine_amp(out + 2 * 12000, 12000, 2, RATE, 997.0), 0.002);
+	ASSERT_LE("bypass crossfade without a click", max_step(out, 0, 24000),
+		  2 * M_PI * 997 / RATE + 0.2 / XF * 2 + 1e-6);
+	free(out);
+	/* end of the timeline stops playback */
+	out = run(e, 3 * 48000, 1024);
+	audio_engine_snapshot(e, &s);
+	ASSERT_TRUE("stopped at the end", !s.playing);
+	ASSERT_CLOSE("silent past the end", 0.0, fabs(out[2 * (3 * 48000 - 1)]), 0);
+	free(out);
+	audio_engine_free(&e);
+	return test_done();
+}

@@ -1,0 +1,344 @@
+/*
+ * test_loudness — refs/loudness.c against EBU Tech 3341 (V4, 2023) and
+ * Tech 3342, with the test signals generated here from the specifications'
+ * recipes (no EBU files needed).
+ *
+ * "Stereo sine at X dBFS" in Tech 3341 means a 1 kHz sine of peak X dBFS in
+ * each of L and R.  Per ITU-R BS.1770-4 one channel of a full-scale 997 Hz
+ * sine reads -3.01 LKFS (mean square 1/2, K-weighting gain cancelled by
+ * the -0.691 constant), so the stereo pair reads X LUFS and a single
+ * (mono) channel X - 3.01 LUFS.
+ */
+#include "config.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "refs/loudness.h"
+#include "tests/util.h"
+
+#define RATE 48000.0
+#define TOL_LU 0.1           /* Tech 3341 §3: ±0.1 LU */
+#define TOL_LRA 1.0          /* Tech 3342: ±1 LU */
+
+struct seg {
+	double dbfs;         /* peak of the sine per channel; <= -200: silence */
+	double seconds;
+};
+
+/* Feeds a phase-continuous 1 kHz sine through the segments in blocks of
+ * `block` frames.  Returns 0 or the analyser's error. */
+static int run_segments(const struct seg *s, int n, unsigned ch, double rate,
+			size_t block, struct refs_loudness *out)
+{
+	struct refs_analyser *a;
+	float *buf = malloc(block * ch * sizeof(float));
+	int64_t t = 0;
+	int err;
+
+	a = refs_analyser_new(ch, rate, &err);
+	if (!a || !buf) {
+		free(buf);
+		refs_analyser_free(&a);
+		return err ? err : REFS_LOUDNESS_ERROR_NOMEM;
+	}
+	for (int i = 0; i < n; i++) {
+		int64_t len = llround(s[i].seconds * rate);
+		double amp = s[i].dbfs <= -200 ? 0.0 : db_to_lin(s[i].dbfs);
+		while (len > 0) {
+			size_t k = (size_t)(len < (int64_t)block ? len : (int64_t)block);
+			gen_sine(buf, k, ch, rate, 1000.0, amp,
+				 2.0 * M_PI * fmod(1000.0 * (double)t / rate, 1.0));
+			err = refs_analyser_add(a, buf, k);
+			if (err)
+				goto out;
+			t += (int64_t)k;
+			len -= (int64_t)k;
+		}
+	}
+	err = refs_analyser_result(a, out);
+out:
+	refs_analyser_free(&a);
+	free(buf);
+	return err;
+}
+
+static void check_tech3341(void)
+{
+	static const struct seg c1[] = { { -23, 20 } };
+	static const struct seg c2[] = { { -33, 20 } };
+	static const struct seg c3[] = { { -36, 10 }, { -23, 60 }, { -36, 10 } };
+	static const struct seg c4[] = { { -72, 10 }, { -36, 10 }, { -23, 60 },
+					 { -36, 10 }, { -72, 10 } };
+	static const struct seg c5[] = { { -26, 20 }, { -20, 20.1 }, { -26, 20 } };
+	struct refs_loudness r;
+	struct seg c9[10], c12[50];
+
+	/* case 1 and 2: M, S and I of a steady tone */
+	ASSERT_INT("case 1 runs", 0, run_segments(c1, 1, 2, RATE, 4800, &r));
+	printf("Tech 3341 case 1: I %.3f  M max %.3f  S max %.3f (expected -23.0)\n",
+	       r.integrated_lufs, r.max_momentary_lufs, r.max_shortterm_lufs);
+	ASSERT_CLOSE("case 1 integrated", -23.0, r.integrated_lufs, TOL_LU);
+	ASSERT_CLOSE("case 1 max momentary", -23.0, r.max_momentary_lufs, TOL_LU);
+	ASSERT_CLOSE("case 1 max short-term", -23.0, r.max_shortterm_lufs, TOL_LU);
+	ASSERT_CLOSE("case 1 duration", 20.0, r.duration_s, 1e-9);
+	ASSERT_CLOSE("case 1 sample peak", -23.0, r.sample_peak_dbfs, 0.01);
+	ASSERT_CLOSE("case 1 LRA of a steady tone", 0.0, r.lra_lu, 0.1);
+
+	ASSERT_INT("case 2 runs", 0, run_segments(c2, 1, 2, RATE, 4800, &r));
+	printf("Tech 3341 case 2: I %.3f  M max %.3f  S max %.3f (expected -33.0)\n",
+	       r.integrated_lufs, r.max_momentary_lufs, r.max_shortterm_lufs);
+	ASSERT_CLOSE("case 2 integrated", -33.0, r.integrated_lufs, TOL_LU);
+	ASSERT_CLOSE("case 2 max momentary", -33.0, r.max_momentary_lufs, TOL_LU);
+	ASSERT_CLOSE("case 2 max short-term", -33.0, r.max_shortterm_lufs, TOL_LU);
+
+	/* case 3: relative gate; case 4: absolute and relative gate */
+	ASSERT_INT("case 3 runs", 0, run_segments(c3, 3, 2, RATE, 4800, &r));
+	printf("Tech 3341 case 3: I %.3f (expected -23.0)\n", r.integrated_lufs);
+	ASSERT_CLOSE("case 3 integrated", -23.0, r.integrated_lufs, TOL_LU);
+	ASSERT_INT("case 4 runs", 0, run_segments(c4, 5, 2, RATE, 4800, &r));
+	printf("Tech 3341 case 4: I %.3f (expected -23.0)\n", r.integrated_lufs);
+	ASSERT_CLOSE("case 4 integrated", -23.0, r.integrated_lufs, TOL_LU);
+
+	/* case 5: the 20.1 s part tests the gating-block overlap */
+	ASSERT_INT("case 5 runs", 0, run_segments(c5, 3, 2, RATE, 4800, &r));
+	printf("Tech 3341 case 5: I %.3f (expected -23.0)\n", r.integrated_lufs);
+	ASSERT_CLOSE("case 5 integrated", -23.0, r.integrated_lufs, TOL_LU);
+
+	/* case 9: 5 × (1.34 s at -20, 1.66 s at -30): every 3 s window holds
+	 * one period, so S is constant at 10·log10((1.34·10^-2 + 1.66·10^-3)/3)
+	 * = -22.99 LUFS once the window is full */
+	for (int i = 0; i < 10; i++)
+		c9[i] = (struct seg){ i % 2 ? -30 : -20, i % 2 ? 1.66 : 1.34 };
+	ASSERT_INT("case 9 runs", 0, run_segments(c9, 10, 2, RATE, 4800, &r));
+	printf("Tech 3341 case 9: S max %.3f (expected -23.0)\n", r.max_shortterm_lufs);
+	ASSERT_CLOSE("case 9 max short-term", -23.0, r.max_shortterm_lufs, TOL_LU);
+
+	/* case 12: 25 × (0.18 s at -20, 0.22 s at -30): M constant at -22.97 */
+	for (int i = 0; i < 50; i++)
+		c12[i] = (struct seg){ i % 2 ? -30 : -20, i % 2 ? 0.22 : 0.18 };
+	ASSERT_INT("case 12 runs", 0, run_segments(c12, 50, 2, RATE, 4800, &r));
+	printf("Tech 3341 case 12: M max %.3f (expected -23.0)\n", r.max_momentary_lufs);
+	ASSERT_CLOSE("case 12 max momentary", -23.0, r.max_momentary_lufs, TOL_LU);
+}
+
+static void check_tech3342(void)
+{
+	static const struct seg c1[] = { { -20, 20 }, { -30, 20 } };
+	static const struct seg c2[] = { { -20, 20 }, { -15, 20 } };
+	static const struct seg c3[] = { { -40, 20 }, { -20, 20 } };
+	static const struct seg c4[] = { { -50, 20 }, { -35, 20 }, { -20, 20 },
+					 { -35, 20 }, { -50, 20 } };
+	static const struct { const struct seg *s; int n; double lra; } cases[] = {
+		{ c1, 2, 10 }, { c2, 2, 5 }, { c3, 2, 20 }, { c4, 5, 15 },
+	};
+	struct refs_loudness r;
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char what[64];
+		snprintf(what, sizeof(what), "Tech 3342 case %zu LRA", i + 1);
+		ASSERT_INT(what, 0, run_segments(cases[i].s, cases[i].n, 2, RATE, 4800, &r));
+		printf("Tech 3342 case %zu: LRA %.3f (expected %.0f)\n", i + 1, r.lra_lu,
+		       cases[i].lra);
+		ASSERT_CLOSE(what, cases[i].lra, r.lra_lu, TOL_LRA);
+	}
+}
+
+/* Tech 3341 cases 15-19: 48 kHz, fs/4 sine, 0.1 s Hann fades, 1 s.
+ * Expected true peak with tolerance +0.2/-0.4 dB (Tech 3341 §2.7). */
+static double tp_case(double amp, double phase_deg, double *sample_peak)
+{
+	size_t n = (size_t)RATE, fade = (size_t)(RATE / 10);
+	float *x = malloc(n * sizeof(float));
+	struct refs_loudness r;
+	int err;
+
+	gen_sine(x, n, 1, RATE, RATE / 4, amp, phase_deg * M_PI / 180.0);
+	for (size_t i = 0; i < fade; i++) {
+		double w = 0.5 - 0.5 * cos(M_PI * (double)i / (double)fade);
+		x[i] = (float)(x[i] * w);
+		x[n - 1 - i] = (float)(x[n - 1 - i] * w);
+	}
+	err = refs_loudness_measure(x, (int64_t)n, 1, RATE, &r, NULL, NULL);
+	free(x);
+	ASSERT_INT("true-peak case runs", 0, err);
+	*sample_peak = r.sample_peak_dbfs;
+	return r.true_peak_dbtp;
+}
+
+static void check_true_peak(void)
+{
+	static const struct { int tc; double amp, phase, expect; } cases[] = {
+		{ 15, 0.5, 0, -6.02 }, { 16, 0.5, 45, -6.02 }, { 17, 0.5, 60, -6.02 },
+		{ 18, 0.5, 67.5, -6.02 }, { 19, 1.41, 45, 2.98 },
+	};
+	double sp, tp;
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char what[64];
+		tp = tp_case(cases[i].amp, cases[i].phase, &sp);
+		printf("Tech 3341 case %d: true peak %.3f dBTP (expected %.2f +0.2/-0.4), "
+		       "sample peak %.3f dBFS\n", cases[i].tc, tp, cases[i].expect, sp);
+		snprintf(what, sizeof(what), "case %d true peak", cases[i].tc);
+		ASSERT_LE(what, tp, cases[i].expect + 0.2);
+		ASSERT_GE(what, tp, cases[i].expect - 0.4);
+	}
+	/* sqrt(2) at fs/4, 45°: every sample is ±1.0 (0 dBFS), the waveform
+	 * peaks at +3.01 dBTP.  At fs/4 a 4× interpolator's grid is 22.5° of
+	 * the sine, so it reads at worst cos(11.25°) = -0.17 dB low; libebur128
+	 * lands on the crest at 45°. */
+	tp = tp_case(M_SQRT2, 45, &sp);
+	printf("fs/4 sqrt(2) 45 deg: sample peak %.3f dBFS, true peak %.3f dBTP (expected +3.01)\n",
+	       sp, tp);
+	ASSERT_CLOSE("0 dBFS samples", 0.0, sp, 0.001);
+	ASSERT_CLOSE("+3.01 dBTP between them", 3.01, tp, 0.2);
+}
+
+/* Bursts against the window formula: a burst of d seconds at X dBFS in
+ * silence reads X + 10·log10(min(d, W)/W) at best, W = 0.4 s (M) or 3 s (S);
+ * with 10 ms polling a burst of exactly W loses at most 10·log10((W-5 ms)/W). */
+static void check_bursts(void)
+{
+	struct refs_loudness r;
+	const struct seg b1[] = { { -300, 1.0037 }, { -23, 0.4 }, { -300, 1 } };
+	const struct seg b2[] = { { -300, 0.5 }, { -20, 0.2 }, { -300, 1 } };
+	const struct seg b3[] = { { -300, 0.5 }, { -20, 1.5 }, { -300, 3 } };
+	const struct seg b4[] = { { -300, 0.7513 }, { -23, 3.0 }, { -300, 1 } };
+
+	ASSERT_INT("burst 0.4 s runs", 0, run_segments(b1, 3, 2, RATE, 1000, &r));
+	printf("0.4 s burst at -23 dBFS, 3.7 ms off the grid: M max %.3f (formula >= %.3f)\n",
+	       r.max_momentary_lufs, -23 + 10 * log10(0.395 / 0.4));
+	ASSERT_CLOSE("0.4 s burst max momentary", -23.0, r.max_momentary_lufs, TOL_LU);
+	ASSERT_GE("0.4 s burst within polling loss", r.max_momentary_lufs,
+		  -23 + 10 * log10(0.395 / 0.4) - 0.02);
+
+	ASSERT_INT("burst 0.2 s runs", 0, run_segments(b2, 3, 2, RATE, 777, &r));
+	printf("0.2 s burst at -20 dBFS: M max %.3f (formula %.3f)\n",
+	       r.max_momentary_lufs, -20 + 10 * log10(0.2 / 0.4));
+	ASSERT_CLOSE("0.2 s burst max momentary", -20 + 10 * log10(0.2 / 0.4),
+		     r.max_momentary_lufs, TOL_LU);
+
+	ASSERT_INT("burst 1.5 s runs", 0, run_segments(b3, 3, 2, RATE, 4096, &r));
+	printf("1.5 s burst at -20 dBFS: S max %.3f (formula %.3f), M max %.3f (formula -20)\n",
+	       r.max_shortterm_lufs, -20 + 10 * log10(1.5 / 3), r.max_momentary_lufs);
+	ASSERT_CLOSE("1.5 s burst max short-term", -20 + 10 * log10(1.5 / 3),
+		     r.max_shortterm_lufs, TOL_LU);
+	ASSERT_CLOSE("1.5 s burst max momentary", -20.0, r.max_momentary_lufs, TOL_LU);
+
+	ASSERT_INT("burst 3 s runs", 0, run_segments(b4, 3, 2, RATE, 480, &r));
+	printf("3 s burst at -23 dBFS, 1.3 ms off the grid: S max %.3f (expected -23)\n",
+	       r.max_shortterm_lufs);
+	ASSERT_CLOSE("3 s burst max short-term", -23.0, r.max_shortterm_lufs, TOL_LU);
+}
+
+static void check_misc(void)
+{
+	static const struct seg tone[] = { { -23, 10 } };
+	static const struct seg quiet[] = { { -300, 5 } };
+	static const size_t blocks[] = { 1, 37, 4800, 100000 };
+	struct refs_loudness r, ref;
+
+	/* one channel: measured as one channel (BS.1770), 3.01 LU below */
+	ASSERT_INT("mono runs", 0, run_segments(tone, 1, 1, RATE, 4800, &r));
+	printf("mono -23 dBFS sine: I %.3f (expected -26.01)\n", r.integrated_lufs);
+	ASSERT_CLOSE("mono integrated", -23.0 - 3.0103, r.integrated_lufs, TOL_LU);
+
+	/* other rates */
+	ASSERT_INT("44.1 kHz runs", 0, run_segments(tone, 1, 2, 44100, 4410, &r));
+	ASSERT_CLOSE("44.1 kHz integrated", -23.0, r.integrated_lufs, TOL_LU);
+	ASSERT_INT("96 kHz runs", 0, run_segments(tone, 1, 2, 96000, 4410, &r));
+	ASSERT_CLOSE("96 kHz integrated", -23.0, r.integrated_lufs, TOL_LU);
+
+	/* silence: everything gated, peaks -inf */
+	ASSERT_INT("silence runs", 0, run_segments(quiet, 1, 2, RATE, 4800, &r));
+	ASSERT_TRUE("silence integrated -inf", isinf(r.integrated_lufs) && r.integrated_lufs < 0);
+	ASSERT_TRUE("silence true peak -inf", isinf(r.true_peak_dbtp) && r.true_peak_dbtp < 0);
+	ASSERT_TRUE("silence max momentary -inf",
+		    isinf(r.max_momentary_lufs) && r.max_momentary_lufs < 0);
+	ASSERT_CLOSE("silence LRA", 0.0, r.lra_lu, 0.0);
+
+	/* block-size invariance: the 10 ms polling grid is the file's */
+	{
+		const struct seg b[] = { { -300, 0.3011 }, { -20, 0.25 }, { -30, 2 } };
+		ASSERT_INT("blocks ref runs", 0, run_segments(b, 3, 2, RATE, 480, &ref));
+		for (size_t i = 0; i < sizeof(blocks) / sizeof(blocks[0]); i++) {
+			ASSERT_INT("blocks run", 0, run_segments(b, 3, 2, RATE, blocks[i], &r));
+			ASSERT_CLOSE("same integrated", ref.integrated_lufs, r.integrated_lufs, 1e-9);
+			ASSERT_CLOSE("same max momentary", ref.max_momentary_lufs,
+				     r.max_momentary_lufs, 1e-9);
+			ASSERT_CLOSE("same max short-term", ref.max_shortterm_lufs,
+				     r.max_shortterm_lufs, 1e-9);
+			ASSERT_CLOSE("same true peak", ref.true_peak_dbtp, r.true_peak_dbtp, 1e-9);
+		}
+	}
+}
+
+static int cancel_at(void *user, double fraction)
+{
+	int *calls = user;
+
+	(*calls)++;
+	return fraction > 0.0;
+}
+
+static int count_calls(void *user, double fraction)
+{
+	int *calls = user;
+
+	(void)fraction;
+	(*calls)++;
+	return 0;
+}
+
+static void check_api(void)
+{
+	size_t n = (size_t)(RATE * 2);
+	float *x = calloc(n * 2, sizeof(float));
+	float bad[4] = { NAN, INFINITY, 0.5f, -0.5f };
+	struct refs_loudness r;
+	struct refs_analyser *a;
+	int calls = 0, err = -1;
+
+	gen_sine(x, n, 2, RATE, 1000, db_to_lin(-23), 0);
+	ASSERT_INT("cancel", REFS_LOUDNESS_ERROR_CANCELLED,
+		   refs_loudness_measure(x, (int64_t)n, 2, RATE, &r, cancel_at, &calls));
+	ASSERT_TRUE("progress called", calls >= 1);
+	calls = 0;
+	ASSERT_INT("measure with progress", 0,
+		   refs_loudness_measure(x, (int64_t)n, 2, RATE, &r, count_calls, &calls));
+	ASSERT_TRUE("progress called to the end", calls >= 1);
+	ASSERT_CLOSE("measure integrated", -23.0, r.integrated_lufs, TOL_LU);
+
+	ASSERT_TRUE("0 channels refused", refs_analyser_new(0, RATE, &err) == NULL);
+	ASSERT_INT("0 channels error", REFS_LOUDNESS_ERROR_EBUR128, err);
+	ASSERT_TRUE("rate 0 refused", refs_analyser_new(2, 0, &err) == NULL);
+
+	/* NaN/Inf are fed as silence, not poisoning the state */
+	a = refs_analyser_new(2, RATE, &err);
+	ASSERT_TRUE("analyser", a != NULL);
+	ASSERT_INT("add non-finite", 0, refs_analyser_add(a, bad, 2));
+	ASSERT_INT("add tone", 0, refs_analyser_add(a, x, n));
+	ASSERT_INT("result", 0, refs_analyser_result(a, &r));
+	ASSERT_TRUE("finite integrated", isfinite(r.integrated_lufs));
+	refs_analyser_free(&a);
+	ASSERT_TRUE("free clears", a == NULL);
+	refs_analyser_free(&a);
+
+	ASSERT_TRUE("strerror", !strcmp(refs_loudness_strerror(REFS_LOUDNESS_ERROR_CANCELLED),
+					"cancelled"));
+	ASSERT_TRUE("strerror unknown", refs_loudness_strerror(99) != NULL);
+	free(x);
+}
+
+int main(void)
+{
+	check_tech3341();
+	check_tech3342();
+	check_true_peak();
+	check_bursts();
+	check_misc();
+	check_api();
+	return test_done();
+}

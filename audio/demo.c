@@ -68,14 +68,38 @@ static double white(uint32_t *s)
 	return (double)xorshift32(s) * (2.0 / 4294967296.0) - 1.0;
 }
 
-/* sin(2π ph) for ph in cycles, by table with linear interpolation. */
+/* sin(2π ph) for ph in cycles (ph > -1), by table with linear
+ * interpolation. */
 static double fsin(const struct gen *g, double ph)
 {
-	double x = (ph - floor(ph)) * SIN_TAB;
-	int i = (int)x;
-	double f = x - i;
+	double x = (ph + 1.0) * SIN_TAB;
+	int64_t i = (int64_t)x;
+	double f = x - (double)i;
+	int k = (int)(i & (SIN_TAB - 1));
 
-	return g->sintab[i] + f * (g->sintab[i + 1] - g->sintab[i]);
+	return g->sintab[k] + f * (g->sintab[k + 1] - g->sintab[k]);
+}
+
+/* A steady sine by rotation: (c, s) = (cos, sin) of the phase, advanced by
+ * a complex multiply per sample (exact enough over a note). */
+struct phasor {
+	double c, s, dc, ds;
+};
+
+static void phasor_init(struct phasor *p, double f, double sr)
+{
+	p->c = 1.0;
+	p->s = 0.0;
+	p->dc = cos(2.0 * M_PI * f / sr);
+	p->ds = sin(2.0 * M_PI * f / sr);
+}
+
+static void phasor_step(struct phasor *p)
+{
+	double c = p->c * p->dc - p->s * p->ds;
+
+	p->s = p->s * p->dc + p->c * p->ds;
+	p->c = c;
 }
 
 /* One-pole coefficient for a corner at fc Hz. */
@@ -203,18 +227,20 @@ static void bass(struct gen *g, double t0, double dur, double f, double vel)
 	const double rel = 0.03;
 	int64_t k0 = at(g, t0), m = at(g, dur + rel);
 	double dd = exp(-1.0 / (0.15 * g->sr));
-	double d = 1.0, ph = 0.0, dp = f * g->inv_sr;
+	double d = 1.0;
+	struct phasor p;
 
+	phasor_init(&p, f, g->sr);
 	for (int64_t i = 0; i < m; i++) {
 		double t = (double)i * g->inv_sr;
 		double env = edge(g, t * (1.0 / 0.006)) * (0.7 + 0.3 * d) *
 			     (t > dur ? edge(g, 1.0 - (t - dur) * (1.0 / rel)) : 1.0);
-		double v = fsin(g, ph) + 0.28 * fsin(g, 2 * ph) +
-			   0.10 * fsin(g, 3 * ph);
+		/* sin θ + 0.28 sin 2θ + 0.10 sin 3θ */
+		double v = p.s * (1.0 + 0.56 * p.c + 0.10 * (3.0 - 4.0 * p.s * p.s));
 
 		v = vel * env * v;
 		bus_add(g, k0 + i, v, v);
-		ph += dp;
+		phasor_step(&p);
 		d *= dd;
 	}
 }
@@ -287,18 +313,23 @@ static void keys(struct gen *g, double t0, double f, double vel, double pan)
 	const double len = 0.7, fade = 0.15;
 	int64_t k0 = at(g, t0), m = at(g, len);
 	double di = exp(-1.0 / (0.18 * g->sr)), da = exp(-1.0 / (0.55 * g->sr));
-	double ix = 1.4 / (2.0 * M_PI), ea = 1.0, pc = 0.0, pm = 0.0;
+	double ix = 1.4 / (2.0 * M_PI), ea = 1.0, pc = 0.0;
 	double gl = sqrt(0.5 * (1.0 - pan)), gr = sqrt(0.5 * (1.0 + pan));
 	double dp = f * g->inv_sr;
+	struct phasor mod;
 
+	phasor_init(&mod, f, g->sr);
 	for (int64_t i = 0; i < m; i++) {
 		double t = (double)i * g->inv_sr;
-		double env = vel * ea * edge(g, t * (1.0 / 0.003)) * edge(g, (len - t) * (1.0 / fade));
-		double v = env * fsin(g, pc + ix * fsin(g, pm));
+		double env = vel * ea * edge(g, t * (1.0 / 0.003)) *
+			     edge(g, (len - t) * (1.0 / fade));
+		double v = env * fsin(g, pc + ix * mod.s);
 
 		bus_add(g, k0 + i, gl * v, gr * v);
 		pc += dp;
-		pm += dp;
+		if (pc >= 1.0)
+			pc -= 1.0;
+		phasor_step(&mod);
 		ix *= di;
 		ea *= da;
 	}

@@ -211,7 +211,7 @@ static int parse_number(const char *str, const char *unit, double *out)
 	};
 	const char *c = str;
 	double mant = 0, v;
-	int neg = 0, digits = 0, exp10 = 0, dropped = 0;
+	int neg = 0, digits = 0, dexp = 0, dropped = 0;
 
 	while (is_space(*c))
 		c++;
@@ -227,13 +227,13 @@ static int parse_number(const char *str, const char *unit, double *out)
 		for (c++; *c >= '0' && *c <= '9'; c++, digits++) {
 			if (mant < 1e17) {
 				mant = mant * 10 + (*c - '0');
-				exp10--;
+				dexp--;
 			}
 		}
 	}
 	if (!digits)
 		return -1;
-	exp10 += dropped;
+	dexp += dropped;
 	if (*c == 'e' || *c == 'E') {
 		int eneg = 0, e = 0, edigits = 0;
 
@@ -245,7 +245,7 @@ static int parse_number(const char *str, const char *unit, double *out)
 				e = e * 10 + (*c - '0');
 		if (!edigits)
 			return -1;
-		exp10 += eneg ? -e : e;
+		dexp += eneg ? -e : e;
 	}
 	while (is_space(*c))
 		c++;
@@ -264,10 +264,10 @@ static int parse_number(const char *str, const char *unit, double *out)
 		return -1;
 	/* exact powers of ten up to 1e22: "-1.5" is 15 / 10, correctly
 	 * rounded; beyond that pow() is close enough for a range check */
-	if (exp10 < 0)
-		v = -exp10 <= 22 ? mant / p10[-exp10] : mant * pow(10.0, exp10);
+	if (dexp < 0)
+		v = -dexp <= 22 ? mant / p10[-dexp] : mant * pow(10.0, dexp);
 	else
-		v = exp10 <= 22 ? mant * p10[exp10] : mant * pow(10.0, exp10);
+		v = dexp <= 22 ? mant * p10[dexp] : mant * pow(10.0, dexp);
 	*out = neg ? -v : v;
 	return 0;
 }

@@ -14,11 +14,14 @@
  *              i.e. the peak of the last 300 ms, falling off 300 ms after
  *              the peak happened (a hold-then-drop, not a dB/s slope).
  *   hold       maximum since refs_meter_reset_peak().
- *   mx, my     exponentially weighted means of L and R, time constant
- *   sxx, syy,  CORR_TAU_S; the correlation is Pearson's
- *   sxy        r = cov(L,R) / sqrt(var L · var R) of those weighted moments.
- *              0 when either channel is quieter than CORR_SILENCE (mean
- *              square, about -100 dBFS).
+ *   mom        sums of L, R, L², R², L·R per 10 ms segment, the last
+ *              RING_SEGS of them plus the current one: the correlation is
+ *              Pearson's r = cov(L,R) / sqrt(var L · var R) over the last
+ *              300 ms (a sliding window rather than an exponential one, so
+ *              a change is fully shown after 300 ms and silence reads 0
+ *              instead of the correlation of a decaying tail).  0 when
+ *              either channel's variance is below CORR_SILENCE (about
+ *              -100 dBFS).
  *
  * Errors from refs_meter_new: the codes of enum refs_loudness_error
  * (refs/loudness.h): REFS_LOUDNESS_ERROR_{NOMEM, EBUR128}.
@@ -36,7 +39,6 @@
 
 #define SEG_HZ 100            /* 10 ms segments */
 #define RING_SEGS 30          /* 300 ms of "now" */
-#define CORR_TAU_S 0.3
 #define CORR_SILENCE 1e-10
 #define SCRATCH_FRAMES 2048
 
@@ -49,8 +51,7 @@ struct refs_meter {
 	double ring[RING_SEGS];
 	int ring_pos;
 	double hold;
-	double coef;          /* per-sample decay of the correlation moments */
-	double mx, my, sxx, syy, sxy;
+	double mom[RING_SEGS + 1][5];  /* [RING_SEGS] is the current segment */
 	float scratch[SCRATCH_FRAMES * 2];
 };
 
@@ -70,7 +71,7 @@ static void clear(struct refs_meter *m)
 	memset(m->ring, 0, sizeof(m->ring));
 	m->ring_pos = 0;
 	m->hold = 0;
-	m->mx = m->my = m->sxx = m->syy = m->sxy = 0;
+	memset(m->mom, 0, sizeof(m->mom));
 }
 
 struct refs_meter *refs_meter_new(double rate, int *err)
@@ -96,7 +97,6 @@ struct refs_meter *refs_meter_new(double rate, int *err)
 			*err = REFS_LOUDNESS_ERROR_NOMEM;
 		return NULL;
 	}
-	m->coef = exp(-1.0 / (CORR_TAU_S * m->rate));
 	clear(m);
 	if (err)
 		*err = REFS_LOUDNESS_OK;
@@ -115,25 +115,22 @@ void refs_meter_free(struct refs_meter **m)
 
 static void correlate(struct refs_meter *m, const float *x, size_t n)
 {
-	const double a = m->coef, b = 1.0 - a;
-	double mx = m->mx, my = m->my, sxx = m->sxx, syy = m->syy, sxy = m->sxy;
+	double sl = 0, sr = 0, sll = 0, srr = 0, slr = 0;
+	double *cur = m->mom[RING_SEGS];
 
 	for (size_t i = 0; i < n; i++) {
 		double l = x[2 * i], r = x[2 * i + 1];
-		mx = a * mx + b * l;
-		my = a * my + b * r;
-		sxx = a * sxx + b * l * l;
-		syy = a * syy + b * r * r;
-		sxy = a * sxy + b * l * r;
+		sl += l;
+		sr += r;
+		sll += l * l;
+		srr += r * r;
+		slr += l * r;
 	}
-	/* long silences: keep the moments out of the denormal range */
-	if (sxx < 1e-30 && syy < 1e-30)
-		mx = my = sxx = syy = sxy = 0;
-	m->mx = mx;
-	m->my = my;
-	m->sxx = sxx;
-	m->syy = syy;
-	m->sxy = sxy;
+	cur[0] += sl;
+	cur[1] += sr;
+	cur[2] += sll;
+	cur[3] += srr;
+	cur[4] += slr;
 }
 
 void refs_meter_add(struct refs_meter *m, const float *lr, size_t frames)
@@ -164,6 +161,8 @@ void refs_meter_add(struct refs_meter *m, const float *lr, size_t frames)
 		lr += 2 * chunk;
 		frames -= chunk;
 		if (m->frames == m->next_seg) {
+			memcpy(m->mom[m->ring_pos], m->mom[RING_SEGS], sizeof(m->mom[0]));
+			memset(m->mom[RING_SEGS], 0, sizeof(m->mom[0]));
 			m->ring[m->ring_pos] = m->seg_peak;
 			m->ring_pos = (m->ring_pos + 1) % RING_SEGS;
 			m->seg_peak = 0;
@@ -180,7 +179,7 @@ static double lin_db(double lin)
 
 void refs_meter_get(const struct refs_meter *m, struct refs_meter_values *v)
 {
-	double now, vx, vy;
+	double now, vx, vy, n, sum[5] = { 0, 0, 0, 0, 0 };
 
 	if (!v)
 		return;
@@ -204,10 +203,20 @@ void refs_meter_get(const struct refs_meter *m, struct refs_meter_values *v)
 	v->true_peak_dbtp = lin_db(m->hold);
 	v->true_peak_now_dbtp = lin_db(now);
 
-	vx = m->sxx - m->mx * m->mx;
-	vy = m->syy - m->my * m->my;
+	/* over the window: the complete segments and the current one */
+	for (int i = 0; i <= RING_SEGS; i++)
+		for (int k = 0; k < 5; k++)
+			sum[k] += m->mom[i][k];
+	n = (double)m->frames - (double)(m->next_seg - llround(m->rate / SEG_HZ));
+	n += RING_SEGS * m->rate / SEG_HZ;
+	if (n > (double)m->frames)
+		n = (double)m->frames;
+	if (n < 1)
+		return;
+	vx = sum[2] / n - (sum[0] / n) * (sum[0] / n);
+	vy = sum[3] / n - (sum[1] / n) * (sum[1] / n);
 	if (vx > CORR_SILENCE && vy > CORR_SILENCE) {
-		double r = (m->sxy - m->mx * m->my) / sqrt(vx * vy);
+		double r = (sum[4] / n - (sum[0] / n) * (sum[1] / n)) / sqrt(vx * vy);
 		v->correlation = r > 1 ? 1 : r < -1 ? -1 : r;
 	}
 }

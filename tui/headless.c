@@ -39,6 +39,9 @@
 #define EXPECTED "play, pause, seek SECONDS, source mix|ref N, bypass on|off, " \
 		 "match on|off, loop IN OUT|off, set PARAM VALUE, wait SECONDS, status, quit"
 
+/* How far ahead of the audio a resumed script clock starts. */
+#define HL_LEAD_S 0.05
+
 struct hl {
 	struct audio_studio *st;
 	struct audio_engine *e;
@@ -219,6 +222,17 @@ static int run_line(struct hl *h, char *line, long lineno)
 	if (argc == 0 || argv[0][0] == '#')
 		return 0;
 	audio_studio_poll(h->st);
+	{
+		/* The script clock never lags the audio: after the reader has
+		 * waited in wall time (start-up, `set`), it resumes a little
+		 * ahead of the engine so the command still lands on its exact
+		 * frame rather than on the next block boundary. */
+		struct audio_engine_snapshot snap;
+
+		audio_engine_snapshot(h->e, &snap);
+		if (h->clock < snap.rendered)
+			h->clock = snap.rendered + (int64_t)(HL_LEAD_S * h->rate);
+	}
 	audio_engine_schedule_at(h->e, h->clock);
 
 	if (!strcmp(argv[0], "play") && argc == 1) {
@@ -362,7 +376,7 @@ int tui_headless_run(const struct tui_opts *o)
 		goto out;
 
 	audio_engine_snapshot(h.e, &snap);
-	h.clock = snap.rendered;
+	h.clock = 0;  /* resumes just ahead of the audio at the first command */
 	while (getline(&line, &cap, in) != -1) {
 		int r;
 

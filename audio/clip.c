@@ -41,17 +41,17 @@
 
 #include "audio/clip.h"
 
-#define BLOCK_FRAMES 4096
+#define BLOCK_FRAMES        4096
 #define PROGRESS_INTERVAL_S 0.1
 /* MP3 without an exact length header: accept a shortfall up to this. */
-#define LOSSY_SLACK_S 0.5
+#define LOSSY_SLACK_S        0.5
 #define LOSSY_SLACK_FRACTION 0.02
 /* Initial buffer is capped at this much audio and grown as needed, so a
  * header that lies about its length cannot make us allocate gigabytes. */
 #define INITIAL_CAP_S 600.0
 
 static int fail(char *msg, size_t msg_len, int err, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
+    __attribute__((format(printf, 4, 5)));
 
 static int fail(char *msg, size_t msg_len, int err, const char *fmt, ...)
 {
@@ -222,9 +222,9 @@ static int sample_bytes(int sub)
 static int unsupported_ext(const char *path, const char **ext)
 {
 	static const char *const list[] = {
-		"m4a", "m4b", "mp4", "aac", "alac", "wma", "asf", "ape", "wv",
-		"mka", "mkv", "webm", "dsf", "dff", "ac3", "eac3", "dts", "tta",
-		"shn", "amr", "3gp", "mov", "ra", "rm", "mpc",
+	    "m4a", "m4b", "mp4",  "aac", "alac", "wma", "asf",  "ape", "wv",
+	    "mka", "mkv", "webm", "dsf", "dff",  "ac3", "eac3", "dts", "tta",
+	    "shn", "amr", "3gp",  "mov", "ra",   "rm",  "mpc",
 	};
 	const char *dot = strrchr(path, '.');
 	const char *slash = strrchr(path, '/');
@@ -244,8 +244,7 @@ static int unsupported_ext(const char *path, const char **ext)
 
 static uint32_t le32(const unsigned char *p)
 {
-	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
-	       (uint32_t)p[3] << 24;
+	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
 }
 
 static uint64_t le64(const unsigned char *p)
@@ -255,8 +254,7 @@ static uint64_t le64(const unsigned char *p)
 
 static uint32_t be32(const unsigned char *p)
 {
-	return (uint32_t)p[3] | (uint32_t)p[2] << 8 | (uint32_t)p[1] << 16 |
-	       (uint32_t)p[0] << 24;
+	return (uint32_t)p[3] | (uint32_t)p[2] << 8 | (uint32_t)p[1] << 16 | (uint32_t)p[0] << 24;
 }
 
 static int read_at(int fd, off_t off, void *buf, size_t n)
@@ -267,10 +265,10 @@ static int read_at(int fd, off_t off, void *buf, size_t n)
 }
 
 struct header_promise {
-	int known;            /* 1 when a data chunk with a real size was found */
-	uint64_t data_start;  /* byte offset of the first sample */
-	uint64_t data_bytes;  /* what the header says */
-	int64_t frames;       /* AIFF COMM frame count, or -1 */
+	int known;           /* 1 when a data chunk with a real size was found */
+	uint64_t data_start; /* byte offset of the first sample */
+	uint64_t data_bytes; /* what the header says */
+	int64_t frames;      /* AIFF COMM frame count, or -1 */
 };
 
 /* Walks the RIFF / RF64 / FORM chunks to the data chunk.  Never fails: an
@@ -287,12 +285,11 @@ static void header_check(int fd, uint64_t file_size, struct header_promise *hp)
 		return;
 	if (!memcmp(h, "RIFF", 4) && !memcmp(h + 8, "WAVE", 4)) {
 		riff = 1;
-	} else if ((!memcmp(h, "RF64", 4) || !memcmp(h, "BW64", 4)) &&
-		   !memcmp(h + 8, "WAVE", 4)) {
+	} else if ((!memcmp(h, "RF64", 4) || !memcmp(h, "BW64", 4)) && !memcmp(h + 8, "WAVE", 4)) {
 		riff = 1;
 		rf64 = 1;
 	} else if (!memcmp(h, "FORM", 4) &&
-		   (!memcmp(h + 8, "AIFF", 4) || !memcmp(h + 8, "AIFC", 4))) {
+	           (!memcmp(h + 8, "AIFF", 4) || !memcmp(h + 8, "AIFC", 4))) {
 		riff = 0;
 	} else {
 		return;
@@ -345,7 +342,7 @@ struct source {
 	int fd;
 	SNDFILE *sf;
 	SF_INFO info;
-	int64_t frames;       /* promised by the header; -1 unknown */
+	int64_t frames; /* promised by the header; -1 unknown */
 	uint64_t file_size;
 };
 
@@ -365,24 +362,25 @@ static int open_reason(const char *path, int sferr, char *msg, size_t msg_len)
 
 	if (unsupported_ext(path, &ext))
 		return fail(msg, msg_len, AUDIO_CLIP_ERROR_FORMAT,
-			    "format not supported by libsndfile; convert it to WAV or FLAC, "
-			    "e.g. ffmpeg -i song.%s song.flac", ext);
+		            "format not supported by libsndfile; convert it to WAV or FLAC, "
+		            "e.g. ffmpeg -i song.%s song.flac",
+		            ext);
 	switch (sferr) {
 	case SF_ERR_SYSTEM:
-		return fail(msg, msg_len, AUDIO_CLIP_ERROR_READ,
-			    "cannot read: %s", sf_error_number(sferr));
+		return fail(msg, msg_len, AUDIO_CLIP_ERROR_READ, "cannot read: %s",
+		            sf_error_number(sferr));
 	case SF_ERR_MALFORMED_FILE:
 		return fail(msg, msg_len, AUDIO_CLIP_ERROR_FORMAT,
-			    "damaged or truncated audio header (libsndfile: %s)",
-			    sf_error_number(sferr));
+		            "damaged or truncated audio header (libsndfile: %s)",
+		            sf_error_number(sferr));
 	case SF_ERR_UNSUPPORTED_ENCODING:
 		return fail(msg, msg_len, AUDIO_CLIP_ERROR_FORMAT,
-			    "audio encoding not supported by libsndfile; convert it to WAV or FLAC "
-			    "(e.g. with ffmpeg)");
+		            "audio encoding not supported by libsndfile; convert it to WAV or FLAC "
+		            "(e.g. with ffmpeg)");
 	default:
 		return fail(msg, msg_len, AUDIO_CLIP_ERROR_FORMAT,
-			    "not an audio file libsndfile can read (it reads WAV, AIFF, FLAC, "
-			    "Ogg Vorbis/Opus, MP3 ...; convert others with ffmpeg)");
+		            "not an audio file libsndfile can read (it reads WAV, AIFF, FLAC, "
+		            "Ogg Vorbis/Opus, MP3 ...; convert others with ffmpeg)");
 	}
 }
 
@@ -443,51 +441,51 @@ static int source_open(const char *path, struct source *s, char *msg, size_t msg
 
 	if (s->info.channels > 2) {
 		err = fail(msg, msg_len, AUDIO_CLIP_ERROR_CHANNELS,
-			   "%d channels; termaster plays mono and stereo files",
-			   s->info.channels);
+		           "%d channels; termaster plays mono and stereo files", s->info.channels);
 		goto out_close;
 	}
 	if (s->info.channels < 1) {
 		err = fail(msg, msg_len, AUDIO_CLIP_ERROR_FORMAT, "no audio channels");
 		goto out_close;
 	}
-	if (s->info.samplerate < AUDIO_CLIP_MIN_RATE ||
-	    s->info.samplerate > AUDIO_CLIP_MAX_RATE) {
+	if (s->info.samplerate < AUDIO_CLIP_MIN_RATE || s->info.samplerate > AUDIO_CLIP_MAX_RATE) {
 		err = fail(msg, msg_len, AUDIO_CLIP_ERROR_RATE,
-			   "sample rate %d Hz is outside %d Hz to %d Hz",
-			   s->info.samplerate, AUDIO_CLIP_MIN_RATE, AUDIO_CLIP_MAX_RATE);
+		           "sample rate %d Hz is outside %d Hz to %d Hz", s->info.samplerate,
+		           AUDIO_CLIP_MIN_RATE, AUDIO_CLIP_MAX_RATE);
 		goto out_close;
 	}
 
 	/* Header promise vs. file size (libsndfile trims silently). */
 	if (s->file_size && (major == SF_FORMAT_WAV || major == SF_FORMAT_WAVEX ||
-			     major == SF_FORMAT_RF64 || major == SF_FORMAT_AIFF)) {
+	                     major == SF_FORMAT_RF64 || major == SF_FORMAT_AIFF)) {
 		header_check(s->fd, s->file_size, &hp);
 		bpf = sample_bytes(sub) * s->info.channels;
 		if (hp.known && hp.data_start + hp.data_bytes > s->file_size) {
-			uint64_t have = s->file_size > hp.data_start ?
-					s->file_size - hp.data_start : 0;
-			int64_t promised = hp.frames >= 0 ? hp.frames :
-					   bpf ? (int64_t)(hp.data_bytes / (uint64_t)bpf) : -1;
+			uint64_t have =
+			    s->file_size > hp.data_start ? s->file_size - hp.data_start : 0;
+			int64_t promised = hp.frames >= 0 ? hp.frames
+			                   : bpf          ? (int64_t)(hp.data_bytes / (uint64_t)bpf)
+			                                  : -1;
 			int64_t got = bpf ? (int64_t)(have / (uint64_t)bpf) : -1;
 
 			if (promised >= 0 && got >= 0 && got < promised) {
 				err = fail(msg, msg_len, AUDIO_CLIP_ERROR_READ,
-					   "truncated: header promises %lld frames, only %lld could be read",
-					   (long long)promised, (long long)got);
+				           "truncated: header promises %lld frames, only %lld "
+				           "could be read",
+				           (long long)promised, (long long)got);
 				goto out_close;
 			} else if (!bpf) {
 				err = fail(msg, msg_len, AUDIO_CLIP_ERROR_READ,
-					   "truncated: header promises %llu bytes of audio, only %llu are there",
-					   (unsigned long long)hp.data_bytes,
-					   (unsigned long long)have);
+				           "truncated: header promises %llu bytes of audio, only "
+				           "%llu are there",
+				           (unsigned long long)hp.data_bytes,
+				           (unsigned long long)have);
 				goto out_close;
 			}
 		}
 	}
 	if (s->frames == 0) {
-		err = fail(msg, msg_len, AUDIO_CLIP_ERROR_EMPTY,
-			   "no audio in the file (0 frames)");
+		err = fail(msg, msg_len, AUDIO_CLIP_ERROR_EMPTY, "no audio in the file (0 frames)");
 		goto out_close;
 	}
 	sf_command(s->sf, SFC_SET_NORM_FLOAT, NULL, SF_TRUE);
@@ -498,8 +496,8 @@ out_close:
 	return err;
 }
 
-int audio_clip_probe(const char *path, int *rate, int *channels,
-		     int64_t *frames, char *msg, size_t msg_len)
+int audio_clip_probe(const char *path, int *rate, int *channels, int64_t *frames, char *msg,
+                     size_t msg_len)
 {
 	struct source s;
 	int err;
@@ -531,7 +529,7 @@ static double now_s(void)
 }
 
 struct outbuf {
-	float *data;     /* interleaved stereo */
+	float *data; /* interleaved stereo */
 	int64_t frames;
 	int64_t cap;
 };
@@ -574,17 +572,16 @@ static void set_path(struct audio_clip *c)
 }
 
 int audio_clip_load(const char *path, double rate, struct audio_clip **out,
-		    audio_clip_progress_fn progress, void *user,
-		    char *msg, size_t msg_len)
+                    audio_clip_progress_fn progress, void *user, char *msg, size_t msg_len)
 {
 	struct source s;
-	struct outbuf o = { NULL, 0, 0 };
+	struct outbuf o = {NULL, 0, 0};
 	struct audio_clip *c = NULL;
 	SRC_STATE *src = NULL;
 	float *in = NULL, *st = NULL;
 	int64_t read_total = 0, target = -1;
 	int64_t nonfinite = 0;
-	double ratio = 1.0, last = 0;  /* first call after the first block */
+	double ratio = 1.0, last = 0; /* first call after the first block */
 	int err, ch, srcerr = 0;
 
 	if (msg && msg_len)
@@ -596,8 +593,8 @@ int audio_clip_load(const char *path, double rate, struct audio_clip **out,
 	if (rate < 0 || !isfinite(rate) ||
 	    (rate > 0 && (rate < AUDIO_CLIP_MIN_RATE || rate > AUDIO_CLIP_MAX_RATE)))
 		return fail(msg, msg_len, AUDIO_CLIP_ERROR_RATE,
-			    "requested rate %g Hz is outside %d Hz to %d Hz", rate,
-			    AUDIO_CLIP_MIN_RATE, AUDIO_CLIP_MAX_RATE);
+		            "requested rate %g Hz is outside %d Hz to %d Hz", rate,
+		            AUDIO_CLIP_MIN_RATE, AUDIO_CLIP_MAX_RATE);
 
 	err = source_open(path, &s, msg, msg_len);
 	if (err)
@@ -622,7 +619,7 @@ int audio_clip_load(const char *path, double rate, struct audio_clip **out,
 	if (ratio != 1.0) {
 		if (!src_is_valid_ratio(ratio)) {
 			err = fail(msg, msg_len, AUDIO_CLIP_ERROR_RATE,
-				   "cannot convert %d Hz to %g Hz", s.info.samplerate, rate);
+			           "cannot convert %d Hz to %g Hz", s.info.samplerate, rate);
 			goto error;
 		}
 		src = src_new(SRC_SINC_BEST_QUALITY, 2, &srcerr);
@@ -708,22 +705,23 @@ int audio_clip_load(const char *path, double rate, struct audio_clip **out,
 	if (s.frames > 0 && read_total < s.frames) {
 		int lossy = (s.info.format & SF_FORMAT_TYPEMASK) == SF_FORMAT_MPEG;
 		double slack = lossy ? fmax(LOSSY_SLACK_S * s.info.samplerate,
-					    LOSSY_SLACK_FRACTION * (double)s.frames) : 0.0;
+		                            LOSSY_SLACK_FRACTION * (double)s.frames)
+		                     : 0.0;
 		if ((double)(s.frames - read_total) > slack) {
-			err = fail(msg, msg_len, AUDIO_CLIP_ERROR_READ,
-				   "truncated: header promises %lld frames, only %lld could be read",
-				   (long long)s.frames, (long long)read_total);
+			err =
+			    fail(msg, msg_len, AUDIO_CLIP_ERROR_READ,
+			         "truncated: header promises %lld frames, only %lld could be read",
+			         (long long)s.frames, (long long)read_total);
 			goto error;
 		}
 	}
 	if (sf_error(s.sf) != SF_ERR_NO_ERROR && read_total == 0) {
 		err = fail(msg, msg_len, AUDIO_CLIP_ERROR_READ, "cannot read audio: %s",
-			   sf_strerror(s.sf));
+		           sf_strerror(s.sf));
 		goto error;
 	}
 	if (read_total == 0) {
-		err = fail(msg, msg_len, AUDIO_CLIP_ERROR_EMPTY,
-			   "no audio in the file (0 frames)");
+		err = fail(msg, msg_len, AUDIO_CLIP_ERROR_EMPTY, "no audio in the file (0 frames)");
 		goto error;
 	}
 
@@ -734,8 +732,7 @@ int audio_clip_load(const char *path, double rate, struct audio_clip **out,
 	if (outbuf_reserve(&o, target))
 		goto nomem;
 	if (o.frames < target)
-		memset(o.data + 2 * o.frames, 0,
-		       (size_t)(target - o.frames) * 2 * sizeof(float));
+		memset(o.data + 2 * o.frames, 0, (size_t)(target - o.frames) * 2 * sizeof(float));
 	o.frames = target;
 	if (o.cap > target) {
 		float *p = realloc(o.data, (size_t)target * 2 * sizeof(float));
@@ -763,7 +760,7 @@ int audio_clip_load(const char *path, double rate, struct audio_clip **out,
 
 src_error:
 	err = fail(msg, msg_len, AUDIO_CLIP_ERROR_SRC, "sample rate conversion failed: %s",
-		   src_strerror(srcerr));
+	           src_strerror(srcerr));
 	goto error;
 nomem:
 	err = fail(msg, msg_len, AUDIO_CLIP_ERROR_NOMEM, "out of memory");
@@ -780,8 +777,8 @@ error:
 	return err;
 }
 
-struct audio_clip *audio_clip_from_frames(const char *name, const float *lr,
-					  int64_t frames, double rate)
+struct audio_clip *audio_clip_from_frames(const char *name, const float *lr, int64_t frames,
+                                          double rate)
 {
 	struct audio_clip *c;
 	size_t n;

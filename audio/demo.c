@@ -9,10 +9,10 @@
  *   mix   a little dull (first-order high shelf -2.5 dB at 5 kHz), peak
  *         normalised to -6 dBFS: about -20 LUFS, untouched dynamics
  *   loud  brighter (+3 dB above 4 kHz, +1 dB below 90 Hz), driven into a
- *         soft clipper and then the chain's true-peak limiter at -0.8 dBTP:
- *         about -9 LUFS
+ *         soft clipper and a fast limiter (-1 dB, 2× oversampled peaks):
+ *         about -9 LUFS, true peak below -0.3 dBTP
  *   warm  warmer (+1.5 dB below 200 Hz, -1 dB above 8 kHz), light limiting
- *         at -1 dBTP: about -13 LUFS
+ *         (-1.2 dB): about -13 LUFS
  *
  * Every note has a smooth envelope that starts and ends at zero (raised-
  * cosine attack and release), so nothing clicks.  Notes that ring past the
@@ -32,8 +32,6 @@
 
 #include "audio/clip.h"
 #include "audio/demo.h"
-#include "audio/render.h"
-#include "chain/chain.h"
 
 #define DEMO_BPM 120.0
 #define DEMO_BARS 16
@@ -158,15 +156,16 @@ static void kick(struct gen *g, double t0, double vel)
 	}
 }
 
-/* Snare: a short tone at ~190 Hz and band-passed noise, a little wide. */
+/* Snare: a short tone at ~190 Hz and band-passed noise (1 … 5 kHz, one
+ * high-pass and two low-pass poles), a little wide. */
 static void snare(struct gen *g, double t0, double vel)
 {
 	const double len = 0.32, fade = 0.06;
 	int64_t k0 = at(g, t0), m = at(g, len);
-	double a_hp = onepole(g, 1200.0), a_lp = onepole(g, 8000.0);
+	double a_hp = onepole(g, 1000.0), a_lp = onepole(g, 5000.0);
 	double db = exp(-1.0 / (0.045 * g->sr)), dn = exp(-1.0 / (0.095 * g->sr));
 	double eb = 1.0, en = 1.0, ph = 0.0;
-	double lpl = 0, lpr = 0, hpl = 0, hpr = 0;
+	double lpl = 0, lpr = 0, hpl = 0, hpr = 0, l2 = 0, r2 = 0;
 
 	for (int64_t i = 0; i < m; i++) {
 		double t = (double)i * g->inv_sr;
@@ -180,9 +179,11 @@ static void snare(struct gen *g, double t0, double vel)
 		hpr += a_hp * (nr - hpr);
 		lpl += a_lp * ((nl - hpl) - lpl);
 		lpr += a_lp * ((nr - hpr) - lpr);
+		l2 += a_lp * (lpl - l2);
+		r2 += a_lp * (lpr - r2);
 		body = 0.8 * eb * fsin(g, ph);
-		vl = vel * win * (body + 0.9 * en * lpl);
-		vr = vel * win * (body + 0.9 * en * lpr);
+		vl = vel * win * (body + 1.1 * en * l2);
+		vr = vel * win * (body + 1.1 * en * r2);
 		bus_add(g, k0 + i, vl, vr);
 		ph += (180.0 + 30.0 * eb) * g->inv_sr;
 		eb *= db;
@@ -198,7 +199,7 @@ static void hat(struct gen *g, double t0, double vel, int open)
 	const double inv_fade = 1.0 / fade;
 	int64_t k0 = at(g, t0), m = at(g, len);
 	double a = onepole(g, 7000.0);
-	double de = exp(-1.0 / ((open ? 0.13 : 0.022) * g->sr));
+	double de = exp(-1.0 / ((open ? 0.13 : 0.03) * g->sr));
 	double e = 1.0;
 	double l1 = 0, l2 = 0, r1 = 0, r2 = 0;
 
@@ -313,7 +314,7 @@ static void keys(struct gen *g, double t0, double f, double vel, double pan)
 	const double len = 0.7, fade = 0.15;
 	int64_t k0 = at(g, t0), m = at(g, len);
 	double di = exp(-1.0 / (0.18 * g->sr)), da = exp(-1.0 / (0.55 * g->sr));
-	double ix = 1.4 / (2.0 * M_PI), ea = 1.0, pc = 0.0;
+	double ix = 2.0 / (2.0 * M_PI), ea = 1.0, pc = 0.0;
 	double gl = sqrt(0.5 * (1.0 - pan)), gr = sqrt(0.5 * (1.0 + pan));
 	double dp = f * g->inv_sr;
 	struct phasor mod;
@@ -395,11 +396,11 @@ static void compose(struct gen *g)
 				snare(g, b0 + s * six, 0.08 + 0.05 * (s - 8));
 		for (int s = 0; s < 16; s++)
 			if (hv[s] > 0)
-				hat(g, b0 + s * six, (brk ? 0.08 : 0.16) * hv[s], 0);
+				hat(g, b0 + s * six, (brk ? 0.15 : 0.28) * hv[s], 0);
 		if (!brk)
-			hat(g, b0 + 14 * six, 0.10, 1);
+			hat(g, b0 + 14 * six, 0.16, 1);
 		if (big)
-			hat(g, b0 + 6 * six, 0.07, 1);
+			hat(g, b0 + 6 * six, 0.11, 1);
 
 		/* bass */
 		if (brk)
@@ -467,26 +468,139 @@ static void soft_clip(float *x, int64_t n, double k, double t)
 	}
 }
 
-struct collect {
-	float *out;
-	int64_t pos;
-};
+/*
+ * The references' limiter: offline, stereo-linked, with lookahead, on the
+ * whole buffer at once.  It is the demo's own because it has to be fast
+ * (a few tens of milliseconds for 32 s); the chain's true-peak limiter is
+ * what the user hears and renders with.
+ *
+ *   p[i]  peak of frame i: its samples and three points between them and
+ *         the next frame, interpolated at 4× with an 8-tap Lanczos kernel
+ *         (a = 4), so inter-sample peaks are caught (cf. ITU-R BS.1770-4
+ *         Annex 2, which uses 4× and 48 taps)
+ *   g[i]  = min(1, ceiling / p[i]), the gain frame i needs
+ *   m[i]  = min g[i … i+W-1], lookahead W = 2 ms (van Herk/Gil-Werman
+ *         block minima)
+ *   r[i]  = min(m[i], r[i-1] recovering towards 1 with time constant
+ *         release_s)
+ *   s[i]  = mean r[i-W+1 … i]: gain changes become ramps over W
+ *
+ * s[i] <= g[i]: every r[j] averaged for frame i comes from an m[j] whose
+ * window [j, j+W) contains i.
+ */
+#define LIM_TAPS 8
+#define LIM_PAD 4
 
-static int collect_sink(void *user, const float *lr, size_t frames)
+static double lanczos4(double x)
 {
-	struct collect *c = user;
+	if (fabs(x) < 1e-12)
+		return 1.0;
+	if (fabs(x) >= 4.0)
+		return 0.0;
+	return 4.0 * sin(M_PI * x) * sin(M_PI * x / 4.0) / (M_PI * M_PI * x * x);
+}
 
-	memcpy(c->out + 2 * c->pos, lr, sizeof(float) * 2 * frames);
-	c->pos += (int64_t)frames;
+/* g[i] for every frame: the gain that brings its peak to `ceiling`. */
+static int limit_needed(const float *lr, int64_t n, double ceiling, float *g)
+{
+	float coef[3][LIM_TAPS];
+	float *x[2];
+	float sum_abs = 0;
+
+	/* phase k/4 between frames i and i+1 uses frames i-3 … i+4 */
+	for (int k = 0; k < 3; k++) {
+		double a = 0;
+
+		for (int t = 0; t < LIM_TAPS; t++) {
+			coef[k][t] = (float)lanczos4((double)(t - 3) - (k + 1) / 4.0);
+			a += fabs(coef[k][t]);
+		}
+		if (a > sum_abs)
+			sum_abs = (float)a;
+	}
+	for (int ch = 0; ch < 2; ch++) {
+		x[ch] = calloc((size_t)n + 2 * LIM_PAD, sizeof(float));
+		if (!x[ch]) {
+			free(x[0]);
+			return -1;
+		}
+		for (int64_t i = 0; i < n; i++)
+			x[ch][LIM_PAD + i] = lr[2 * i + ch];
+	}
+	for (int64_t i = 0; i < n; i++) {
+		float p = 0;
+
+		for (int ch = 0; ch < 2; ch++) {
+			const float *w = x[ch] + LIM_PAD + i - 3;
+			float near = 0;
+
+			for (int t = 0; t < LIM_TAPS; t++)
+				near = fmaxf(near, fabsf(w[t]));
+			p = fmaxf(p, fabsf(w[3]));
+			/* no interpolated point can exceed near · Σ|coef| */
+			if (near * sum_abs <= ceiling)
+				continue;
+			for (int k = 0; k < 3; k++) {
+				float acc = 0;
+
+				for (int t = 0; t < LIM_TAPS; t++)
+					acc += coef[k][t] * w[t];
+				p = fmaxf(p, fabsf(acc));
+			}
+		}
+		g[i] = p > ceiling ? (float)(ceiling / p) : 1.0f;
+	}
+	free(x[0]);
+	free(x[1]);
 	return 0;
 }
 
-static void settings_put(struct chain_settings *s, const char *id, float v)
+static int limit(float *lr, int64_t n, double sr, double ceiling,
+		 double release_s)
 {
-	int idx = chain_param_find(id);
+	const int64_t w = (int64_t)llround(0.002 * sr);
+	const double rc = 1.0 - exp(-1.0 / (release_s * sr));
+	float *g = malloc(sizeof(float) * (size_t)n);
+	float *pre = malloc(sizeof(float) * (size_t)n);
+	float *suf = malloc(sizeof(float) * (size_t)n);
+	double sum = 0, r = 1.0;
+	int64_t i;
+	int err = -1;
 
-	if (idx >= 0)
-		s->value[idx] = chain_param_clamp((unsigned)idx, v);
+	if (!g || !pre || !suf || limit_needed(lr, n, ceiling, g))
+		goto out;
+	/* block minima: pre from each block's start, suf from its end */
+	for (i = 0; i < n; i++)
+		pre[i] = i % w == 0 ? g[i] : fminf(pre[i - 1], g[i]);
+	for (i = n - 1; i >= 0; i--)
+		suf[i] = (i + 1) % w == 0 || i == n - 1 ? g[i] : fminf(suf[i + 1], g[i]);
+	for (i = 0; i < n; i++) {
+		int64_t e = i + w - 1 < n ? i + w - 1 : n - 1;
+		double m = fminf(suf[i], pre[e]);
+
+		r += rc * (1.0 - r);
+		if (m < r)
+			r = m;
+		g[i] = (float)r;  /* g now holds r */
+	}
+	/* mean over the last w frames, the first frame standing in before
+	 * the start */
+	sum = (double)w * g[0];
+	for (i = 0; i < n; i++) {
+		double s;
+
+		if (i > 0)
+			sum += g[i] - (i >= w ? g[i - w] : g[0]);
+		s = sum / (double)w;
+		lr[2 * i] = (float)(lr[2 * i] * s);
+		lr[2 * i + 1] = (float)(lr[2 * i + 1] * s);
+	}
+	err = 0;
+out:
+	free(g);
+	free(pre);
+	free(suf);
+	return err;
 }
 
 static const char *const demo_names[AUDIO_DEMO_COUNT] = {
@@ -499,7 +613,7 @@ struct audio_clip *audio_demo_clip(int which, double rate)
 {
 	struct gen *g = NULL;
 	struct audio_clip *clip = NULL;
-	float *lr = NULL, *out = NULL;
+	float *lr = NULL;
 	double peak = 0, gain, fade_n;
 	int64_t n;
 
@@ -533,12 +647,12 @@ struct audio_clip *audio_demo_clip(int which, double rate)
 	case AUDIO_DEMO_REF_LOUD:
 		tone(g, g->l, 90.0, 1.0, 4000.0, 3.0);
 		tone(g, g->r, 90.0, 1.0, 4000.0, 3.0);
-		gain = pow(10.0, 4.0 / 20.0);
+		gain = pow(10.0, 6.5 / 20.0);
 		break;
 	default:
 		tone(g, g->l, 200.0, 1.5, 8000.0, -1.0);
 		tone(g, g->r, 200.0, 1.5, 8000.0, -1.0);
-		gain = pow(10.0, 0.5 / 20.0);
+		gain = pow(10.0, 0.9 / 20.0);
 		break;
 	}
 	/* level: relative to the sample peak, so the balance above sets the
@@ -559,32 +673,17 @@ struct audio_clip *audio_demo_clip(int which, double rate)
 		lr[2 * i + 1] = (float)(g->r[i] * gain * f);
 	}
 
-	if (which != AUDIO_DEMO_MIX) {
-		struct chain_settings s;
-		struct collect col;
-
-		if (which == AUDIO_DEMO_REF_LOUD)
-			soft_clip(lr, 2 * n, pow(10.0, -6.0 / 20.0),
-				  pow(10.0, -1.5 / 20.0));
-		out = malloc(sizeof(float) * 2 * (size_t)n);
-		if (!out)
+	if (which == AUDIO_DEMO_REF_LOUD) {
+		soft_clip(lr, 2 * n, 1.0, pow(10.0, 4.0 / 20.0));
+		if (limit(lr, n, rate, pow(10.0, -1.0 / 20.0), 0.05))
 			goto out;
-		chain_settings_default(&s);
-		settings_put(&s, "gain.gain_db", 0.0f);
-		settings_put(&s, "limiter.ceiling_dbtp",
-			     which == AUDIO_DEMO_REF_LOUD ? -0.8f : -1.0f);
-		col.out = out;
-		col.pos = 0;
-		if (audio_render_run(lr, n, rate, &s, collect_sink, &col))
+	} else if (which == AUDIO_DEMO_REF_WARM) {
+		if (limit(lr, n, rate, pow(10.0, -1.2 / 20.0), 0.15))
 			goto out;
-		free(lr);
-		lr = out;
-		out = NULL;
 	}
 	clip = audio_clip_from_frames(demo_names[which], lr, n, rate);
 
 out:
-	free(out);
 	free(lr);
 	if (g) {
 		free(g->l);

@@ -273,18 +273,19 @@ static int canonical(const char *path, char *out, size_t out_len)
 			base) >= (int)out_len ? -1 : 0;
 }
 
-static bool same_file(const char *a, const char *b)
+/* Is `out` the existing file `in`?  Same inode (hard links, symbolic
+ * links, other spellings), or the same canonical path. */
+static bool same_file(const char *out, const char *in)
 {
-	struct stat sa, sb;
-	char ca[PATH_MAX], cb[PATH_MAX];
+	struct stat so, si;
+	char co[PATH_MAX], ci[PATH_MAX];
 
-	if (!stat(a, &sa) && !stat(b, &sb) && sa.st_dev == sb.st_dev &&
-	    sa.st_ino == sb.st_ino)
+	if (stat(in, &si))
+		return false;  /* no such input (a generated clip's name) */
+	if (!stat(out, &so) && so.st_dev == si.st_dev && so.st_ino == si.st_ino)
 		return true;
-	if (!canonical(a, ca, sizeof(ca)) && !canonical(b, cb, sizeof(cb)) &&
-	    !strcmp(ca, cb))
-		return true;
-	return false;
+	return !canonical(out, co, sizeof(co)) && !canonical(in, ci, sizeof(ci)) &&
+	       !strcmp(co, ci);
 }
 
 static int check_opts(const struct audio_render_opts *o, const char *clip_path,

@@ -46,7 +46,9 @@
 
 #define LIM_LOOKAHEAD_MS 5.0
 #define LIM_OVERSAMPLE 4
+#ifndef LIM_HOLD
 #define LIM_HOLD 2             /* plateau margin around a peak, frames */
+#endif
 #define LIM_MIN_ATTACK 8       /* frames, at the lowest rates */
 #define LIM_CEIL_TAU_MS 10.0   /* glide of the ceiling */
 #define LIM_CEIL_SNAP 1e-3     /* dB */

@@ -16,7 +16,12 @@
 #include "chain/truepeak.h"
 
 #define TP_TAPS (2 * CHAIN_TP_HALF)  /* per phase */
-#define TP_BETA 7.0                  /* Kaiser window: ~70 dB stop band */
+#ifndef TP_BETA
+#define TP_BETA 7.0
+#endif
+#ifndef TP_FC
+#define TP_FC 1.0
+#endif
 #define TP_MAX_OS 8
 #define TP_MAX_CH 8
 
@@ -60,7 +65,7 @@ static void design(float *coef, unsigned os)
 			double w = fabs(r) < 1 ?
 				bessel_i0(TP_BETA * sqrt(1 - r * r)) / bessel_i0(TP_BETA) : 0;
 
-			h[k] = sin(M_PI * t) / (M_PI * t) * w;
+			h[k] = sin(M_PI * TP_FC * t) / (M_PI * t) * w;
 			sum += h[k];
 		}
 		for (int k = 0; k < TP_TAPS; k++)

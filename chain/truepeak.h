@@ -32,7 +32,9 @@
 #include <stddef.h>
 
 /* Half the interpolator length, in input frames; also its latency. */
+#ifndef CHAIN_TP_HALF
 #define CHAIN_TP_HALF 24
+#endif
 
 struct chain_truepeak;
 

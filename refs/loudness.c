@@ -44,12 +44,12 @@
 
 #include "refs/loudness.h"
 
-#define POLL_HZ 100          /* 10 ms */
-#define SEG_M 40             /* 400 ms of 10 ms segments */
-#define SEG_S 300            /* 3 s */
-#define LUFS_OFFSET 0.691    /* BS.1770-4: L = -0.691 + 10·log10(sum G·z) */
-#define SCRATCH_FRAMES 4096
-#define MAX_CHANNELS 64
+#define POLL_HZ             100   /* 10 ms */
+#define SEG_M               40    /* 400 ms of 10 ms segments */
+#define SEG_S               300   /* 3 s */
+#define LUFS_OFFSET         0.691 /* BS.1770-4: L = -0.691 + 10·log10(sum G·z) */
+#define SCRATCH_FRAMES      4096
+#define MAX_CHANNELS        64
 #define PROGRESS_INTERVAL_S 0.1
 
 struct refs_analyser {
@@ -57,13 +57,13 @@ struct refs_analyser {
 	unsigned channels;
 	double rate;
 	int64_t frames;
-	int64_t poll_k;       /* boundaries passed */
+	int64_t poll_k; /* boundaries passed */
 	int64_t next_poll;
-	int64_t last_poll;    /* frame count at the last reading */
+	int64_t last_poll; /* frame count at the last reading */
 	double max_m, max_s;
-	int fast;             /* rate is a multiple of 100 Hz */
-	double seg_e[SEG_S];  /* ring of segment energies, index poll_k % SEG_S */
-	float *scratch;       /* SCRATCH_FRAMES × channels */
+	int fast;            /* rate is a multiple of 100 Hz */
+	double seg_e[SEG_S]; /* ring of segment energies, index poll_k % SEG_S */
+	float *scratch;      /* SCRATCH_FRAMES × channels */
 };
 
 static int64_t boundary(const struct refs_analyser *a, int64_t k)
@@ -87,9 +87,8 @@ struct refs_analyser *refs_analyser_new(unsigned channels, double rate, int *err
 	}
 	a->scratch = malloc(SCRATCH_FRAMES * (size_t)channels * sizeof(float));
 	a->st = ebur128_init(channels, (unsigned long)lround(rate),
-			     EBUR128_MODE_I | EBUR128_MODE_LRA | EBUR128_MODE_M |
-			     EBUR128_MODE_S | EBUR128_MODE_SAMPLE_PEAK |
-			     EBUR128_MODE_TRUE_PEAK);
+	                     EBUR128_MODE_I | EBUR128_MODE_LRA | EBUR128_MODE_M | EBUR128_MODE_S |
+	                         EBUR128_MODE_SAMPLE_PEAK | EBUR128_MODE_TRUE_PEAK);
 	if (!a->scratch || !a->st) {
 		e = REFS_LOUDNESS_ERROR_NOMEM;
 		goto out;
@@ -236,7 +235,7 @@ int refs_analyser_result(struct refs_analyser *a, struct refs_loudness *out)
 
 	if (!a || !out)
 		return REFS_LOUDNESS_ERROR_EBUR128;
-	poll_levels(a);  /* the partial last 10 ms */
+	poll_levels(a); /* the partial last 10 ms */
 	memset(out, 0, sizeof(*out));
 	if (ebur128_loudness_global(a->st, &v) != EBUR128_SUCCESS)
 		return REFS_LOUDNESS_ERROR_EBUR128;
@@ -268,9 +267,9 @@ static double now_s(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
-int refs_loudness_measure(const float *frames, int64_t n, unsigned channels,
-			  double rate, struct refs_loudness *out,
-			  int (*progress)(void *user, double fraction), void *user)
+int refs_loudness_measure(const float *frames, int64_t n, unsigned channels, double rate,
+                          struct refs_loudness *out, int (*progress)(void *user, double fraction),
+                          void *user)
 {
 	struct refs_analyser *a;
 	int64_t done = 0, block;
@@ -282,8 +281,8 @@ int refs_loudness_measure(const float *frames, int64_t n, unsigned channels,
 	a = refs_analyser_new(channels, rate, &err);
 	if (!a)
 		return err;
-	block = (int64_t)(rate / 10.0) + 1;  /* 100 ms of audio per call */
-	last = 0;  /* first call after the first block */
+	block = (int64_t)(rate / 10.0) + 1; /* 100 ms of audio per call */
+	last = 0;                           /* first call after the first block */
 	while (done < n) {
 		int64_t k = n - done < block ? n - done : block;
 
@@ -310,10 +309,10 @@ out:
 const char *refs_loudness_strerror(int err)
 {
 	static const char *const text[] = {
-		[REFS_LOUDNESS_OK] = "success",
-		[REFS_LOUDNESS_ERROR_NOMEM] = "out of memory",
-		[REFS_LOUDNESS_ERROR_EBUR128] = "libebur128 refused the input",
-		[REFS_LOUDNESS_ERROR_CANCELLED] = "cancelled",
+	    [REFS_LOUDNESS_OK] = "success",
+	    [REFS_LOUDNESS_ERROR_NOMEM] = "out of memory",
+	    [REFS_LOUDNESS_ERROR_EBUR128] = "libebur128 refused the input",
+	    [REFS_LOUDNESS_ERROR_CANCELLED] = "cancelled",
 	};
 
 	if (err < 0 || (size_t)err >= sizeof(text) / sizeof(text[0]) || !text[err])

@@ -42,7 +42,7 @@ int refs_loudness_measure(const float *frames, int64_t n, unsigned channels,
 			  double rate, struct refs_loudness *out,
 			  int (*progress)(void *user, double fraction), void *user);
 
-/* "-14.2" style helpers that print "-inf" for -HUGE_VAL. */
+/* Text for a REFS_LOUDNESS_ERROR_* code. */
 const char *refs_loudness_strerror(int err);
 
 #endif

@@ -14,7 +14,8 @@
  *              i.e. the peak of the last 300 ms, falling off 300 ms after
  *              the peak happened (a hold-then-drop, not a dB/s slope).
  *   hold       maximum since refs_meter_reset_peak().
- *   mom        sums of L, R, L², R², L·R per 10 ms segment, the last
+ *   mom        sums of L, R, L², R², L·R and the frame count per 10 ms
+ *              segment, the last
  *              RING_SEGS of them plus the current one: the correlation is
  *              Pearson's r = cov(L,R) / sqrt(var L · var R) over the last
  *              300 ms (a sliding window rather than an exponential one, so
@@ -37,9 +38,9 @@
 #include "refs/loudness.h"
 #include "refs/meter.h"
 
-#define SEG_HZ 100            /* 10 ms segments */
-#define RING_SEGS 30          /* 300 ms of "now" */
-#define CORR_SILENCE 1e-10
+#define SEG_HZ         100 /* 10 ms segments */
+#define RING_SEGS      30  /* 300 ms of "now" */
+#define CORR_SILENCE   1e-10
 #define SCRATCH_FRAMES 2048
 
 struct refs_meter {
@@ -51,15 +52,16 @@ struct refs_meter {
 	double ring[RING_SEGS];
 	int ring_pos;
 	double hold;
-	double mom[RING_SEGS + 1][5];  /* [RING_SEGS] is the current segment */
+	/* Σl Σr Σl² Σr² Σlr frames; [RING_SEGS] is the current segment */
+	double mom[RING_SEGS + 1][6];
 	float scratch[SCRATCH_FRAMES * 2];
 };
 
 static ebur128_state *meter_state(double rate)
 {
 	return ebur128_init(2, (unsigned long)lround(rate),
-			    EBUR128_MODE_M | EBUR128_MODE_S | EBUR128_MODE_TRUE_PEAK |
-			    EBUR128_MODE_HISTOGRAM);
+	                    EBUR128_MODE_M | EBUR128_MODE_S | EBUR128_MODE_TRUE_PEAK |
+	                        EBUR128_MODE_HISTOGRAM);
 }
 
 static void clear(struct refs_meter *m)
@@ -131,6 +133,7 @@ static void correlate(struct refs_meter *m, const float *x, size_t n)
 	cur[2] += sll;
 	cur[3] += srr;
 	cur[4] += slr;
+	cur[5] += (double)n;
 }
 
 void refs_meter_add(struct refs_meter *m, const float *lr, size_t frames)
@@ -147,7 +150,8 @@ void refs_meter_add(struct refs_meter *m, const float *lr, size_t frames)
 			chunk = SCRATCH_FRAMES;
 		for (size_t i = 0; i < 2 * chunk; i++)
 			m->scratch[i] = isfinite(lr[i]) ? lr[i] : 0.0f;
-		if (m->st && ebur128_add_frames_float(m->st, m->scratch, chunk) == EBUR128_SUCCESS) {
+		if (m->st &&
+		    ebur128_add_frames_float(m->st, m->scratch, chunk) == EBUR128_SUCCESS) {
 			for (unsigned c = 0; c < 2; c++) {
 				if (ebur128_prev_true_peak(m->st, c, &p) == EBUR128_SUCCESS &&
 				    p > m->seg_peak)
@@ -179,7 +183,7 @@ static double lin_db(double lin)
 
 void refs_meter_get(const struct refs_meter *m, struct refs_meter_values *v)
 {
-	double now, vx, vy, n, sum[5] = { 0, 0, 0, 0, 0 };
+	double now, vx, vy, n, sum[6] = {0, 0, 0, 0, 0, 0};
 
 	if (!v)
 		return;
@@ -205,12 +209,9 @@ void refs_meter_get(const struct refs_meter *m, struct refs_meter_values *v)
 
 	/* over the window: the complete segments and the current one */
 	for (int i = 0; i <= RING_SEGS; i++)
-		for (int k = 0; k < 5; k++)
+		for (int k = 0; k < 6; k++)
 			sum[k] += m->mom[i][k];
-	n = (double)m->frames - (double)(m->next_seg - llround(m->rate / SEG_HZ));
-	n += RING_SEGS * m->rate / SEG_HZ;
-	if (n > (double)m->frames)
-		n = (double)m->frames;
+	n = sum[5];
 	if (n < 1)
 		return;
 	vx = sum[2] / n - (sum[0] / n) * (sum[0] / n);

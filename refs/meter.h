@@ -20,6 +20,7 @@ struct refs_meter_values {
 	double correlation;        /* -1 … +1, 0 while silent */
 };
 
+/* NULL with *err = REFS_LOUDNESS_ERROR_NOMEM or _EBUR128 on failure. */
 struct refs_meter *refs_meter_new(double rate, int *err);
 void refs_meter_free(struct refs_meter **m);
 /* Feed interleaved stereo frames in any block sizes. */

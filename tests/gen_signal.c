@@ -33,29 +33,30 @@ struct fmt {
 };
 
 static const struct fmt formats[] = {
-	{ "wav16", SF_FORMAT_WAV | SF_FORMAT_PCM_16 },
-	{ "wav24", SF_FORMAT_WAV | SF_FORMAT_PCM_24 },
-	{ "wav32", SF_FORMAT_WAV | SF_FORMAT_PCM_32 },
-	{ "wav32f", SF_FORMAT_WAV | SF_FORMAT_FLOAT },
-	{ "wav64f", SF_FORMAT_WAV | SF_FORMAT_DOUBLE },
-	{ "flac16", SF_FORMAT_FLAC | SF_FORMAT_PCM_16 },
-	{ "flac24", SF_FORMAT_FLAC | SF_FORMAT_PCM_24 },
-	{ "aiff16", SF_FORMAT_AIFF | SF_FORMAT_PCM_16 },
-	{ "aiff24", SF_FORMAT_AIFF | SF_FORMAT_PCM_24 },
-	{ "aiff32f", SF_FORMAT_AIFF | SF_FORMAT_FLOAT },
-	{ "ogg", SF_FORMAT_OGG | SF_FORMAT_VORBIS },
-	{ "opus", SF_FORMAT_OGG | SF_FORMAT_OPUS },
-	{ "mp3", SF_FORMAT_MPEG | SF_FORMAT_MPEG_LAYER_III },
-	{ "rf64", SF_FORMAT_RF64 | SF_FORMAT_PCM_24 },
-	{ "w64", SF_FORMAT_W64 | SF_FORMAT_PCM_24 },
-	{ "caf", SF_FORMAT_CAF | SF_FORMAT_PCM_24 },
+    {"wav16", SF_FORMAT_WAV | SF_FORMAT_PCM_16},
+    {"wav24", SF_FORMAT_WAV | SF_FORMAT_PCM_24},
+    {"wav32", SF_FORMAT_WAV | SF_FORMAT_PCM_32},
+    {"wav32f", SF_FORMAT_WAV | SF_FORMAT_FLOAT},
+    {"wav64f", SF_FORMAT_WAV | SF_FORMAT_DOUBLE},
+    {"flac16", SF_FORMAT_FLAC | SF_FORMAT_PCM_16},
+    {"flac24", SF_FORMAT_FLAC | SF_FORMAT_PCM_24},
+    {"aiff16", SF_FORMAT_AIFF | SF_FORMAT_PCM_16},
+    {"aiff24", SF_FORMAT_AIFF | SF_FORMAT_PCM_24},
+    {"aiff32f", SF_FORMAT_AIFF | SF_FORMAT_FLOAT},
+    {"ogg", SF_FORMAT_OGG | SF_FORMAT_VORBIS},
+    {"opus", SF_FORMAT_OGG | SF_FORMAT_OPUS},
+    {"mp3", SF_FORMAT_MPEG | SF_FORMAT_MPEG_LAYER_III},
+    {"rf64", SF_FORMAT_RF64 | SF_FORMAT_PCM_24},
+    {"w64", SF_FORMAT_W64 | SF_FORMAT_PCM_24},
+    {"caf", SF_FORMAT_CAF | SF_FORMAT_PCM_24},
 };
 
-static const struct { const char *ext, *fmt; } by_ext[] = {
-	{ "wav", "wav24" }, { "flac", "flac24" }, { "aiff", "aiff16" },
-	{ "aif", "aiff16" }, { "ogg", "ogg" }, { "oga", "ogg" },
-	{ "opus", "opus" }, { "mp3", "mp3" }, { "rf64", "rf64" },
-	{ "w64", "w64" }, { "caf", "caf" },
+static const struct {
+	const char *ext, *fmt;
+} by_ext[] = {
+    {"wav", "wav24"}, {"flac", "flac24"}, {"aiff", "aiff16"}, {"aif", "aiff16"},
+    {"ogg", "ogg"},   {"oga", "ogg"},     {"opus", "opus"},   {"mp3", "mp3"},
+    {"rf64", "rf64"}, {"w64", "w64"},     {"caf", "caf"},
 };
 
 static void usage(FILE *f)
@@ -147,8 +148,8 @@ int main(int argc, char **argv)
 	}
 	if (!out)
 		return bad("arguments", "OUT is missing");
-	if (seconds < 0 || seconds > 3600 || rate < 1 || rate > 768000 ||
-	    channels < 1 || channels > 64 || nnan < 0 || ninf < 0)
+	if (seconds < 0 || seconds > 3600 || rate < 1 || rate > 768000 || channels < 1 ||
+	    channels > 64 || nnan < 0 || ninf < 0)
 		return bad("value", "out of range");
 	if (!fmt) {
 		const char *dot = strrchr(out, '.');
@@ -211,8 +212,9 @@ int main(int argc, char **argv)
 	info.channels = (int)ch;
 	info.format = f->format;
 	if (!sf_format_check(&info)) {
-		fprintf(stderr, "gen_signal: %s: this libsndfile cannot write %s at %d Hz, %d channels\n",
-			out, f->name, info.samplerate, info.channels);
+		fprintf(stderr,
+		        "gen_signal: %s: this libsndfile cannot write %s at %d Hz, %d channels\n",
+		        out, f->name, info.samplerate, info.channels);
 		free(buf);
 		return 1;
 	}

@@ -19,19 +19,19 @@
 #include "refs/loudness.h"
 #include "tests/util.h"
 
-#define RATE 48000.0
-#define TOL_LU 0.1           /* Tech 3341 §3: ±0.1 LU */
-#define TOL_LRA 1.0          /* Tech 3342: ±1 LU */
+#define RATE    48000.0
+#define TOL_LU  0.1 /* Tech 3341 §3: ±0.1 LU */
+#define TOL_LRA 1.0 /* Tech 3342: ±1 LU */
 
 struct seg {
-	double dbfs;         /* peak of the sine per channel; <= -200: silence */
+	double dbfs; /* peak of the sine per channel; <= -200: silence */
 	double seconds;
 };
 
 /* Feeds a phase-continuous 1 kHz sine through the segments in blocks of
  * `block` frames.  Returns 0 or the analyser's error. */
-static int run_segments(const struct seg *s, int n, unsigned ch, double rate,
-			size_t block, struct refs_loudness *out)
+static int run_segments(const struct seg *s, int n, unsigned ch, double rate, size_t block,
+                        struct refs_loudness *out)
 {
 	struct refs_analyser *a;
 	float *buf = malloc(block * ch * sizeof(float));
@@ -50,7 +50,7 @@ static int run_segments(const struct seg *s, int n, unsigned ch, double rate,
 		while (len > 0) {
 			size_t k = (size_t)(len < (int64_t)block ? len : (int64_t)block);
 			gen_sine(buf, k, ch, rate, 1000.0, amp,
-				 2.0 * M_PI * fmod(1000.0 * (double)t / rate, 1.0));
+			         2.0 * M_PI * fmod(1000.0 * (double)t / rate, 1.0));
 			err = refs_analyser_add(a, buf, k);
 			if (err)
 				goto out;
@@ -67,12 +67,11 @@ out:
 
 static void check_tech3341(void)
 {
-	static const struct seg c1[] = { { -23, 20 } };
-	static const struct seg c2[] = { { -33, 20 } };
-	static const struct seg c3[] = { { -36, 10 }, { -23, 60 }, { -36, 10 } };
-	static const struct seg c4[] = { { -72, 10 }, { -36, 10 }, { -23, 60 },
-					 { -36, 10 }, { -72, 10 } };
-	static const struct seg c5[] = { { -26, 20 }, { -20, 20.1 }, { -26, 20 } };
+	static const struct seg c1[] = {{-23, 20}};
+	static const struct seg c2[] = {{-33, 20}};
+	static const struct seg c3[] = {{-36, 10}, {-23, 60}, {-36, 10}};
+	static const struct seg c4[] = {{-72, 10}, {-36, 10}, {-23, 60}, {-36, 10}, {-72, 10}};
+	static const struct seg c5[] = {{-26, 20}, {-20, 20.1}, {-26, 20}};
 	struct refs_loudness r;
 	struct seg c9[10], c12[50];
 
@@ -111,14 +110,14 @@ static void check_tech3341(void)
 	 * one period, so S is constant at 10·log10((1.34·10^-2 + 1.66·10^-3)/3)
 	 * = -22.99 LUFS once the window is full */
 	for (int i = 0; i < 10; i++)
-		c9[i] = (struct seg){ i % 2 ? -30 : -20, i % 2 ? 1.66 : 1.34 };
+		c9[i] = (struct seg){i % 2 ? -30 : -20, i % 2 ? 1.66 : 1.34};
 	ASSERT_INT("case 9 runs", 0, run_segments(c9, 10, 2, RATE, 4800, &r));
 	printf("Tech 3341 case 9: S max %.3f (expected -23.0)\n", r.max_shortterm_lufs);
 	ASSERT_CLOSE("case 9 max short-term", -23.0, r.max_shortterm_lufs, TOL_LU);
 
 	/* case 12: 25 × (0.18 s at -20, 0.22 s at -30): M constant at -22.97 */
 	for (int i = 0; i < 50; i++)
-		c12[i] = (struct seg){ i % 2 ? -30 : -20, i % 2 ? 0.22 : 0.18 };
+		c12[i] = (struct seg){i % 2 ? -30 : -20, i % 2 ? 0.22 : 0.18};
 	ASSERT_INT("case 12 runs", 0, run_segments(c12, 50, 2, RATE, 4800, &r));
 	printf("Tech 3341 case 12: M max %.3f (expected -23.0)\n", r.max_momentary_lufs);
 	ASSERT_CLOSE("case 12 max momentary", -23.0, r.max_momentary_lufs, TOL_LU);
@@ -126,13 +125,19 @@ static void check_tech3341(void)
 
 static void check_tech3342(void)
 {
-	static const struct seg c1[] = { { -20, 20 }, { -30, 20 } };
-	static const struct seg c2[] = { { -20, 20 }, { -15, 20 } };
-	static const struct seg c3[] = { { -40, 20 }, { -20, 20 } };
-	static const struct seg c4[] = { { -50, 20 }, { -35, 20 }, { -20, 20 },
-					 { -35, 20 }, { -50, 20 } };
-	static const struct { const struct seg *s; int n; double lra; } cases[] = {
-		{ c1, 2, 10 }, { c2, 2, 5 }, { c3, 2, 20 }, { c4, 5, 15 },
+	static const struct seg c1[] = {{-20, 20}, {-30, 20}};
+	static const struct seg c2[] = {{-20, 20}, {-15, 20}};
+	static const struct seg c3[] = {{-40, 20}, {-20, 20}};
+	static const struct seg c4[] = {{-50, 20}, {-35, 20}, {-20, 20}, {-35, 20}, {-50, 20}};
+	static const struct {
+		const struct seg *s;
+		int n;
+		double lra;
+	} cases[] = {
+	    {c1, 2, 10},
+	    {c2, 2, 5},
+	    {c3, 2, 20},
+	    {c4, 5, 15},
 	};
 	struct refs_loudness r;
 
@@ -170,9 +175,12 @@ static double tp_case(double amp, double phase_deg, double *sample_peak)
 
 static void check_true_peak(void)
 {
-	static const struct { int tc; double amp, phase, expect; } cases[] = {
-		{ 15, 0.5, 0, -6.02 }, { 16, 0.5, 45, -6.02 }, { 17, 0.5, 60, -6.02 },
-		{ 18, 0.5, 67.5, -6.02 }, { 19, 1.41, 45, 2.98 },
+	static const struct {
+		int tc;
+		double amp, phase, expect;
+	} cases[] = {
+	    {15, 0.5, 0, -6.02},    {16, 0.5, 45, -6.02}, {17, 0.5, 60, -6.02},
+	    {18, 0.5, 67.5, -6.02}, {19, 1.41, 45, 2.98},
 	};
 	double sp, tp;
 
@@ -180,7 +188,8 @@ static void check_true_peak(void)
 		char what[64];
 		tp = tp_case(cases[i].amp, cases[i].phase, &sp);
 		printf("Tech 3341 case %d: true peak %.3f dBTP (expected %.2f +0.2/-0.4), "
-		       "sample peak %.3f dBFS\n", cases[i].tc, tp, cases[i].expect, sp);
+		       "sample peak %.3f dBFS\n",
+		       cases[i].tc, tp, cases[i].expect, sp);
 		snprintf(what, sizeof(what), "case %d true peak", cases[i].tc);
 		ASSERT_LE(what, tp, cases[i].expect + 0.2);
 		ASSERT_GE(what, tp, cases[i].expect - 0.4);
@@ -202,29 +211,29 @@ static void check_true_peak(void)
 static void check_bursts(void)
 {
 	struct refs_loudness r;
-	const struct seg b1[] = { { -300, 1.0037 }, { -23, 0.4 }, { -300, 1 } };
-	const struct seg b2[] = { { -300, 0.5 }, { -20, 0.2 }, { -300, 1 } };
-	const struct seg b3[] = { { -300, 0.5 }, { -20, 1.5 }, { -300, 3 } };
-	const struct seg b4[] = { { -300, 0.7513 }, { -23, 3.0 }, { -300, 1 } };
+	const struct seg b1[] = {{-300, 1.0037}, {-23, 0.4}, {-300, 1}};
+	const struct seg b2[] = {{-300, 0.5}, {-20, 0.2}, {-300, 1}};
+	const struct seg b3[] = {{-300, 0.5}, {-20, 1.5}, {-300, 3}};
+	const struct seg b4[] = {{-300, 0.7513}, {-23, 3.0}, {-300, 1}};
 
 	ASSERT_INT("burst 0.4 s runs", 0, run_segments(b1, 3, 2, RATE, 1000, &r));
 	printf("0.4 s burst at -23 dBFS, 3.7 ms off the grid: M max %.3f (formula >= %.3f)\n",
 	       r.max_momentary_lufs, -23 + 10 * log10(0.395 / 0.4));
 	ASSERT_CLOSE("0.4 s burst max momentary", -23.0, r.max_momentary_lufs, TOL_LU);
 	ASSERT_GE("0.4 s burst within polling loss", r.max_momentary_lufs,
-		  -23 + 10 * log10(0.395 / 0.4) - 0.02);
+	          -23 + 10 * log10(0.395 / 0.4) - 0.02);
 
 	ASSERT_INT("burst 0.2 s runs", 0, run_segments(b2, 3, 2, RATE, 777, &r));
-	printf("0.2 s burst at -20 dBFS: M max %.3f (formula %.3f)\n",
-	       r.max_momentary_lufs, -20 + 10 * log10(0.2 / 0.4));
-	ASSERT_CLOSE("0.2 s burst max momentary", -20 + 10 * log10(0.2 / 0.4),
-		     r.max_momentary_lufs, TOL_LU);
+	printf("0.2 s burst at -20 dBFS: M max %.3f (formula %.3f)\n", r.max_momentary_lufs,
+	       -20 + 10 * log10(0.2 / 0.4));
+	ASSERT_CLOSE("0.2 s burst max momentary", -20 + 10 * log10(0.2 / 0.4), r.max_momentary_lufs,
+	             TOL_LU);
 
 	ASSERT_INT("burst 1.5 s runs", 0, run_segments(b3, 3, 2, RATE, 4096, &r));
 	printf("1.5 s burst at -20 dBFS: S max %.3f (formula %.3f), M max %.3f (formula -20)\n",
 	       r.max_shortterm_lufs, -20 + 10 * log10(1.5 / 3), r.max_momentary_lufs);
-	ASSERT_CLOSE("1.5 s burst max short-term", -20 + 10 * log10(1.5 / 3),
-		     r.max_shortterm_lufs, TOL_LU);
+	ASSERT_CLOSE("1.5 s burst max short-term", -20 + 10 * log10(1.5 / 3), r.max_shortterm_lufs,
+	             TOL_LU);
 	ASSERT_CLOSE("1.5 s burst max momentary", -20.0, r.max_momentary_lufs, TOL_LU);
 
 	ASSERT_INT("burst 3 s runs", 0, run_segments(b4, 3, 2, RATE, 480, &r));
@@ -235,9 +244,9 @@ static void check_bursts(void)
 
 static void check_misc(void)
 {
-	static const struct seg tone[] = { { -23, 10 } };
-	static const struct seg quiet[] = { { -300, 5 } };
-	static const size_t blocks[] = { 1, 37, 4800, 100000 };
+	static const struct seg tone[] = {{-23, 10}};
+	static const struct seg quiet[] = {{-300, 5}};
+	static const size_t blocks[] = {1, 37, 4800, 100000};
 	struct refs_loudness r, ref;
 
 	/* one channel: measured as one channel (BS.1770), 3.01 LU below */
@@ -251,25 +260,40 @@ static void check_misc(void)
 	ASSERT_INT("96 kHz runs", 0, run_segments(tone, 1, 2, 96000, 4410, &r));
 	ASSERT_CLOSE("96 kHz integrated", -23.0, r.integrated_lufs, TOL_LU);
 
+	/* 22050 Hz is not a multiple of 100 Hz: momentary/short-term are read
+	 * from libebur128 directly; the burst formulas hold there too */
+	{
+		const struct seg b[] = {
+		    {-300, 0.5}, {-20, 0.2}, {-300, 0.5}, {-20, 1.5}, {-300, 3}};
+		ASSERT_INT("22.05 kHz runs", 0, run_segments(b, 5, 2, 22050, 1000, &r));
+		printf("22.05 kHz bursts: M max %.3f (formula -20.0), S max %.3f (formula %.3f)\n",
+		       r.max_momentary_lufs, r.max_shortterm_lufs,
+		       10 * log10((0.2 * 0.01 + 1.5 * 0.01) / 3));
+		ASSERT_CLOSE("22.05 kHz max momentary", -20.0, r.max_momentary_lufs, TOL_LU);
+		ASSERT_CLOSE("22.05 kHz max short-term", 10 * log10((0.2 * 0.01 + 1.5 * 0.01) / 3),
+		             r.max_shortterm_lufs, TOL_LU);
+	}
+
 	/* silence: everything gated, peaks -inf */
 	ASSERT_INT("silence runs", 0, run_segments(quiet, 1, 2, RATE, 4800, &r));
 	ASSERT_TRUE("silence integrated -inf", isinf(r.integrated_lufs) && r.integrated_lufs < 0);
 	ASSERT_TRUE("silence true peak -inf", isinf(r.true_peak_dbtp) && r.true_peak_dbtp < 0);
 	ASSERT_TRUE("silence max momentary -inf",
-		    isinf(r.max_momentary_lufs) && r.max_momentary_lufs < 0);
+	            isinf(r.max_momentary_lufs) && r.max_momentary_lufs < 0);
 	ASSERT_CLOSE("silence LRA", 0.0, r.lra_lu, 0.0);
 
 	/* block-size invariance: the 10 ms polling grid is the file's */
 	{
-		const struct seg b[] = { { -300, 0.3011 }, { -20, 0.25 }, { -30, 2 } };
+		const struct seg b[] = {{-300, 0.3011}, {-20, 0.25}, {-30, 2}};
 		ASSERT_INT("blocks ref runs", 0, run_segments(b, 3, 2, RATE, 480, &ref));
 		for (size_t i = 0; i < sizeof(blocks) / sizeof(blocks[0]); i++) {
 			ASSERT_INT("blocks run", 0, run_segments(b, 3, 2, RATE, blocks[i], &r));
-			ASSERT_CLOSE("same integrated", ref.integrated_lufs, r.integrated_lufs, 1e-9);
+			ASSERT_CLOSE("same integrated", ref.integrated_lufs, r.integrated_lufs,
+			             1e-9);
 			ASSERT_CLOSE("same max momentary", ref.max_momentary_lufs,
-				     r.max_momentary_lufs, 1e-9);
+			             r.max_momentary_lufs, 1e-9);
 			ASSERT_CLOSE("same max short-term", ref.max_shortterm_lufs,
-				     r.max_shortterm_lufs, 1e-9);
+			             r.max_shortterm_lufs, 1e-9);
 			ASSERT_CLOSE("same true peak", ref.true_peak_dbtp, r.true_peak_dbtp, 1e-9);
 		}
 	}
@@ -296,18 +320,18 @@ static void check_api(void)
 {
 	size_t n = (size_t)(RATE * 2);
 	float *x = calloc(n * 2, sizeof(float));
-	float bad[4] = { NAN, INFINITY, 0.5f, -0.5f };
+	float bad[4] = {NAN, INFINITY, 0.5f, -0.5f};
 	struct refs_loudness r;
 	struct refs_analyser *a;
 	int calls = 0, err = -1;
 
 	gen_sine(x, n, 2, RATE, 1000, db_to_lin(-23), 0);
 	ASSERT_INT("cancel", REFS_LOUDNESS_ERROR_CANCELLED,
-		   refs_loudness_measure(x, (int64_t)n, 2, RATE, &r, cancel_at, &calls));
+	           refs_loudness_measure(x, (int64_t)n, 2, RATE, &r, cancel_at, &calls));
 	ASSERT_TRUE("progress called", calls >= 1);
 	calls = 0;
 	ASSERT_INT("measure with progress", 0,
-		   refs_loudness_measure(x, (int64_t)n, 2, RATE, &r, count_calls, &calls));
+	           refs_loudness_measure(x, (int64_t)n, 2, RATE, &r, count_calls, &calls));
 	ASSERT_TRUE("progress called to the end", calls >= 1);
 	ASSERT_CLOSE("measure integrated", -23.0, r.integrated_lufs, TOL_LU);
 
@@ -326,8 +350,8 @@ static void check_api(void)
 	ASSERT_TRUE("free clears", a == NULL);
 	refs_analyser_free(&a);
 
-	ASSERT_TRUE("strerror", !strcmp(refs_loudness_strerror(REFS_LOUDNESS_ERROR_CANCELLED),
-					"cancelled"));
+	ASSERT_TRUE("strerror",
+	            !strcmp(refs_loudness_strerror(REFS_LOUDNESS_ERROR_CANCELLED), "cancelled"));
 	ASSERT_TRUE("strerror unknown", refs_loudness_strerror(99) != NULL);
 	free(x);
 }

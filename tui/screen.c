@@ -287,6 +287,23 @@ static int put(int y, int x, int maxw, enum look lk, const char *s)
 	return c;
 }
 
+/* Like put(), but a string too long for maxw ends in an ellipsis. */
+static int put_ellip(int y, int x, int maxw, enum look lk, const char *s)
+{
+	int ew = text_cols(G->ellipsis), c;
+	char buf[1024];
+	size_t n;
+
+	if (maxw <= ew || text_cols(s) <= maxw)
+		return put(y, x, maxw, lk, s);
+	n = fit_bytes(s, maxw - ew, &c);
+	if (n >= sizeof(buf) - 8)
+		n = sizeof(buf) - 8;
+	memcpy(buf, s, n);
+	snprintf(buf + n, sizeof(buf) - n, "%s", G->ellipsis);
+	return put(y, x, maxw, lk, buf);
+}
+
 static int putf(int y, int x, int maxw, enum look lk, const char *fmt, ...)
 	TUI_FORMAT(5, 6);
 
@@ -337,12 +354,15 @@ static const char *fmt_db(char *buf, size_t n, double v, bool sign)
 /* mm:ss.t, truncated (a playhead at 59.96 s is still 00:59.9). */
 static const char *fmt_time(char *buf, size_t n, double s)
 {
-	long t;
+	unsigned long t;
 
 	if (!isfinite(s) || s < 0)
 		s = 0;
-	t = (long)floor(s * 10.0 + 1e-6);
-	snprintf(buf, n, "%02ld:%02ld.%ld", t / 600, (t / 10) % 60, t % 10);
+	if (s > 599999.0)
+		s = 599999.0;
+	t = (unsigned long)floor(s * 10.0 + 1e-6);
+	snprintf(buf, n, "%02u:%02u.%u", (unsigned)(t / 600 % 10000),
+		 (unsigned)(t / 10 % 60), (unsigned)(t % 10));
 	return buf;
 }
 
@@ -635,6 +655,7 @@ static void loop_toggle(struct screen *s)
 		return;
 	}
 	send_loop(s, !s->snap.loop_on);
+	s->msg[0] = '\0';
 }
 
 static void handle_key(struct screen *s, int ch)
@@ -828,8 +849,8 @@ struct cols {
 	int key, label, name, name_w, state, nums;
 };
 
-#define STATE_W 12
-#define NUMS_W 30
+#define STATE_W 11
+#define NUMS_W 32
 
 static void layout_cols(struct cols *c)
 {
@@ -851,11 +872,13 @@ static void draw_title(struct screen *s)
 	fill(0, 0, COLS, LOOK_TITLE);
 	x = 1 + put(0, 1, -1, LOOK_TITLE, "termaster");
 	snprintf(right, sizeof(right), "%s session %.0f Hz ", G->box_v, s->rate);
+	if (COLS < 100)
+		snprintf(right, sizeof(right), "%s %.0f Hz ", G->box_v, s->rate);
 	x += put(0, x, -1, LOOK_TITLE, " ");
 	x += put(0, x, -1, LOOK_TITLE, G->box_v);
 	x += put(0, x, -1, LOOK_TITLE, " ");
-	put(0, x, COLS - x - text_cols(right) - 2, LOOK_TITLE,
-	    audio_studio_output_status(s->st));
+	put_ellip(0, x, COLS - x - text_cols(right) - 1, LOOK_TITLE,
+		  audio_studio_output_status(s->st));
 	put_right(0, COLS, LOOK_TITLE, right);
 }
 
@@ -867,14 +890,14 @@ static void draw_numbers(int y, const struct cols *c, const struct refs_loudness
 	int x = c->nums;
 
 	if (have) {
-		putf(y, x, 7, LOOK_NORMAL, "%7s", fmt_db(i_s, sizeof(i_s), l->integrated_lufs, false));
-		putf(y, x + 7, 7, LOOK_NORMAL, "%7s", fmt_db(lra_s, sizeof(lra_s), l->lra_lu, false));
-		putf(y, x + 14, 8, zone_look(l->true_peak_dbtp, -1.0, 0.0), "%8s",
+		putf(y, x, 8, LOOK_BOLD, "%8s", fmt_db(i_s, sizeof(i_s), l->integrated_lufs, false));
+		putf(y, x + 8, 8, LOOK_NORMAL, "%8s", fmt_db(lra_s, sizeof(lra_s), l->lra_lu, false));
+		putf(y, x + 16, 8, zone_look(l->true_peak_dbtp, -1.0, 0.0), "%8s",
 		     fmt_db(tp_s, sizeof(tp_s), l->true_peak_dbtp, false));
 	} else {
-		putf(y, x, 22, LOOK_DIM, "%7s%7s%8s", "--", "--", "--");
+		putf(y, x, 24, LOOK_DIM, "%8s%8s%8s", "--", "--", "--");
 	}
-	putf(y, x + 22, 8, gain_live ? LOOK_NORMAL : LOOK_DIM, "%8s",
+	putf(y, x + 24, 8, gain_live ? LOOK_NORMAL : LOOK_DIM, "%8s",
 	     fmt_db(g_s, sizeof(g_s), gain_db, true));
 }
 
@@ -886,16 +909,16 @@ static bool draw_state(int y, const struct cols *c, const struct audio_source_in
 
 	switch (si->state) {
 	case AUDIO_SOURCE_LOADING:
-		fillc = (int)(si->progress * 7 + 0.5);
+		fillc = (int)(si->progress * 6 + 0.5);
 		if (fillc < 0)
 			fillc = 0;
-		if (fillc > 7)
-			fillc = 7;
+		if (fillc > 6)
+			fillc = 6;
 		bar[0] = '\0';
-		for (k = 0; k < 7; k++)
+		for (k = 0; k < 6; k++)
 			strcat(bar, k < fillc ? G->full : G->empty);
-		put(y, c->state, 7, LOOK_ACCENT, bar);
-		putf(y, c->state + 7, 5, LOOK_ACCENT, "%4.0f%%",
+		put(y, c->state, 6, LOOK_ACCENT, bar);
+		putf(y, c->state + 6, 5, LOOK_ACCENT, "%4.0f%%",
 		     fmin(fmax(si->progress, 0.0), 1.0) * 100.0);
 		return false;
 	case AUDIO_SOURCE_MEASURING:
@@ -934,7 +957,7 @@ static void draw_mix_rows(struct screen *s, int y, const struct cols *c)
 	put(y, c->key, 3, LOOK_KEY, " 0");
 	name_look = playing_mix && !s->snap.bypass ? LOOK_SELECT : LOOK_NORMAL;
 	put(y, c->label, 10, name_look, "MIX after");
-	put(y, c->name, c->name_w, name_look, mix->name);
+	put_ellip(y, c->name, c->name_w, name_look, mix->name);
 	if (!mix_ok) {
 		draw_state(y, c, mix);
 	} else if (m->after_pending && !m->after_measured) {
@@ -957,7 +980,7 @@ static void draw_mix_rows(struct screen *s, int y, const struct cols *c)
 	draw_marker(y, playing_mix && s->snap.bypass);
 	name_look = playing_mix && s->snap.bypass ? LOOK_SELECT : LOOK_NORMAL;
 	put(y, c->label, 10, name_look, "MIX before");
-	put(y, c->name, c->name_w, LOOK_DIM, "(bypass: the mix as is)");
+	put(y, c->name, c->name_w, LOOK_DIM, "(chain bypassed)");
 	if (mix_ok) {
 		bool have = draw_state(y, c, mix);
 
@@ -978,7 +1001,7 @@ static void draw_ref_row(struct screen *s, int y, const struct cols *c, int slot
 		putf(y, c->key, 3, LOOK_KEY, "%2d", slot);
 	slot_label(label, sizeof(label), slot);
 	put(y, c->label, 10, lk, label);
-	put(y, c->name, c->name_w, lk, si->name);
+	put_ellip(y, c->name, c->name_w, lk, si->name);
 	if (draw_state(y, c, si) || si->state == AUDIO_SOURCE_READY)
 		draw_numbers(y, c, &si->loudness, si->measured, s->snap.gain_db[slot],
 			     s->snap.match);
@@ -995,7 +1018,7 @@ static int draw_sources(struct screen *s, int y, int rows)
 	put(y, c.label, 10, LOOK_HEAD, "Source");
 	put(y, c.name, c.name_w, LOOK_HEAD, "Name");
 	put(y, c.state, STATE_W, LOOK_HEAD, "State");
-	putf(y, c.nums, NUMS_W, LOOK_HEAD, "%7s%7s%8s%8s", "I LUFS", "LRA LU", "TP dBTP",
+	putf(y, c.nums, NUMS_W, LOOK_HEAD, "%8s%8s%8s%8s", "I LUFS", "LRA LU", "TP dBTP",
 	     "Gain dB");
 	used++;
 	if (s->n_src <= 0) {
@@ -1068,7 +1091,7 @@ static void draw_ab(struct screen *s, int y, int rows)
 {
 	char text[128], hint[128], label[16];
 	enum look lk;
-	int src = s->snap.source, w, x, r;
+	int src = s->snap.source, w, x, r, right;
 	const char *aside;
 
 	if (src == 0 && !s->snap.bypass) {
@@ -1085,18 +1108,6 @@ static void draw_ab(struct screen *s, int y, int rows)
 		lk = LOOK_AB_REF;
 		aside = src < s->n_src ? s->src[src].name : "";
 	}
-	w = text_cols(text);
-	x = 1;
-	put(y + rows / 2, x, -1, LOOK_BOLD, "A/B");
-	x += 5;
-	for (r = 0; r < rows; r++)
-		fill(y + r, x, w, lk);
-	put(y + rows / 2, x, w, lk, text);
-	x += w + 2;
-	x += put(y + rows / 2, x, COLS - x - 30, src == 0 ? LOOK_NORMAL : LOOK_ACCENT, aside);
-	if (src != 0 && s->snap.bypass)
-		put(y + rows / 2, x + 2, -1, LOOK_WARN, "(BYPASS on: affects the mix)");
-
 	if (src == 0) {
 		int t = s->last_ref > 0 && s->last_ref < s->n_src ? s->last_ref : 1;
 
@@ -1107,6 +1118,22 @@ static void draw_ab(struct screen *s, int y, int rows)
 	} else {
 		snprintf(hint, sizeof(hint), "Tab %s MIX", G->swap);
 	}
+	w = text_cols(text);
+	x = 1;
+	put(y + rows / 2, x, -1, LOOK_BOLD, "A/B");
+	x += 5;
+	for (r = 0; r < rows; r++)
+		fill(y + r, x, w, lk);
+	put(y + rows / 2, x, w, lk, text);
+	x += w + 2;
+	right = COLS - 1 - text_cols(hint) - 2;
+	if (src != 0 && s->snap.bypass) {
+		const char *note = "(BYPASS on: affects the mix)";
+
+		right -= text_cols(note) + 2;
+		put(y + rows / 2, right + 2, -1, LOOK_WARN, note);
+	}
+	put_ellip(y + rows / 2, x, right - x, src == 0 ? LOOK_NORMAL : LOOK_ACCENT, aside);
 	put_right(y + rows / 2, COLS - 1, LOOK_DIM, hint);
 }
 
@@ -1392,8 +1419,8 @@ static void draw_too_small(void)
 
 static void draw(struct screen *s)
 {
-	int H = LINES, y, src_rows, needed, block;
-	bool tall;
+	int H = LINES, y, src_rows, needed, spare;
+	int gap_scale = 0, gap_ab = 0, gap_status = 0, tall = 0;
 
 	erase();
 	s->too_small = COLS < SCREEN_MIN_COLS || H < SCREEN_MIN_ROWS;
@@ -1407,30 +1434,39 @@ static void draw(struct screen *s)
 
 	/* Top down: title, blank, the sources (header + rows).  Bottom up:
 	 * help line, status, the control block (blank, match, A/B, transport,
-	 * position, meter scale, 5 meters).  The sources take the slack; with
-	 * room to spare the block breathes and the A/B banner grows. */
+	 * position, meter scale, 5 meters: 11 rows).  Rows to spare give the
+	 * block some air first, then the A/B banner grows; the source list
+	 * takes what is left. */
 	needed = 1 + (s->n_src > 0 ? s->n_src + 1 : 1);
-	block = 11;
-	tall = H - 2 - 2 - block - 6 >= needed;
-	if (tall)
-		block += 6;
-	src_rows = H - 2 - 2 - block;
+	spare = H - 2 - 2 - 11 - needed;
+	if (spare >= 1) {
+		gap_scale = 1;
+		spare--;
+	}
+	if (spare >= 2) {
+		gap_ab = 1;
+		spare -= 2;
+	}
+	if (spare >= 1) {
+		gap_status = 1;
+		spare--;
+	}
+	if (spare >= 2)
+		tall = 1;
+	src_rows = H - 2 - 2 - 11 - gap_scale - 2 * gap_ab - gap_status - 2 * tall;
 
 	draw_title(s);
 	draw_sources(s, 2, src_rows);
 
-	y = H - 2 - block + 1;
+	y = 2 + src_rows + 1;
 	draw_match(s, y++);
-	if (tall)
-		y++;
+	y += gap_ab;
 	draw_ab(s, y, tall ? 3 : 1);
 	y += tall ? 3 : 1;
-	if (tall)
-		y++;
+	y += gap_ab;
 	draw_transport(s, y++);
 	draw_position_bar(s, y++);
-	if (tall)
-		y++;
+	y += gap_scale;
 	draw_meter_scale(y++);
 	draw_meters(s, y);
 	draw_status(s, H - 2);
@@ -1545,12 +1581,6 @@ int tui_screen_run(const struct tui_opts *o)
 	setlocale(LC_ALL, "");
 	G = locale_is_utf8() ? &glyphs_utf8 : &glyphs_ascii;
 
-	if (!isatty(STDIN_FILENO) || !isatty(STDOUT_FILENO)) {
-		tui_error("the screen needs a terminal on standard input and output "
-			  "(the headless reader serves scripts)");
-		return TUI_EXIT_USAGE;
-	}
-
 	s = xcalloc(1, sizeof(*s));
 	s->src = xcalloc(AUDIO_MAX_SOURCES, sizeof(*s->src));
 	s->tap = xcalloc(TAP_FRAMES * 2, sizeof(*s->tap));
@@ -1570,6 +1600,15 @@ int tui_screen_run(const struct tui_opts *o)
 			tui_error("%s", msg);
 		else
 			tui_error("%s: %s", path, msg);
+		free(s->tap);
+		free(s->src);
+		free(s);
+		return TUI_EXIT_USAGE;
+	}
+	if (!isatty(STDIN_FILENO) || !isatty(STDOUT_FILENO)) {
+		tui_error("the screen needs a terminal on standard input and output "
+			  "(the headless reader serves scripts)");
+		audio_studio_free(&s->st);
 		free(s->tap);
 		free(s->src);
 		free(s);

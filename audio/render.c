@@ -327,10 +327,6 @@ static int check_opts(const struct audio_render_opts *o, const char *clip_path,
 			o->rate, AUDIO_CLIP_MIN_RATE, AUDIO_CLIP_MAX_RATE);
 		return AUDIO_RENDER_ERROR_FORMAT;
 	}
-	if (fmt == SF_FORMAT_FLAC && o->rate > 655350) {
-		set_msg(msg, msg_len, "FLAC cannot hold %g Hz", o->rate);
-		return AUDIO_RENDER_ERROR_FORMAT;
-	}
 	if ((o->in_path && same_file(out, o->in_path)) ||
 	    (clip_path && same_file(out, clip_path))) {
 		set_msg(msg, msg_len, "is the input file: choose another "
@@ -474,6 +470,11 @@ static int wr_write(struct writer *w, const float *lr, size_t n)
 /* Streams n frames (n = 0 with eoi to drain) through libsamplerate. */
 static int wr_resample(struct writer *w, const float *lr, size_t n, int eoi)
 {
+	static const float none[2];
+
+	/* libsamplerate 0.2 drains nothing when data_in is NULL */
+	if (!lr)
+		lr = none;
 	for (;;) {
 		SRC_DATA d;
 		int e;

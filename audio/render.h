@@ -44,6 +44,14 @@ enum audio_render_error {
 /* Receives rendered frames; return nonzero to cancel. */
 typedef int (*audio_render_sink)(void *user, const float *lr, size_t frames);
 
+/* Runs `frames` interleaved stereo frames at `rate` through a new chain
+ * built from `s` (NULL = defaults) and hands the output to `sink` in blocks
+ * of at most AUDIO_RENDER_BLOCK frames: exactly `frames` frames in all,
+ * output frame i aligned with input frame i.  Denormals are flushed
+ * (FTZ/DAZ) while it runs; the caller's mode is restored.  Returns 0,
+ * AUDIO_RENDER_ERROR_NOMEM, AUDIO_RENDER_ERROR_CHAIN (rate outside 8 kHz …
+ * 384 kHz, bad arguments) or AUDIO_RENDER_ERROR_CANCELLED (the sink
+ * returned nonzero). */
 int audio_render_run(const float *lr, int64_t frames, double rate,
 		     const struct chain_settings *s, audio_render_sink sink,
 		     void *user);
@@ -64,7 +72,13 @@ void audio_render_opts_default(struct audio_render_opts *o);
 
 /* Renders and writes.  On success fills *measured (may be NULL) with the
  * loudness of what was written.  On failure nothing is left at out_path
- * (an existing file there is untouched) and msg holds the reason. */
+ * (an existing file there is untouched) and msg holds the reason (no path:
+ * the caller prints "termaster: OUT: reason").  Returns 0 or any
+ * AUDIO_RENDER_ERROR_*: FORMAT also covers a rate outside 8 kHz … 384 kHz;
+ * WRITE a missing or read-only folder, a full disk, out_path being a
+ * directory; CANCELLED the progress callback returned nonzero (it is
+ * called at 0, about every 0.1 s and at 1 just before the file is put in
+ * place). */
 int audio_render_file(const struct audio_clip *mix, const struct audio_render_opts *o,
 		      struct refs_loudness *measured, char *msg, size_t msg_len);
 

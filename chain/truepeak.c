@@ -3,8 +3,8 @@
  *
  * Polyphase interpolation after ITU-R BS.1770-4 Annex 2: zero-stuffing by
  * the oversampling factor and low-pass filtering, computed per phase.  The
- * filter is a Kaiser-windowed sinc (cut-off at the input Nyquist, so phase
- * 0 is the input sample itself and is not computed).
+ * taps are stored tap-major in groups of os (4 or 8) phases, so that
+ * the inner loop is a fixed-width multiply-add the compiler vectorises.
  */
 #include "config.h"
 
@@ -16,34 +16,31 @@
 #include "chain/truepeak.h"
 
 #define TP_TAPS (2 * CHAIN_TP_HALF)  /* per phase */
-#ifndef TP_BETA
-#define TP_BETA 7.0
-#endif
-#ifndef TP_FC
-#define TP_FC 1.0
-#endif
+#define TP_BETA 10.0                 /* Kaiser window: ~100 dB stop band */
+#define TP_FC 0.98                   /* cut-off relative to the input Nyquist */
 #define TP_MAX_OS 8
 #define TP_MAX_CH 8
 
 struct chain_truepeak {
 	unsigned channels;
 	unsigned os;
-	/* coef[k * (os-1) + p-1], p = 1 … os-1: weight of input frame
-	 * m-L-(HALF-1)+k for the point m-L + p/os, with L = CHAIN_TP_HALF
-	 * (tap-major, so the phases accumulate side by side) */
+	/* coef[k * os + p], p = 0 … os-1: weight of history tap k for the
+	 * point p/os after the interval start (phase 0 too: with the cut-off
+	 * below Nyquist the filtered curve need not pass through the samples) */
 	float *coef;
 	/* per channel, TP_TAPS history samples stored twice (hist[i] ==
 	 * hist[i + TP_TAPS]) so that a window is always contiguous */
 	float *hist;
 	unsigned w;              /* next write index, 0 … TP_TAPS-1 */
-	float last[TP_MAX_CH];   /* |last oversampled point| of the previous interval */
+	float last[TP_MAX_CH];   /* |last filtered point| of the previous interval */
+	float prev[TP_MAX_CH];   /* |the one before it| */
 };
 
 static double bessel_i0(double x)
 {
 	double s = 1, t = 1;
 
-	for (int k = 1; k < 64; k++) {
+	for (int k = 1; k < 100; k++) {
 		t *= (x / (2 * k)) * (x / (2 * k));
 		s += t;
 		if (t < 1e-17 * s)
@@ -52,24 +49,23 @@ static double bessel_i0(double x)
 	return s;
 }
 
-static void design(float *coef, unsigned os)
+static void design(struct chain_truepeak *tp)
 {
-	for (unsigned p = 1; p < os; p++) {
-		double frac = (double)p / os, sum = 0;
+	for (unsigned p = 0; p < tp->os; p++) {
+		double frac = (double)p / tp->os, sum = 0;
 		double h[TP_TAPS];
 
 		for (int k = 0; k < TP_TAPS; k++) {
 			/* distance of tap k from the point, in input frames */
 			double t = (double)(k - (CHAIN_TP_HALF - 1)) - frac;
-			double r = t / CHAIN_TP_HALF;
-			double w = fabs(r) < 1 ?
-				bessel_i0(TP_BETA * sqrt(1 - r * r)) / bessel_i0(TP_BETA) : 0;
+			double r = t / (CHAIN_TP_HALF + 1);
+			double w = bessel_i0(TP_BETA * sqrt(1 - r * r)) / bessel_i0(TP_BETA);
 
-			h[k] = sin(M_PI * TP_FC * t) / (M_PI * t) * w;
+			h[k] = (t == 0 ? TP_FC : sin(M_PI * TP_FC * t) / (M_PI * t)) * w;
 			sum += h[k];
 		}
 		for (int k = 0; k < TP_TAPS; k++)
-			coef[k * (os - 1) + p - 1] = (float)(h[k] / sum);
+			tp->coef[k * tp->os + p] = (float)(h[k] / sum);
 	}
 }
 
@@ -88,11 +84,11 @@ struct chain_truepeak *chain_truepeak_new(unsigned channels,
 		goto fail;
 	tp->channels = channels;
 	tp->os = oversample;
-	tp->coef = malloc(sizeof(float) * (oversample - 1) * TP_TAPS);
+	tp->coef = calloc((size_t)oversample * TP_TAPS, sizeof(float));
 	tp->hist = calloc((size_t)channels * 2 * TP_TAPS, sizeof(float));
 	if (!tp->coef || !tp->hist)
 		goto fail;
-	design(tp->coef, oversample);
+	design(tp);
 	if (err)
 		*err = CHAIN_OK;
 	return tp;
@@ -117,6 +113,7 @@ void chain_truepeak_reset(struct chain_truepeak *tp)
 {
 	memset(tp->hist, 0, sizeof(float) * tp->channels * 2 * TP_TAPS);
 	memset(tp->last, 0, sizeof(tp->last));
+	memset(tp->prev, 0, sizeof(tp->prev));
 	tp->w = 0;
 }
 
@@ -135,42 +132,60 @@ static inline float refine(float ym, float y0, float yp)
 	if (y0 < ym || y0 < yp)
 		return y0;
 	a = 0.5f * (yp + ym) - y0;  /* <= 0 */
-	b = 0.5f * (yp - ym);       /* |b| <= -a */
+	b = 0.5f * (yp - ym);       /* |b| <= -a: vertex within ±1/2 */
 	if (a < 0)
 		return y0 - b * b / (4 * a);
 	return y0;
 }
 
+/* The oversampled points of one interval: acc[p] for p = 0 … lanes-1.
+ * `lanes` is a constant at each call site, so the loop vectorises. */
+static inline void interpolate(const float *restrict coef,
+			       const float *restrict win, float *restrict acc,
+			       unsigned lanes)
+{
+	for (unsigned p = 0; p < lanes; p++)
+		acc[p] = 0;
+	for (unsigned k = 0; k < TP_TAPS; k++) {
+		float x = win[k];
+
+		for (unsigned p = 0; p < lanes; p++)
+			acc[p] += coef[k * lanes + p] * x;
+	}
+}
+
 /* Peak of one channel's interval; win[0 … TP_TAPS-1] is its history, the
- * newest frame last, so the interval starts at win[HALF-1] and the next
- * one at win[HALF]. */
+ * newest frame last, so the interval starts at win[HALF-1].  A point is
+ * refined once both its neighbours exist, so the points covered are those
+ * from 1/os before the interval start to 2/os before its end; the sample
+ * itself counts as well. */
 static float channel_peak(struct chain_truepeak *tp, unsigned c,
 			  const float *win)
 {
-	float acc[TP_MAX_OS] = { 0 };
-	float v[TP_MAX_OS + 1];
-	const float *h = tp->coef;
-	unsigned np = tp->os - 1;
-	float peak;
+	float acc[TP_MAX_OS];
+	unsigned os = tp->os;
+	float peak = fabsf(win[CHAIN_TP_HALF - 1]);
+	float e;
 
-	for (unsigned k = 0; k < TP_TAPS; k++, h += np) {
-		float x = win[k];
-
-		for (unsigned p = 0; p < np; p++)
-			acc[p] += h[p] * x;
-	}
-	v[0] = fabsf(win[CHAIN_TP_HALF - 1]);
-	for (unsigned p = 1; p <= np; p++)
-		v[p] = fabsf(acc[p - 1]);
-	v[np + 1] = fabsf(win[CHAIN_TP_HALF]);
-	peak = refine(tp->last[c], v[0], v[1]);
-	for (unsigned p = 1; p <= np; p++) {
-		float e = refine(v[p - 1], v[p], v[p + 1]);
-
+	if (os == 8)
+		interpolate(tp->coef, win, acc, 8);
+	else
+		interpolate(tp->coef, win, acc, 4);
+	for (unsigned p = 0; p < os; p++)
+		acc[p] = fabsf(acc[p]);
+	e = refine(tp->prev[c], tp->last[c], acc[0]);
+	if (e > peak)
+		peak = e;
+	e = refine(tp->last[c], acc[0], acc[1]);
+	if (e > peak)
+		peak = e;
+	for (unsigned p = 1; p + 1 < os; p++) {
+		e = refine(acc[p - 1], acc[p], acc[p + 1]);
 		if (e > peak)
 			peak = e;
 	}
-	tp->last[c] = v[np];
+	tp->prev[c] = acc[os - 2];
+	tp->last[c] = acc[os - 1];
 	return peak;
 }
 

@@ -5,21 +5,29 @@
  * reports the largest magnitude of the reconstructed waveform.  Used by the
  * limiter (chain/limiter.c) and reusable by meters.
  *
- * BS.1770-4 Annex 2 (and EBU Tech 3341) note that a 4× meter with the short
- * 48-tap example filter under-reads by up to 0.55–0.69 dB for signals near
- * Nyquist.  Two things close most of that gap here:
+ * BS.1770-4 Annex 2 notes that a 4× meter built on its short 48-tap
+ * example filter under-reads by up to 0.55–0.69 dB near Nyquist (8× by
+ * 0.14–0.17 dB).  Three things close that gap here:
  *
- *  - a longer interpolator: 2 × CHAIN_TP_HALF taps per phase (48), a
- *    Kaiser-windowed sinc (beta 7) cut off at the input Nyquist, each phase
- *    normalised to unity gain at DC;
+ *  - a long interpolator: 2 × CHAIN_TP_HALF = 128 taps per phase, a
+ *    Kaiser-windowed sinc (beta 10, ~100 dB stop band) cut off at 0.98 of
+ *    the input Nyquist, each phase normalised to unity gain at DC.  It is
+ *    flat (±0.001 dB) to 0.47·fs — 20.7 kHz at 44.1 kHz — and its stop band
+ *    starts at Nyquist, like a good DAC's reconstruction filter;
  *  - a parabolic refinement: where an oversampled point is a local maximum
  *    of |x|, the vertex of the parabola through it and its two neighbours is
- *    taken as the peak.
+ *    taken as the peak;
+ *  - 8× where accuracy matters most (the limiter).
  *
- * Measured worst case for a peak at any sub-sample position (a cosine
- * sampled at a random phase), 4×: within 0.002 dB up to 0.35·fs, 0.031 dB
- * up to 0.453·fs (20 kHz at 44.1 kHz); 8×: within 0.003 dB up to 0.453·fs.
- * Above that the interpolator's transition band starts (-0.1 dB at 0.46·fs).
+ * Measured worst under-read for a peak at any sub-sample position (a
+ * cosine at a random phase; tests/test_limiter.c prints the table): 8×
+ * within 0.003 dB up to 0.453·fs (20 kHz at 44.1 kHz); 4× within 0.04 dB.
+ *
+ * Content between 0.47·fs and Nyquist has no single true peak: its
+ * reconstruction depends on where a filter's transition band lies (an
+ * ideal sinc and a filter cut at 0.98·Nyquist can disagree by tenths of a
+ * dB on white noise).  This detector sides with the latter, as does the
+ * reference meter in tests/util.c.
  *
  * Latency: the peak of the interval between input frames m and m+1 is known
  * once frame m + CHAIN_TP_HALF has been pushed (chain_truepeak_latency()).
@@ -32,9 +40,7 @@
 #include <stddef.h>
 
 /* Half the interpolator length, in input frames; also its latency. */
-#ifndef CHAIN_TP_HALF
-#define CHAIN_TP_HALF 24
-#endif
+#define CHAIN_TP_HALF 64
 
 struct chain_truepeak;
 
@@ -56,11 +62,14 @@ unsigned chain_truepeak_latency(const struct chain_truepeak *tp);
 
 /*
  * RT-safe.  Push one frame (`channels` samples).  Returns the true peak
- * (linear magnitude, >= 0) over the interval [m-L, m-L+1) of the input,
- * where m is the frame just pushed and L = chain_truepeak_latency(): the
- * sample at m-L itself and the oversample-1 points after it, refined as
- * described above; the largest over the channels.  ch_peak, when not NULL,
- * receives the same per channel.  Non-finite samples are treated as 0.
+ * (linear magnitude, >= 0) of the interval that starts at input frame
+ * c = m - L, where m is the frame just pushed and L =
+ * chain_truepeak_latency(): the larger of |x[c]| and the refined maxima of
+ * the interpolated points from c - 1/os to c + (os-2)/os (each point is
+ * refined once both its neighbours are known); the largest over the
+ * channels.  Consecutive reports cover the waveform without gaps.
+ * ch_peak, when not NULL, receives the same per channel.  Non-finite
+ * samples are treated as 0.
  */
 float chain_truepeak_push(struct chain_truepeak *tp, const float *frame,
 			  float *ch_peak);

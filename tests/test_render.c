@@ -503,6 +503,15 @@ static void test_resample(void)
 		ASSERT_CLOSE("time aligned (phase, rad)", 0.0,
 			     sine_phase(out, a, a + m, out_rate, 1000.0), 0.01);
 	}
+	if (out && got == want) {
+		/* the converter's tail was drained, not padded with silence */
+		double e2 = 0;
+
+		for (int64_t i = got - 200; i < got; i++)
+			e2 += (double)out[2 * i] * out[2 * i];
+		ASSERT_CLOSE("level of the last 200 frames (dB)", 0.0,
+			     lin_to_db(sqrt(e2 / 200.0) * sqrt(2.0) / amp), 0.5);
+	}
 	free(out);
 	unlink(path_in("r.wav"));
 	audio_clip_free(&clip);
@@ -573,6 +582,16 @@ static void test_demo(void)
 		ASSERT_LE("true peak", l.true_peak_dbtp, want[k].tp_max);
 		if (k == AUDIO_DEMO_MIX)
 			ASSERT_CLOSE("mix sample peak near -6 dBFS", -6.0, l.sample_peak_dbfs, 0.5);
+		if (k == AUDIO_DEMO_REF_LOUD) {
+			/* independent 32× true peak over two loud bars */
+			const float *x = c->data + 2 * (int64_t)(22.0 * RATE);
+			size_t m = (size_t)(4.0 * RATE);
+
+			ASSERT_LE("loud ref 32x true peak, both sides",
+				  lin_to_db(fmax(measure_true_peak(x, m, 2),
+						 measure_true_peak(x + 1, m, 2))),
+				  -0.2);
+		}
 		/* silent ends: no click when it starts or loops */
 		ASSERT_LE("first sample", fabs(c->data[0]) + fabs(c->data[1]), 1e-6);
 		ASSERT_LE("last sample", fabs(c->data[2 * c->frames - 2]) +

@@ -20,11 +20,12 @@ SOCK="termaster-test-$$"
 tm() {
 	tmux -L "$SOCK" -f /dev/null "$@"
 }
-cleanup() {
+# Our tmux server, and only ours, goes at the end (lib.sh owns the traps;
+# a termaster left behind by a killed test ends by itself: see start()).
+finish() {
 	tm kill-server >/dev/null 2>&1
+	done_tests
 }
-trap cleanup EXIT
-trap 'cleanup; exit 1' INT TERM
 
 export HOME="$T/home"
 mkdir -p "$HOME"
@@ -61,15 +62,15 @@ wait_gone() {
 # check WHAT ERE: the screen shows it within 3 s, or the test fails
 check() {
 	if ! wait_for 3 "$2"; then
-		fail "$1 (no line matching '$2')"
 		screen | sed 's/^/  | /' >&2
+		fail "$1 (no line matching '$2')"
 	fi
 }
 
 check_gone() {
 	if ! wait_gone 3 "$2"; then
-		fail "$1 (a line still matches '$2')"
 		screen | sed 's/^/  | /' >&2
+		fail "$1 (a line still matches '$2')"
 	fi
 }
 
@@ -79,7 +80,11 @@ now_playing_time() {
 }
 
 # start ENV... -- ARGS...: run termaster in a new session; its exit status
-# lands in $T/status
+# lands in $T/status.  It gets SIGTERM after 60 s whatever happens, so that
+# no server outlives a killed test.
+TIMEOUT=
+# --foreground: termaster stays in the terminal's foreground process group
+timeout --foreground 1 true >/dev/null 2>&1 && TIMEOUT="timeout --foreground 60"
 start() {
 	rm -f "$T/status"
 	_env=
@@ -91,7 +96,7 @@ start() {
 	cat > "$T/run.sh" <<EOT
 #!/bin/sh
 trap : INT  # Ctrl-C is for termaster: this shell stays to record its status
-env $_env "$TERMASTER" $* 2> "$T/stderr.txt"
+$TIMEOUT env $_env "$TERMASTER" $* 2> "$T/stderr.txt"
 echo \$? > "$T/status.tmp"
 mv "$T/status.tmp" "$T/status"
 EOT
@@ -102,9 +107,9 @@ EOT
 # alive: fail and stop when termaster has already ended
 alive() {
 	if [ -f "$T/status" ]; then
-		fail "$1: termaster ended early with status $(cat "$T/status")"
 		sed 's/^/  stderr: /' "$T/stderr.txt" >&2
-		done_tests
+		fail "$1: termaster ended early with status $(cat "$T/status")"
+		finish
 	fi
 }
 
@@ -132,8 +137,8 @@ MEASURED_AFTER='MIX after .* ready +-[0-9]+\.[0-9]'
 
 start LANG=C.UTF-8 LC_ALL=C.UTF-8 -- --no-device "'$T/no such mix.wav'"
 if ! wait_exit 10; then
-	fail "an unopenable mix: termaster did not end"
 	screen | sed 's/^/  | /' >&2
+	fail "an unopenable mix: termaster did not end"
 else
 	[ "$status" = 2 ] || fail "an unopenable mix: exit status $status, expected 2"
 	grep -q "^termaster: $T/no such mix.wav: ." "$T/stderr.txt" ||
@@ -146,8 +151,9 @@ tm kill-server >/dev/null 2>&1
 start LANG=C.UTF-8 LC_ALL=C.UTF-8 NO_COLOR= -- --demo --no-device
 if ! wait_for 15 "$MEASURED_REF2" || ! wait_for 5 "$MEASURED_AFTER"; then
 	alive "UTF-8 run"
-	fail "the demo's sources were not measured within 20 s"
 	screen | sed 's/^/  | /' >&2
+	fail "the demo's sources were not measured within 20 s"
+	finish
 fi
 check "the mix is measured before processing" 'MIX before .* ready +-[0-9]+\.[0-9]'
 check "REF 1 shows its loudness" 'REF 1 .* ready +-[0-9]+\.[0-9]'
@@ -219,8 +225,8 @@ tm send-keys -t tm q
 if ! wait_exit 5; then
 	fail "q did not end termaster"
 elif [ "$status" != 0 ]; then
-	fail "q: exit status $status, expected 0"
 	sed 's/^/  stderr: /' "$T/stderr.txt" >&2
+	fail "q: exit status $status, expected 0"
 fi
 tm kill-server >/dev/null 2>&1
 sleep 0.2
@@ -230,8 +236,9 @@ sleep 0.2
 start LANG=C LC_ALL=C NO_COLOR=1 -- --demo
 if ! wait_for 15 "$MEASURED_REF2"; then
 	alive "NO_COLOR run"
-	fail "NO_COLOR/C locale: the demo was not measured within 15 s"
 	screen | sed 's/^/  | /' >&2
+	fail "NO_COLOR/C locale: the demo was not measured within 15 s"
+	finish
 fi
 check "NO_COLOR: the screen works" 'Match: ON'
 check "NO_COLOR: the title names the output" '^ *termaster \| .+ \| session 48000 Hz'
@@ -244,15 +251,15 @@ if tm capture-pane -p -e -t tm | grep -q "$(printf '\033')\[[0-9;]*[34][0-7]m"; 
 	fail "NO_COLOR=1 but the screen has colours"
 fi
 if screen | LC_ALL=C grep -q "$(printf '[\200-\377]')"; then
-	fail "the C locale got non-ASCII characters"
 	screen | LC_ALL=C grep -n "$(printf '[\200-\377]')" | head -n 3 >&2
+	fail "the C locale got non-ASCII characters"
 fi
 tm send-keys -t tm C-c
 if ! wait_exit 5; then
 	fail "Ctrl-C did not end termaster"
 elif [ "$status" != 0 ]; then
-	fail "Ctrl-C: exit status $status, expected 0"
 	sed 's/^/  stderr: /' "$T/stderr.txt" >&2
+	fail "Ctrl-C: exit status $status, expected 0"
 fi
 
-done_tests
+finish

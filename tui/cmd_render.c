@@ -169,6 +169,16 @@ static int render_status(int err)
 	}
 }
 
+static void render_error(const char *out, int err, const char *msg)
+{
+	if (err == AUDIO_RENDER_ERROR_EXISTS)
+		tui_error("%s: exists (use --force to replace it)", out);
+	else if (err == AUDIO_RENDER_ERROR_CANCELLED)
+		tui_error("%s: interrupted, nothing written", out);
+	else
+		tui_error("%s: %s", out, msg);
+}
+
 enum {
 	OPT_SET = 256,
 	OPT_CEILING,
@@ -282,12 +292,8 @@ int tui_cmd_render(int argc, char **argv)
 
 	/* the output first: fail before a long decode */
 	err = audio_render_check(&o, msg, sizeof(msg));
-	if (err == AUDIO_RENDER_ERROR_EXISTS) {
-		tui_error("%s: exists (use --force to replace it)", o.out_path);
-		return TUI_EXIT_USAGE;
-	}
 	if (err) {
-		tui_error("%s: %s", o.out_path, msg);
+		render_error(o.out_path, err, msg);
 		return render_status(err);
 	}
 	fmt = audio_render_format_name(&o);
@@ -296,8 +302,13 @@ int tui_cmd_render(int argc, char **argv)
 	sa.sa_handler = on_signal;
 	sigemptyset(&sa.sa_mask);
 	interrupted = 0;
-	sigaction(SIGINT, &sa, &old_int);
-	sigaction(SIGTERM, &sa, &old_term);
+	/* a signal ignored on entry (SIGINT in a background job) stays so */
+	sigaction(SIGINT, NULL, &old_int);
+	sigaction(SIGTERM, NULL, &old_term);
+	if (old_int.sa_handler != SIG_IGN)
+		sigaction(SIGINT, &sa, NULL);
+	if (old_term.sa_handler != SIG_IGN)
+		sigaction(SIGTERM, &sa, NULL);
 	prog.show = !quiet && tui_stderr_is_tty();
 
 	prog.label = "decoding ";
@@ -326,10 +337,7 @@ int tui_cmd_render(int argc, char **argv)
 	if (prog.show)
 		tui_progress_done();
 	if (err) {
-		if (err == AUDIO_RENDER_ERROR_CANCELLED)
-			tui_error("%s: interrupted, nothing written", o.out_path);
-		else
-			tui_error("%s: %s", o.out_path, msg);
+		render_error(o.out_path, err, msg);
 		status = render_status(err);
 		goto out;
 	}

@@ -45,7 +45,7 @@
 #define SCREEN_MIN_ROWS 24
 #define FRAME_MS 40             /* ~25 Hz */
 #define SEEK_STEP_S 5.0
-#define SEEK_PENDING_S 0.3      /* a seek not yet in the snapshot */
+#define PENDING_S 0.3           /* a command not yet in the snapshot */
 #define TAP_FRAMES 4096
 #define MSG_SECONDS 6.0
 #define METER_LO_DB -40.0       /* scale of the loudness and peak bars */
@@ -392,6 +392,14 @@ struct screen {
 	double loop_in_s, loop_out_s;
 	double seek_target_s, seek_at;
 
+	/* Commands sent but maybe not yet taken by the engine (it drains its
+	 * ring once a block): the screen shows, and the next key builds on,
+	 * what was asked for until the snapshot agrees or PENDING_S passes. */
+	struct want {
+		int value;
+		double at;      /* 0: nothing pending */
+	} want_play, want_bypass, want_match, want_loop, want_source;
+
 	char msg[512];
 	enum look msg_look;
 	double msg_until;                       /* 0: until replaced */
@@ -413,6 +421,41 @@ static void say(struct screen *s, enum look lk, double seconds, const char *fmt,
 	s->msg_until = seconds > 0 ? now_s() + seconds : 0;
 }
 
+static void want(struct want *w, int value)
+{
+	w->value = value;
+	w->at = now_s();
+}
+
+static void apply_want(struct want *w, bool *b, int *i, double t)
+{
+	int have = b ? (int)*b : *i;
+
+	if (w->at <= 0)
+		return;
+	if (have == w->value || t - w->at >= PENDING_S) {
+		w->at = 0;
+		return;
+	}
+	if (b)
+		*b = w->value != 0;
+	else
+		*i = w->value;
+}
+
+/* One engine snapshot, with what was just asked for laid over it. */
+static void take_snapshot(struct screen *s)
+{
+	double t = now_s();
+
+	audio_engine_snapshot(s->eng, &s->snap);
+	apply_want(&s->want_play, &s->snap.playing, NULL, t);
+	apply_want(&s->want_bypass, &s->snap.bypass, NULL, t);
+	apply_want(&s->want_match, &s->snap.match, NULL, t);
+	apply_want(&s->want_loop, &s->snap.loop_on, NULL, t);
+	apply_want(&s->want_source, NULL, &s->snap.source, t);
+}
+
 static double sec_of(const struct screen *s, int64_t frames)
 {
 	double r = s->snap.rate > 0 ? s->snap.rate : s->rate;
@@ -426,7 +469,7 @@ static double position_s(const struct screen *s)
 
 	/* A seek just sent may not be in the snapshot yet: build on it so that
 	 * repeated arrow presses add up. */
-	if (s->seek_at > 0 && now_s() - s->seek_at < SEEK_PENDING_S) {
+	if (s->seek_at > 0 && now_s() - s->seek_at < PENDING_S) {
 		pos = s->seek_target_s;
 		if (s->snap.playing)
 			pos += now_s() - s->seek_at;
@@ -505,7 +548,7 @@ static void tick(struct screen *s)
 	audio_studio_poll(s->st);
 	refresh_sources(s);
 	drain_tap(s);
-	audio_engine_snapshot(s->eng, &s->snap);
+	take_snapshot(s);
 	if (s->snap.source > 0 && s->snap.source < s->n_src)
 		s->last_ref = s->snap.source;
 
@@ -575,6 +618,8 @@ static void select_source(struct screen *s, int slot)
 		say(s, LOOK_OVER, MSG_SECONDS, "%s: cannot switch (error %d)", label, err);
 		return;
 	}
+	want(&s->want_source, slot);
+	s->snap.source = slot;
 	if (slot > 0)
 		s->last_ref = slot;
 	s->msg[0] = '\0';
@@ -601,8 +646,12 @@ static void toggle_ab(struct screen *s)
 
 static void send_loop(struct screen *s, bool on)
 {
-	report_engine(s, audio_engine_set_loop(s->eng, s->loop_in_s, s->loop_out_s, on),
-		      "loop");
+	if (audio_engine_set_loop(s->eng, s->loop_in_s, s->loop_out_s, on) != 0) {
+		say(s, LOOK_WARN, MSG_SECONDS, "loop: the engine is busy, try again");
+		return;
+	}
+	want(&s->want_loop, on);
+	s->snap.loop_on = on;
 }
 
 static void loop_mark(struct screen *s, bool is_in)
@@ -658,6 +707,18 @@ static void loop_toggle(struct screen *s)
 	s->msg[0] = '\0';
 }
 
+/* A toggle was sent (err from the engine): note what was asked for. */
+static bool toggle(struct screen *s, int err, const char *what, struct want *w, bool *v)
+{
+	if (err != AUDIO_ENGINE_OK) {
+		report_engine(s, err, what);
+		return false;
+	}
+	*v = !*v;
+	want(w, *v);
+	return true;
+}
+
 static void handle_key(struct screen *s, int ch)
 {
 	struct audio_engine *e = s->eng;
@@ -684,7 +745,8 @@ static void handle_key(struct screen *s, int ch)
 
 	switch (ch) {
 	case ' ':
-		report_engine(s, audio_engine_play(e, !s->snap.playing), "play");
+		toggle(s, audio_engine_play(e, !s->snap.playing), "play", &s->want_play,
+		       &s->snap.playing);
 		break;
 	case KEY_LEFT:
 		seek_to(s, position_s(s) - SEEK_STEP_S);
@@ -700,17 +762,22 @@ static void handle_key(struct screen *s, int ch)
 		break;
 	case 'b':
 	case 'B':
-		report_engine(s, audio_engine_set_bypass(e, !s->snap.bypass), "bypass");
-		if (s->snap.source != 0 && !s->snap.bypass)
+		if (toggle(s, audio_engine_set_bypass(e, !s->snap.bypass), "bypass",
+			   &s->want_bypass, &s->snap.bypass) &&
+		    s->snap.source != 0 && s->snap.bypass)
 			say(s, LOOK_NORMAL, MSG_SECONDS,
 			    "bypass is on; it changes the mix only (0 plays the mix)");
 		break;
 	case 'L':
 	case 'l':
-		report_engine(s, audio_engine_set_match(e, !s->snap.match), "match");
-		if (s->snap.match)
-			say(s, LOOK_WARN, MSG_SECONDS,
-			    "loudness match off: louder sources will sound better");
+		if (toggle(s, audio_engine_set_match(e, !s->snap.match), "match",
+			   &s->want_match, &s->snap.match)) {
+			if (s->snap.match)
+				s->msg[0] = '\0';
+			else
+				say(s, LOOK_WARN, MSG_SECONDS,
+				    "loudness match off: the louder source will sound better");
+		}
 		break;
 	case '[':
 		loop_mark(s, true);
@@ -733,7 +800,6 @@ static void handle_key(struct screen *s, int ch)
 			select_source(s, ch - '0');
 		break;
 	}
-	/* Show the effect at once: the engine takes commands within a block. */
 }
 
 /* ---- drawing: bars ---- */
@@ -779,7 +845,7 @@ static void draw_level_bar(int y, int x, int w, double lo, double hi, double v,
 			put(y, x + i, 1, zone_look(hold, warn_at, over_at), G->hold);
 		} else if (i < full) {
 			put(y, x + i, 1, lk, G->full);
-		} else if (i == full && part > 0) {
+		} else if (i == full && part > 0 && G->eighth[part][0] != ' ') {
 			put(y, x + i, 1, lk, G->eighth[part]);
 		} else {
 			put(y, x + i, 1, LOOK_DIM, G->empty);
@@ -1097,11 +1163,11 @@ static void draw_ab(struct screen *s, int y, int rows)
 	if (src == 0 && !s->snap.bypass) {
 		snprintf(text, sizeof(text), "  MIX %s AFTER  ", G->dot);
 		lk = LOOK_AB_AFTER;
-		aside = "processed through the chain";
+		aside = "through the chain";
 	} else if (src == 0) {
 		snprintf(text, sizeof(text), "  MIX %s BEFORE %s BYPASS  ", G->dot, G->dot);
 		lk = LOOK_AB_BEFORE;
-		aside = "the chain is bypassed (kept running)";
+		aside = "the mix as is";
 	} else {
 		slot_label(label, sizeof(label), src);
 		snprintf(text, sizeof(text), "  %s  ", label);
@@ -1313,9 +1379,11 @@ struct key_help {
 	const char *key, *what;
 };
 
+/* The key line; NULL key = the seek arrows.  When it does not fit, the
+ * spacing tightens, then the loop keys close up. */
 static void draw_help_line(int y)
 {
-	const struct key_help k[] = {
+	struct key_help k[] = {
 		{ "space", "play" }, { NULL, "seek" }, { "Tab", "A/B" },
 		{ "0-9", "source" }, { "b", "bypass" }, { "L", "match" },
 		{ "[ ] \\", "loop" }, { "?", "help" }, { "q", "quit" },
@@ -1325,8 +1393,15 @@ static void draw_help_line(int y)
 	for (i = 0; i < n; i++)
 		total += text_cols(k[i].key ? k[i].key : G->left_right) + 1 +
 			 text_cols(k[i].what);
-	gap = COLS - 1 >= total + 2 * (n - 1) ? 2 : 1;
-	x = gap == 2 ? 1 : 0;
+	if (COLS - 1 >= total + 2 * (n - 1)) {
+		gap = 2;
+		x = 1;
+	} else {
+		gap = 1;
+		x = 0;
+		if (total + n - 1 > COLS)
+			k[6].key = "[]\\";
+	}
 	for (i = 0; i < n; i++) {
 		x += put(y, x, -1, LOOK_KEY, k[i].key ? k[i].key : G->left_right);
 		x += put(y, x, -1, LOOK_NORMAL, " ");
@@ -1486,31 +1561,29 @@ static void update_size(void)
 		resizeterm(ws.ws_row, ws.ws_col);
 }
 
+static const int handled_signals[] = { SIGWINCH, SIGINT, SIGTERM, SIGHUP };
+#define N_HANDLED (sizeof(handled_signals) / sizeof(handled_signals[0]))
+static struct sigaction old_actions[N_HANDLED];
+
 static void install_signals(void)
 {
 	struct sigaction sa;
+	size_t i;
 
 	memset(&sa, 0, sizeof(sa));
 	sigemptyset(&sa.sa_mask);
-	sa.sa_handler = on_winch;
-	sigaction(SIGWINCH, &sa, NULL);
-	sa.sa_handler = on_quit;
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGHUP, &sa, NULL);
+	for (i = 0; i < N_HANDLED; i++) {
+		sa.sa_handler = handled_signals[i] == SIGWINCH ? on_winch : on_quit;
+		sigaction(handled_signals[i], &sa, &old_actions[i]);
+	}
 }
 
 static void restore_signals(void)
 {
-	struct sigaction sa;
+	size_t i;
 
-	memset(&sa, 0, sizeof(sa));
-	sigemptyset(&sa.sa_mask);
-	sa.sa_handler = SIG_DFL;
-	sigaction(SIGWINCH, &sa, NULL);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGHUP, &sa, NULL);
+	for (i = 0; i < N_HANDLED; i++)
+		sigaction(handled_signals[i], &old_actions[i], NULL);
 }
 
 static bool locale_is_utf8(void)
@@ -1564,7 +1637,7 @@ static void run_loop(struct screen *s)
 				next = t + FRAME_MS / 1000.0;
 			draw(s);
 		} else if (keys) {
-			audio_engine_snapshot(s->eng, &s->snap);
+			take_snapshot(s);
 			draw(s);
 		}
 	}
@@ -1574,9 +1647,9 @@ int tui_screen_run(const struct tui_opts *o)
 {
 	struct audio_studio_opts so;
 	struct screen *s;
-	SCREEN *scr;
+	SCREEN *scr = NULL;
 	char msg[512] = "";
-	int err = 0, i, merr = 0, devnull;
+	int err = 0, i, merr = 0, devnull, ret = TUI_EXIT_OK;
 
 	setlocale(LC_ALL, "");
 	G = locale_is_utf8() ? &glyphs_utf8 : &glyphs_ascii;
@@ -1600,19 +1673,14 @@ int tui_screen_run(const struct tui_opts *o)
 			tui_error("%s", msg);
 		else
 			tui_error("%s: %s", path, msg);
-		free(s->tap);
-		free(s->src);
-		free(s);
-		return TUI_EXIT_USAGE;
+		ret = TUI_EXIT_USAGE;
+		goto out_free;
 	}
 	if (!isatty(STDIN_FILENO) || !isatty(STDOUT_FILENO)) {
 		tui_error("the screen needs a terminal on standard input and output "
-			  "(the headless reader serves scripts)");
-		audio_studio_free(&s->st);
-		free(s->tap);
-		free(s->src);
-		free(s);
-		return TUI_EXIT_USAGE;
+			  "(--headless serves scripts)");
+		ret = TUI_EXIT_USAGE;
+		goto out_studio;
 	}
 	s->eng = audio_studio_engine(s->st);
 	s->rate = audio_studio_rate(s->st);
@@ -1637,15 +1705,10 @@ int tui_screen_run(const struct tui_opts *o)
 
 	scr = newterm(NULL, stdout, stdin);
 	if (!scr) {
-		restore_signals();
-		audio_studio_free(&s->st);
-		refs_meter_free(&s->meter);
 		tui_error("cannot start the screen: unknown terminal type \"%s\"",
 			  getenv("TERM") ? getenv("TERM") : "");
-		free(s->tap);
-		free(s->src);
-		free(s);
-		return TUI_EXIT_FAIL;
+		ret = TUI_EXIT_FAIL;
+		goto out_signals;
 	}
 	set_term(scr);
 
@@ -1664,12 +1727,9 @@ int tui_screen_run(const struct tui_opts *o)
 	nonl();
 	keypad(stdscr, TRUE);
 	nodelay(stdscr, TRUE);
-	set_escdelay(25);
+	set_escdelay(100);      /* over SSH an arrow key may arrive in pieces */
 	curs_set(0);
-	if (colour_allowed() && start_color() == OK)
-		looks_init(true);
-	else
-		looks_init(false);
+	looks_init(colour_allowed() && start_color() == OK);
 
 	tick(s);
 	draw(s);
@@ -1678,11 +1738,14 @@ int tui_screen_run(const struct tui_opts *o)
 	endwin();
 	delscreen(scr);
 	restore_stderr();
+out_signals:
 	restore_signals();
+out_studio:
 	audio_studio_free(&s->st);
+out_free:
 	refs_meter_free(&s->meter);
 	free(s->tap);
 	free(s->src);
 	free(s);
-	return TUI_EXIT_OK;
+	return ret;
 }

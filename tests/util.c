@@ -187,7 +187,10 @@ double measure_true_peak(const float *x, size_t n, size_t stride)
 		if (fabs(x[i * stride]) > sp)
 			sp = fabs(x[i * stride]);
 	tp = sp;
-	for (size_t i = 0; i + 1 < n; i++) {
+	/* Interpolate only where the whole kernel lies inside the buffer: the
+	 * buffer is taken as a window into a longer signal, so its cut edges
+	 * must not ring (Gibbs) into the reading. */
+	for (size_t i = TP_HALF; i + TP_HALF < n; i++) {
 		double loc = 0;
 		for (size_t j = i > 1 ? i - 1 : 0; j <= i + 2 && j < n; j++)
 			if (fabs(x[j * stride]) > loc)
@@ -197,9 +200,9 @@ double measure_true_peak(const float *x, size_t n, size_t stride)
 		for (int p = 1; p < TP_OS; p++) {
 			double acc = 0;
 			for (int k = 0; k < 2 * TP_HALF; k++) {
-				long idx = (long)i + k - TP_HALF + 1;
-				if (idx >= 0 && (size_t)idx < n)
-					acc += h[p][k] * x[(size_t)idx * stride];
+				size_t idx = i + (size_t)k - TP_HALF + 1;
+
+				acc += h[p][k] * x[idx * stride];
 			}
 			if (fabs(acc) > tp)
 				tp = fabs(acc);

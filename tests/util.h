@@ -60,8 +60,11 @@ double lin_to_db(double lin);
 double measure_sine_amp(const float *x, size_t n, size_t stride, double rate,
 			double freq_hz);
 
-/* True peak of one channel by 32× band-limited (windowed-sinc)
- * interpolation: an independent reference for the limiter tests. */
+/* True peak of one channel by 32× band-limited (windowed-sinc, 128 taps,
+ * Kaiser beta 10) interpolation: an independent reference for the limiter
+ * tests.  The buffer is a window into a longer signal: interpolation runs
+ * only where the whole kernel fits (64 samples in from each end); the
+ * sample peak counts everywhere. */
 double measure_true_peak(const float *x, size_t n, size_t stride);
 
 /* Temporary folder for a test: created fresh under $TMPDIR; returns its

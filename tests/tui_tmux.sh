@@ -61,14 +61,18 @@ wait_gone() {
 
 # check WHAT ERE: the screen shows it within 3 s, or the test fails
 check() {
-	if ! wait_for 3 "$2"; then
+	if wait_for 3 "$2"; then
+		ok
+	else
 		screen | sed 's/^/  | /' >&2
 		fail "$1 (no line matching '$2')"
 	fi
 }
 
 check_gone() {
-	if ! wait_gone 3 "$2"; then
+	if wait_gone 3 "$2"; then
+		ok
+	else
 		screen | sed 's/^/  | /' >&2
 		fail "$1 (a line still matches '$2')"
 	fi
@@ -80,13 +84,11 @@ now_playing_time() {
 }
 
 # start ENV... -- ARGS...: run termaster in a new session; its exit status
-# lands in $T/status.  It gets SIGTERM after 60 s whatever happens, so that
-# no server outlives a killed test.
-TIMEOUT=
-# --foreground: termaster stays in the terminal's foreground process group
-timeout --foreground 1 true >/dev/null 2>&1 && TIMEOUT="timeout --foreground 60"
+# lands in $T/status.  A watchdog sends it SIGTERM after 60 s, so that no
+# termaster (and so no tmux server) outlives a killed test.  (Not timeout(1):
+# it would pass the terminal's Ctrl-C on as a second SIGINT.)
 start() {
-	rm -f "$T/status"
+	rm -f "$T/status" "$T/pid"
 	_env=
 	while [ "$1" != "--" ]; do
 		_env="$_env $1"
@@ -96,8 +98,10 @@ start() {
 	cat > "$T/run.sh" <<EOT
 #!/bin/sh
 trap : INT  # Ctrl-C is for termaster: this shell stays to record its status
-$TIMEOUT env $_env "$TERMASTER" $* 2> "$T/stderr.txt"
+( sleep 60; [ -f "$T/pid" ] && kill -TERM "\$(cat "$T/pid")" ) 2>/dev/null &
+env $_env sh -c 'echo \$\$ > "$T/pid"; exec "\$0" "\$@"' "$TERMASTER" $* 2> "$T/stderr.txt"
 echo \$? > "$T/status.tmp"
+rm -f "$T/pid"
 mv "$T/status.tmp" "$T/status"
 EOT
 	tm new-session -d -s tm -x 120 -y 40 "sh '$T/run.sh'" ||
@@ -140,9 +144,16 @@ if ! wait_exit 10; then
 	screen | sed 's/^/  | /' >&2
 	fail "an unopenable mix: termaster did not end"
 else
-	[ "$status" = 2 ] || fail "an unopenable mix: exit status $status, expected 2"
-	grep -q "^termaster: $T/no such mix.wav: ." "$T/stderr.txt" ||
+	if [ "$status" = 2 ]; then
+		ok
+	else
+		fail "an unopenable mix: exit status $status, expected 2"
+	fi
+	if grep -q "^termaster: $T/no such mix.wav: ." "$T/stderr.txt"; then
+		ok
+	else
 		fail "an unopenable mix: expected 'termaster: PATH: reason', got '$(cat "$T/stderr.txt")'"
+	fi
 fi
 tm kill-server >/dev/null 2>&1
 
@@ -161,7 +172,9 @@ check "the title names the output" '^ *termaster .*no audio device'
 check "match is on by default" 'Match: ON'
 check "the key help line" 'space play .*Tab A/B .*q quit'
 check "paused at the start" 'PAUSED +00:00\.0 / 00:32\.0'
-if ! tm capture-pane -p -e -t tm | grep -q "$(printf '\033')\[[0-9;]*3[1-6]m"; then
+if tm capture-pane -p -e -t tm | grep -q "$(printf '\033')\[[0-9;]*3[1-6]m"; then
+	ok
+else
 	fail "no colours although NO_COLOR is empty and the terminal has them"
 fi
 
@@ -172,6 +185,8 @@ sleep 1.2
 t2=$(now_playing_time)
 if [ -z "$t1" ] || [ "$t1" = "$t2" ]; then
 	fail "the time does not advance while playing ('$t1' then '$t2')"
+else
+	ok
 fi
 
 tm send-keys -t tm 1
@@ -227,6 +242,8 @@ if ! wait_exit 5; then
 elif [ "$status" != 0 ]; then
 	sed 's/^/  stderr: /' "$T/stderr.txt" >&2
 	fail "q: exit status $status, expected 0"
+else
+	ok
 fi
 tm kill-server >/dev/null 2>&1
 sleep 0.2
@@ -249,10 +266,14 @@ check "ASCII meters in the C locale" '^ *Momentary +[.#=]{40}'
 check "ASCII keys in the C locale" '<-/-> seek'
 if tm capture-pane -p -e -t tm | grep -q "$(printf '\033')\[[0-9;]*[34][0-7]m"; then
 	fail "NO_COLOR=1 but the screen has colours"
+else
+	ok
 fi
 if screen | LC_ALL=C grep -q "$(printf '[\200-\377]')"; then
 	screen | LC_ALL=C grep -n "$(printf '[\200-\377]')" | head -n 3 >&2
 	fail "the C locale got non-ASCII characters"
+else
+	ok
 fi
 tm send-keys -t tm C-c
 if ! wait_exit 5; then
@@ -260,6 +281,8 @@ if ! wait_exit 5; then
 elif [ "$status" != 0 ]; then
 	sed 's/^/  stderr: /' "$T/stderr.txt" >&2
 	fail "Ctrl-C: exit status $status, expected 0"
+else
+	ok
 fi
 
 finish

@@ -182,21 +182,56 @@ struct glyphs {
 };
 
 static const struct glyphs glyphs_utf8 = {
-	"\u25b6", "\u23f8", "\u2014", "\u00d7", "\u2026", "\u21c4", "\u00b7",
-	"\u2588", "\u00b7", "\u2502", "\u2502", "\u2590",
-	{ " ", "\u258f", "\u258e", "\u258d", "\u258c", "\u258b", "\u258a", "\u2589" },
-	"\u2501", "\u2500", "\u25cf",
-	"\u2500", "\u2502", "\u250c", "\u2510", "\u2514", "\u2518",
-	"\u2190/\u2192",
+	.play = "\u25b6",                /* ▶ */
+	.pause = "\u23f8",               /* ⏸ */
+	.dash = "\u2014",                /* — */
+	.times = "\u00d7",               /* × */
+	.ellipsis = "\u2026",            /* … */
+	.swap = "\u21c4",                /* ⇄ */
+	.dot = "\u00b7",                 /* · */
+	.full = "\u2588",                /* █ */
+	.empty = "\u00b7",               /* · */
+	.hold = "\u2502",                /* │ */
+	.centre = "\u2502",              /* │ */
+	.half_right = "\u2590",          /* ▐ */
+	.eighth = { " ", "\u258f", "\u258e", "\u258d", "\u258c", "\u258b", "\u258a",
+		    "\u2589" },          /* ▏▎▍▌▋▊▉ */
+	.pos_done = "\u2501",            /* ━ */
+	.pos_rest = "\u2500",            /* ─ */
+	.pos_head = "\u25cf",            /* ● */
+	.box_h = "\u2500",               /* ─ */
+	.box_v = "\u2502",               /* │ */
+	.box_tl = "\u250c",              /* ┌ */
+	.box_tr = "\u2510",              /* ┐ */
+	.box_bl = "\u2514",              /* └ */
+	.box_br = "\u2518",              /* ┘ */
+	.left_right = "\u2190/\u2192",   /* ←/→ */
 };
 
 static const struct glyphs glyphs_ascii = {
-	">", "||", "-", "x", "...", "<>", "-",
-	"#", ".", "|", "|", "#",
-	{ " ", " ", " ", " ", "=", "=", "=", "=" },
-	"=", "-", "O",
-	"-", "|", "+", "+", "+", "+",
-	"<-/->",
+	.play = ">",
+	.pause = "||",
+	.dash = "-",
+	.times = "x",
+	.ellipsis = "...",
+	.swap = "<>",
+	.dot = "-",
+	.full = "#",
+	.empty = ".",
+	.hold = "|",
+	.centre = "|",
+	.half_right = "#",
+	.eighth = { " ", " ", " ", " ", "=", "=", "=", "=" },  /* " ": draw empty */
+	.pos_done = "=",
+	.pos_rest = "-",
+	.pos_head = "O",
+	.box_h = "-",
+	.box_v = "|",
+	.box_tl = "+",
+	.box_tr = "+",
+	.box_bl = "+",
+	.box_br = "+",
+	.left_right = "<-/->",
 };
 
 static const struct glyphs *G = &glyphs_ascii;
@@ -278,7 +313,7 @@ static int put(int y, int x, int maxw, enum look lk, const char *s)
 
 	if (maxw < 0 || maxw > room)
 		maxw = room;
-	if (y < 0 || y >= LINES || x < 0 || maxw <= 0)
+	if (!s || y < 0 || y >= LINES || x < 0 || maxw <= 0)
 		return 0;
 	n = fit_bytes(s, maxw, &c);
 	attrset(looks[lk]);
@@ -294,7 +329,7 @@ static int put_ellip(int y, int x, int maxw, enum look lk, const char *s)
 	char buf[1024];
 	size_t n;
 
-	if (maxw <= ew || text_cols(s) <= maxw)
+	if (!s || maxw <= ew || text_cols(s) <= maxw)
 		return put(y, x, maxw, lk, s);
 	n = fit_bytes(s, maxw - ew, &c);
 	if (n >= sizeof(buf) - 8)
@@ -615,14 +650,39 @@ static void select_source(struct screen *s, int slot)
 		return;
 	}
 	if (err) {
-		say(s, LOOK_OVER, MSG_SECONDS, "%s: cannot switch (error %d)", label, err);
+		/* the studio passes the engine's codes through */
+		report_engine(s, err, label);
 		return;
 	}
 	want(&s->want_source, slot);
 	s->snap.source = slot;
 	if (slot > 0)
 		s->last_ref = slot;
-	s->msg[0] = '\0';
+	if (si->state == AUDIO_SOURCE_LOADING)
+		say(s, LOOK_WARN, MSG_SECONDS, "%s is still loading; it plays once it is ready",
+		    label);
+	else if (si->state == AUDIO_SOURCE_MEASURING)
+		say(s, LOOK_WARN, MSG_SECONDS, "%s is being measured: its level is not matched yet",
+		    label);
+	else
+		s->msg[0] = '\0';
+}
+
+/* Where Tab goes from the mix: the last reference played, else the first
+ * one ready (else the first that has not failed); 0 when there is none. */
+static int ab_target(const struct screen *s)
+{
+	int i;
+
+	if (s->last_ref > 0 && s->last_ref < s->n_src)
+		return s->last_ref;
+	for (i = 1; i < s->n_src; i++)
+		if (s->src[i].state == AUDIO_SOURCE_READY)
+			return i;
+	for (i = 1; i < s->n_src; i++)
+		if (s->src[i].state != AUDIO_SOURCE_FAILED)
+			return i;
+	return s->n_src > 1 ? 1 : 0;
 }
 
 static void toggle_ab(struct screen *s)
@@ -633,10 +693,8 @@ static void toggle_ab(struct screen *s)
 		select_source(s, 0);
 		return;
 	}
-	target = s->last_ref;
-	if (target <= 0 || target >= s->n_src)
-		target = 1;
-	if (target >= s->n_src) {
+	target = ab_target(s);
+	if (target <= 0) {
 		say(s, LOOK_WARN, MSG_SECONDS,
 		    "A/B: no reference loaded (termaster MIX REF1 REF2 %s)", G->ellipsis);
 		return;
@@ -956,8 +1014,10 @@ static void draw_numbers(int y, const struct cols *c, const struct refs_loudness
 	int x = c->nums;
 
 	if (have) {
-		putf(y, x, 8, LOOK_BOLD, "%8s", fmt_db(i_s, sizeof(i_s), l->integrated_lufs, false));
-		putf(y, x + 8, 8, LOOK_NORMAL, "%8s", fmt_db(lra_s, sizeof(lra_s), l->lra_lu, false));
+		putf(y, x, 8, LOOK_BOLD, "%8s",
+		     fmt_db(i_s, sizeof(i_s), l->integrated_lufs, false));
+		putf(y, x + 8, 8, LOOK_NORMAL, "%8s",
+		     fmt_db(lra_s, sizeof(lra_s), l->lra_lu, false));
 		putf(y, x + 16, 8, zone_look(l->true_peak_dbtp, -1.0, 0.0), "%8s",
 		     fmt_db(tp_s, sizeof(tp_s), l->true_peak_dbtp, false));
 	} else {
@@ -970,11 +1030,15 @@ static void draw_numbers(int y, const struct cols *c, const struct refs_loudness
 /* The state cell; returns true when the numbers should be drawn. */
 static bool draw_state(int y, const struct cols *c, const struct audio_source_info *si)
 {
-	char bar[64];
+	char bar[320];
 	int k, fillc;
 
 	switch (si->state) {
 	case AUDIO_SOURCE_LOADING:
+		if (si->progress <= 0.0) {
+			put(y, c->state, STATE_W, LOOK_DIM, "queued");
+			return false;
+		}
 		fillc = (int)(si->progress * 6 + 0.5);
 		if (fillc < 0)
 			fillc = 0;
@@ -991,8 +1055,8 @@ static bool draw_state(int y, const struct cols *c, const struct audio_source_in
 		putf(y, c->state, STATE_W, LOOK_ACCENT, "measuring%s", G->ellipsis);
 		return false;
 	case AUDIO_SOURCE_FAILED:
-		putf(y, c->state, -1, LOOK_OVER, "failed: %s",
-		     si->error[0] ? si->error : "cannot load");
+		snprintf(bar, sizeof(bar), "failed: %s", si->error[0] ? si->error : "cannot load");
+		put_ellip(y, c->state, COLS - c->state - 1, LOOK_OVER, bar);
 		return false;
 	case AUDIO_SOURCE_READY:
 		put(y, c->state, STATE_W, LOOK_OK, "ready");
@@ -1037,7 +1101,7 @@ static void draw_mix_rows(struct screen *s, int y, const struct cols *c)
 		draw_numbers(y, c, &m->after, true, s->snap.gain_db[AUDIO_ROUTE_AFTER],
 			     s->snap.match);
 	} else {
-		put(y, c->state, STATE_W, LOOK_DIM, "not measured");
+		put(y, c->state, STATE_W, LOOK_DIM, "queued");
 		draw_numbers(y, c, NULL, false, s->snap.gain_db[AUDIO_ROUTE_AFTER], s->snap.match);
 	}
 
@@ -1077,7 +1141,7 @@ static void draw_ref_row(struct screen *s, int y, const struct cols *c, int slot
 static int draw_sources(struct screen *s, int y, int rows)
 {
 	struct cols c;
-	int used = 0, slot, shown_refs, refs;
+	int used = 0, slot, shown_refs, refs, first;
 
 	layout_cols(&c);
 	put(y, c.key, 3, LOOK_HEAD, " #");
@@ -1101,7 +1165,11 @@ static int draw_sources(struct screen *s, int y, int rows)
 		shown_refs = 0;
 	if (shown_refs > refs)
 		shown_refs = refs;
-	for (slot = 1; slot <= shown_refs; slot++)
+	/* a window over the references that keeps the one playing in view */
+	first = 1;
+	if (s->snap.source > shown_refs && shown_refs > 0)
+		first = s->snap.source - shown_refs + 1;
+	for (slot = first; slot < first + shown_refs; slot++)
 		draw_ref_row(s, y + used++, &c, slot);
 	if (shown_refs < refs)
 		putf(y + used++, c.label, -1, LOOK_DIM, "%s and %d more (enlarge the window)",
@@ -1148,7 +1216,8 @@ static void draw_match(struct screen *s, int y)
 			putf(y, x, -1, LOOK_WARN, "  (lowered: %s has no headroom)",
 			     limiter_name(r->limiting_source, who, sizeof(who)));
 		else
-			put(y, x, -1, LOOK_WARN, "  (lowered to keep every true peak under 0 dBTP)");
+			put(y, x, -1, LOOK_WARN,
+			    "  (lowered to keep every true peak under 0 dBTP)");
 	}
 }
 
@@ -1175,9 +1244,9 @@ static void draw_ab(struct screen *s, int y, int rows)
 		aside = src < s->n_src ? s->src[src].name : "";
 	}
 	if (src == 0) {
-		int t = s->last_ref > 0 && s->last_ref < s->n_src ? s->last_ref : 1;
+		int t = ab_target(s);
 
-		if (t < s->n_src)
+		if (t > 0)
 			snprintf(hint, sizeof(hint), "Tab %s REF %d", G->swap, t);
 		else
 			snprintf(hint, sizeof(hint), "no references");
@@ -1229,9 +1298,11 @@ static void draw_transport(struct screen *s, int y)
 		     fmt_time(a, sizeof(a), s->loop_in_s), G->dash,
 		     fmt_time(b, sizeof(b), s->loop_out_s));
 	else if (s->has_in)
-		putf(y, x, -1, LOOK_NORMAL, "in %s  (] sets out)", fmt_time(a, sizeof(a), s->loop_in_s));
+		putf(y, x, -1, LOOK_NORMAL, "in %s  (] sets out)",
+		     fmt_time(a, sizeof(a), s->loop_in_s));
 	else if (s->has_out)
-		putf(y, x, -1, LOOK_NORMAL, "out %s  ([ sets in)", fmt_time(a, sizeof(a), s->loop_out_s));
+		putf(y, x, -1, LOOK_NORMAL, "out %s  ([ sets in)",
+		     fmt_time(a, sizeof(a), s->loop_out_s));
 	else
 		put(y, x, -1, LOOK_DIM, "no region  ([ in, ] out)");
 
@@ -1306,6 +1377,8 @@ static void draw_meters(struct screen *s, int y)
 	const struct refs_meter_values *v = &s->mv;
 	char a[16], b[16];
 	int bx, bw, vx;
+	enum look lk;
+	double gr;
 
 	meter_geometry(&bx, &bw);
 	vx = bx + bw + 2;
@@ -1343,9 +1416,10 @@ static void draw_meters(struct screen *s, int y)
 	y++;
 	put(y, 1, METER_LABEL_W, LOOK_NORMAL, "Limiter GR");
 	draw_gr_bar(y, bx, bw, s->snap.limiter_gr_db);
-	putf(y, vx, METER_VALUE_W, fabs(s->snap.limiter_gr_db) >= 6.0 ? LOOK_OVER :
-	     fabs(s->snap.limiter_gr_db) >= 3.0 ? LOOK_WARN : LOOK_BOLD, "%6s dB",
-	     fmt_db(a, sizeof(a), -fabs(s->snap.limiter_gr_db), false));
+	gr = fabs(s->snap.limiter_gr_db);
+	lk = zone_look(gr, 3.0, 6.0);
+	putf(y, vx, METER_VALUE_W, lk == LOOK_OK ? LOOK_BOLD : lk, "%6s dB",
+	     fmt_db(a, sizeof(a), -gr, false));
 	putf(y, vx + 10, METER_VALUE_W - 10, LOOK_DIM, "(0 %s -%.0f)", G->dash, GR_RANGE_DB);
 }
 
@@ -1449,7 +1523,7 @@ static void draw_help_overlay(void)
 		{ "q", "quit" },
 	};
 	int n = (int)(sizeof(k) / sizeof(k[0]));
-	int w = 60, h = n + 5, y, x, i;
+	int w = 62, h = n + 6, y, x, i;
 
 	if (w > COLS)
 		w = COLS;
@@ -1459,37 +1533,50 @@ static void draw_help_overlay(void)
 	x = (COLS - w) / 2;
 	draw_box(y, x, h, w);
 	putf(y, x + 2, w - 4, LOOK_BOLD, " Keys %s termaster ", G->dash);
-	for (i = 0; i < n && i + 2 < h - 3; i++) {
+	for (i = 0; i < n && i + 2 < h - 4; i++) {
 		put(y + 2 + i, x + 3, 8, LOOK_KEY, k[i].key ? k[i].key : G->left_right);
 		put(y + 2 + i, x + 13, w - 15, LOOK_NORMAL, k[i].what);
 	}
-	put(y + h - 2, x + 3, w - 6, LOOK_DIM,
+	put(y + h - 3, x + 3, w - 6, LOOK_DIM,
 	    "All sources share one playhead; switching is seamless.");
+	put(y + h - 2, x + 3, w - 6, LOOK_DIM,
+	    "Match plays every source at the level of the mix AFTER.");
 }
 
+/* "termaster needs at least 80×24 (now 60×20) — enlarge the window",
+ * centred, its phrases wrapped onto more lines when the window is narrow. */
 static void draw_too_small(void)
 {
-	char line1[160], line2[64];
-	int c1, c2, y = LINES / 2;
+	char part[3][64], line[5][3 * 64 + 3];   /* a line holds all three parts */
+	int n_lines = 0, i, y;
 
-	snprintf(line1, sizeof(line1), "termaster needs at least %d%s%d (now %d%s%d) %s enlarge the window",
-		 SCREEN_MIN_COLS, G->times, SCREEN_MIN_ROWS, COLS, G->times, LINES, G->dash);
-	c1 = text_cols(line1);
-	if (c1 <= COLS) {
-		put(y, (COLS - c1) / 2, COLS, LOOK_WARN, line1);
-	} else {
-		snprintf(line1, sizeof(line1), "termaster needs at least %d%s%d (now %d%s%d)",
-			 SCREEN_MIN_COLS, G->times, SCREEN_MIN_ROWS, COLS, G->times, LINES);
-		c1 = text_cols(line1);
-		put(y - 1, c1 < COLS ? (COLS - c1) / 2 : 0, COLS, LOOK_WARN, line1);
-		snprintf(line2, sizeof(line2), "enlarge the window");
-		c2 = text_cols(line2);
-		put(y, c2 < COLS ? (COLS - c2) / 2 : 0, COLS, LOOK_WARN, line2);
+	snprintf(part[0], sizeof(part[0]), "termaster needs at least %d%s%d",
+		 SCREEN_MIN_COLS, G->times, SCREEN_MIN_ROWS);
+	snprintf(part[1], sizeof(part[1]), "(now %d%s%d)", COLS, G->times, LINES);
+	snprintf(part[2], sizeof(part[2]), "%s enlarge the window", G->dash);
+	line[0][0] = '\0';
+	for (i = 0; i < 3; i++) {
+		if (line[n_lines][0] &&
+		    text_cols(line[n_lines]) + 1 + text_cols(part[i]) > COLS) {
+			n_lines++;
+			line[n_lines][0] = '\0';
+		}
+		if (line[n_lines][0])
+			strcat(line[n_lines], " ");
+		strcat(line[n_lines], part[i]);
 	}
-	snprintf(line2, sizeof(line2), "q quits");
-	c2 = text_cols(line2);
-	if (y + 2 < LINES)
-		put(y + 2, c2 < COLS ? (COLS - c2) / 2 : 0, COLS, LOOK_DIM, line2);
+	n_lines++;
+	strcpy(line[n_lines++], "");
+	strcpy(line[n_lines++], "q quits");
+	y = (LINES - n_lines) / 2;
+	if (y < 0)
+		y = 0;
+	for (i = 0; i < n_lines; i++) {
+		int c = text_cols(line[i]);
+
+		put(y + i, c < COLS ? (COLS - c) / 2 : 0, COLS,
+		    i < n_lines - 2 ? LOOK_WARN : LOOK_DIM, line[i]);
+	}
 }
 
 static void draw(struct screen *s)
@@ -1564,6 +1651,7 @@ static void update_size(void)
 static const int handled_signals[] = { SIGWINCH, SIGINT, SIGTERM, SIGHUP };
 #define N_HANDLED (sizeof(handled_signals) / sizeof(handled_signals[0]))
 static struct sigaction old_actions[N_HANDLED];
+static bool signals_installed;
 
 static void install_signals(void)
 {
@@ -1576,14 +1664,18 @@ static void install_signals(void)
 		sa.sa_handler = handled_signals[i] == SIGWINCH ? on_winch : on_quit;
 		sigaction(handled_signals[i], &sa, &old_actions[i]);
 	}
+	signals_installed = true;
 }
 
 static void restore_signals(void)
 {
 	size_t i;
 
+	if (!signals_installed)
+		return;
 	for (i = 0; i < N_HANDLED; i++)
 		sigaction(handled_signals[i], &old_actions[i], NULL);
+	signals_installed = false;
 }
 
 static bool locale_is_utf8(void)
@@ -1708,7 +1800,7 @@ int tui_screen_run(const struct tui_opts *o)
 		tui_error("cannot start the screen: unknown terminal type \"%s\"",
 			  getenv("TERM") ? getenv("TERM") : "");
 		ret = TUI_EXIT_FAIL;
-		goto out_signals;
+		goto out_studio;
 	}
 	set_term(scr);
 
@@ -1738,10 +1830,11 @@ int tui_screen_run(const struct tui_opts *o)
 	endwin();
 	delscreen(scr);
 	restore_stderr();
-out_signals:
-	restore_signals();
 out_studio:
+	/* our handlers stay until the output is closed: a second Ctrl-C must
+	 * not cut the teardown short */
 	audio_studio_free(&s->st);
+	restore_signals();
 out_free:
 	refs_meter_free(&s->meter);
 	free(s->tap);

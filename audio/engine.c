@@ -334,6 +334,11 @@ static bool handle(struct audio_engine *e, const struct cmd *c)
 		/* at the end: start again from the top */
 		if (c->a && !e->playing && e->play.pos >= e->length && !e->loop_on)
 			begin_jump(e, 0);
+		/* starting from silence: clear and re-prime the chain, so that
+		 * parameters set while stopped apply from the first sample and
+		 * no stale envelope from before the pause leaks in */
+		if (c->a && idle(e))
+			e->primed = false;
 		e->playing = c->a != 0;
 		ramp_set(&e->run_gain, e->playing ? 1.0f : 0.0f, e->xfade_len);
 		break;

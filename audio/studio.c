@@ -633,11 +633,11 @@ int audio_studio_set_param(struct audio_studio *st, unsigned idx, float value)
 	int err;
 
 	if (idx >= chain_param_count())
-		return AUDIO_ENGINE_ERROR_ARG;
+		return AUDIO_STUDIO_ERROR_STATE;
 	value = chain_param_clamp(idx, value);
 	err = audio_engine_set_param(st->engine, idx, value);
 	if (err)
-		return err;
+		return AUDIO_STUDIO_ERROR_BUSY;
 	if (st->settings.value[idx] != value) {
 		st->settings.value[idx] = value;
 		st->after_gen++;
@@ -658,7 +658,7 @@ int audio_studio_set_source(struct audio_studio *st, int slot)
 {
 	if (slot < 0 || slot >= st->n_src)
 		return AUDIO_STUDIO_ERROR_STATE;
-	return audio_engine_set_source(st->engine, slot);
+	return audio_engine_set_source(st->engine, slot) ? AUDIO_STUDIO_ERROR_BUSY : 0;
 }
 
 int audio_studio_source_count(const struct audio_studio *st)

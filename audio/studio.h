@@ -29,7 +29,8 @@ enum audio_studio_error {
 	AUDIO_STUDIO_ERROR_MIX,     /* the mix cannot be opened: see msg */
 	AUDIO_STUDIO_ERROR_ENGINE,
 	AUDIO_STUDIO_ERROR_FULL,    /* too many sources */
-	AUDIO_STUDIO_ERROR_STATE,   /* source not ready */
+	AUDIO_STUDIO_ERROR_STATE,   /* no such source slot */
+	AUDIO_STUDIO_ERROR_BUSY,    /* the engine's command ring is full: try again */
 };
 
 struct audio_studio_opts {
@@ -98,8 +99,13 @@ bool audio_studio_busy(struct audio_studio *st);
 
 /* Controls: forwarded to the engine (see engine.h). */
 struct audio_engine *audio_studio_engine(struct audio_studio *st);
+/* Clamps to the table, sends it to the engine and schedules the
+ * re-measurement of "after".  Returns 0, AUDIO_STUDIO_ERROR_STATE (no such
+ * parameter) or _BUSY. */
 int audio_studio_set_param(struct audio_studio *st, unsigned idx, float value);
 const struct chain_settings *audio_studio_settings(const struct audio_studio *st);
+/* Any existing slot, loaded or not (a source still loading plays silence
+ * until it is ready).  Returns 0, AUDIO_STUDIO_ERROR_STATE or _BUSY. */
 int audio_studio_set_source(struct audio_studio *st, int slot);
 
 int audio_studio_source_count(const struct audio_studio *st);   /* mix + refs */

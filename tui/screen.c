@@ -643,17 +643,14 @@ static void select_source(struct screen *s, int slot)
 		return;
 	}
 	err = audio_studio_set_source(s->st, slot);
-	if (err == AUDIO_STUDIO_ERROR_STATE) {
-		say(s, LOOK_WARN, MSG_SECONDS, "%s is not ready yet (%s %.0f%%)",
+	if (err) {
+		say(s, LOOK_WARN, MSG_SECONDS, "%s: the engine is busy, try again", label);
+		return;
+	}
+	if (si->state == AUDIO_SOURCE_LOADING || si->state == AUDIO_SOURCE_MEASURING)
+		say(s, LOOK_WARN, MSG_SECONDS, "%s plays once it is ready (%s %.0f%%)",
 		    label, si->state == AUDIO_SOURCE_LOADING ? "loading" : "measuring",
 		    si->progress * 100.0);
-		return;
-	}
-	if (err) {
-		/* the studio passes the engine's codes through */
-		report_engine(s, err, label);
-		return;
-	}
 	want(&s->want_source, slot);
 	s->snap.source = slot;
 	if (slot > 0)

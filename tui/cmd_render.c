@@ -349,6 +349,19 @@ int tui_cmd_render(int argc, char **argv)
 		       fmt1(c, sizeof(c), lm.true_peak_dbtp));
 		fflush(stdout);
 	}
+	{
+		/* the limiter holds its ceiling at the rate it runs at; say so
+		 * when something after it (rate conversion) added peaks */
+		int ci = chain_param_find("limiter.ceiling_dbtp");
+		double ceiling = ci >= 0 ? o.settings.value[ci] : 0.0;
+
+		if (isfinite(lm.true_peak_dbtp) && lm.true_peak_dbtp > ceiling + 0.05)
+			tui_error("%s: warning: true peak %.2f dBTP is above the ceiling %.1f dBTP%s",
+				  o.out_path, lm.true_peak_dbtp, ceiling,
+				  o.rate && o.rate != mix->rate ?
+				  "; the rate conversion after the limiter added it: lower the ceiling "
+				  "or render at the mix's rate" : "");
+	}
 
 out:
 	audio_clip_free(&mix);

@@ -32,6 +32,9 @@
 #include "refs/loudness.h"
 #include "refs/match.h"
 
+/* Input gain of the demo's chain (a string: it goes through the table). */
+#define AUDIO_STUDIO_DEMO_GAIN_DB "10"
+
 /* Debounce of "after" re-measurement after the last parameter change. */
 #define AFTER_DEBOUNCE_S 0.15
 
@@ -342,6 +345,15 @@ struct audio_studio *audio_studio_new(const char *mix_path,
 	atomic_init(&st->live_gen, 0);
 	atomic_init(&st->stopping, false);
 	chain_settings_default(&st->settings);
+	if (!mix_path) {
+		/* the demo starts mastered: the mix driven into the limiter, so
+		 * that bypass compares a real "before" and "after" */
+		chain_settings_assign(&st->settings, "gain.gain_db=" AUDIO_STUDIO_DEMO_GAIN_DB,
+				      NULL, 0);
+		snprintf(st->notice, sizeof(st->notice),
+			 "demo: the chain drives the mix +%s dB into the limiter; "
+			 "b hears it bypassed, matched", AUDIO_STUDIO_DEMO_GAIN_DB);
+	}
 
 	if (mix_path) {
 		int rate = 0, ch = 0;

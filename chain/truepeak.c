@@ -17,7 +17,7 @@
 
 #define TP_TAPS (2 * CHAIN_TP_HALF)  /* per phase */
 #define TP_BETA 10.0                 /* Kaiser window: ~100 dB stop band */
-#define TP_FC 1.0                    /* cut-off relative to the input Nyquist */
+#define TP_FC 0.98                   /* cut-off relative to the input Nyquist */
 #define TP_MAX_OS 8
 #define TP_MAX_CH 8
 

@@ -6,6 +6,7 @@
 #include <math.h>
 #include <stdarg.h>
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -55,6 +56,33 @@ static struct chain_param_info table[CHAIN_PARAM_MAX];
 static unsigned table_len;
 static atomic_int table_state;  /* 0 unbuilt, 1 building, 2 ready */
 
+/* The "<proc>.on" switches the chain adds (chain/processor.h). */
+static const struct chain_param on_param[2] = {
+	{ "on", "On", "", 0.0f, 1.0f, 0.0f, 1.0f },  /* CHAIN_BYPASS_OFF */
+	{ "on", "On", "", 0.0f, 1.0f, 1.0f, 1.0f },  /* CHAIN_BYPASS_ON */
+};
+
+static void table_add(unsigned *n, unsigned p, unsigned local,
+		      const struct chain_param *param)
+{
+	const struct chain_proc_ops *ops = procs[p];
+	struct chain_param_info *e = &table[*n];
+	size_t a = strlen(ops->name), b = strlen(param->id);
+
+	/* ids are compile-time constants; test_chain checks they all fit
+	 * and that nothing was cut at CHAIN_PARAM_MAX */
+	if (*n >= CHAIN_PARAM_MAX || a + 1 + b > ID_MAX)
+		return;
+	memcpy(e->id, ops->name, a);
+	e->id[a] = '.';
+	memcpy(e->id + a + 1, param->id, b);
+	e->id[a + 1 + b] = '\0';
+	e->proc = p;
+	e->local = local;
+	e->param = param;
+	(*n)++;
+}
+
 static void table_build(void)
 {
 	unsigned n = 0;
@@ -62,23 +90,11 @@ static void table_build(void)
 	for (unsigned p = 0; p < N_PROCS; p++) {
 		const struct chain_proc_ops *ops = procs[p];
 
-		for (unsigned k = 0; k < ops->n_params && n < CHAIN_PARAM_MAX; k++) {
-			struct chain_param_info *e = &table[n];
-			size_t a = strlen(ops->name), b = strlen(ops->params[k].id);
-
-			/* ids are compile-time constants; test_chain checks they
-			 * all fit and that nothing was cut at CHAIN_PARAM_MAX */
-			if (a + 1 + b > ID_MAX)
-				continue;
-			memcpy(e->id, ops->name, a);
-			e->id[a] = '.';
-			memcpy(e->id + a + 1, ops->params[k].id, b);
-			e->id[a + 1 + b] = '\0';
-			e->proc = p;
-			e->local = k;
-			e->param = &ops->params[k];
-			n++;
-		}
+		if (ops->bypass != CHAIN_BYPASS_NONE)
+			table_add(&n, p, CHAIN_LOCAL_ON,
+				  &on_param[ops->bypass == CHAIN_BYPASS_ON]);
+		for (unsigned k = 0; k < ops->n_params; k++)
+			table_add(&n, p, k, &ops->params[k]);
 	}
 	table_len = n;
 }
@@ -359,16 +375,80 @@ int chain_settings_assign(struct chain_settings *s, const char *assignment,
 	return chain_settings_set(s, id, eq + 1, msg, msg_len);
 }
 
-/* ---- a chain instance ---- */
+/* ---- a chain instance ----
+ *
+ * Bypass glossary, per processor with a "<proc>.on" switch:
+ *   on        the switch as last set
+ *   mix       0 = dry, 1 = processed; ramps linearly over CHAIN_BYPASS_MS,
+ *             one step per sample, so it is the same for any call sizes
+ *   running   the processor is being fed (on, or still fading out)
+ *   delay     the last `lat` input frames: the dry path delayed by the
+ *             processor's latency, so dry and processed stay aligned and a
+ *             switched-off processor keeps the chain's latency constant
+ * A processor that is fully off is not run.  Switching it on resets it and
+ * primes it with the delay line's frames, so its output is aligned and
+ * valid from the first sample of the crossfade.
+ */
+
+struct bypass {
+	bool on;
+	bool running;
+	double mix;
+	double step;        /* per sample while ramping */
+	unsigned lat;
+	unsigned pos;       /* next write in delay[] */
+	float *delay[CHAIN_CHANNELS];
+};
 
 struct chain {
 	double rate;
 	unsigned max_frames;
 	unsigned n_params;
+	unsigned ramp;                   /* frames of a bypass crossfade */
 	struct chain_proc proc[N_PROCS];
+	struct bypass byp[N_PROCS];
+	float *dry[CHAIN_CHANNELS];      /* max_frames: dry copy for fades */
+	float *prime[CHAIN_CHANNELS];    /* max_frames: priming scratch */
 	float gr_db[N_PROCS];            /* of the last chain_process() */
 	float value[CHAIN_PARAM_MAX];    /* current targets */
 };
+
+static void bypass_switch(struct chain *c, unsigned p, bool on, int snap)
+{
+	struct bypass *b = &c->byp[p];
+
+	if (procs[p]->bypass == CHAIN_BYPASS_NONE)
+		return;
+	b->on = on;
+	if (snap) {
+		b->mix = on ? 1.0 : 0.0;
+		b->step = 0;
+		b->running = on;
+		return;
+	}
+	if (on && !b->running) {
+		/* fresh state, primed with what the dry path holds, so the
+		 * processed signal is aligned and valid at once */
+		struct chain_proc *pr = &c->proc[p];
+		unsigned done = 0;
+
+		pr->ops->reset(pr);
+		while (done < b->lat) {
+			unsigned m = b->lat - done < c->max_frames ? b->lat - done : c->max_frames;
+			float *buf[CHAIN_CHANNELS];
+
+			for (unsigned ch = 0; ch < CHAIN_CHANNELS; ch++) {
+				for (unsigned k = 0; k < m; k++)
+					c->prime[ch][k] = b->delay[ch][(b->pos + done + k) % b->lat];
+				buf[ch] = c->prime[ch];
+			}
+			pr->ops->process(pr, buf, m);
+			done += m;
+		}
+		b->running = true;
+	}
+	b->step = (on ? 1.0 : -1.0) / (double)c->ramp;
+}
 
 struct chain *chain_new(double rate, unsigned max_frames,
 			const struct chain_settings *s, int *err)
@@ -392,6 +472,15 @@ struct chain *chain_new(double rate, unsigned max_frames,
 	c->rate = rate;
 	c->max_frames = max_frames;
 	c->n_params = chain_param_count();
+	c->ramp = (unsigned)lround(rate * CHAIN_BYPASS_MS / 1000.0);
+	for (unsigned ch = 0; ch < CHAIN_CHANNELS; ch++) {
+		c->dry[ch] = calloc(max_frames, sizeof(float));
+		c->prime[ch] = calloc(max_frames, sizeof(float));
+		if (!c->dry[ch] || !c->prime[ch]) {
+			e = CHAIN_ERROR_NOMEM;
+			goto fail;
+		}
+	}
 	for (unsigned p = 0; p < N_PROCS; p++) {
 		struct chain_proc *pr = &c->proc[p];
 
@@ -409,14 +498,31 @@ struct chain *chain_new(double rate, unsigned max_frames,
 			pr->priv = NULL;
 			goto fail;
 		}
+		c->byp[p].on = c->byp[p].running = true;
+		c->byp[p].mix = 1.0;
+		if (procs[p]->bypass != CHAIN_BYPASS_NONE) {
+			unsigned lat = procs[p]->latency(pr);
+
+			c->byp[p].lat = lat;
+			for (unsigned ch = 0; lat && ch < CHAIN_CHANNELS; ch++) {
+				c->byp[p].delay[ch] = calloc(lat, sizeof(float));
+				if (!c->byp[p].delay[ch]) {
+					e = CHAIN_ERROR_NOMEM;
+					goto fail;
+				}
+			}
+		}
 	}
 	for (unsigned i = 0; i < c->n_params; i++) {
 		const struct chain_param_info *info = &table[i];
 		float v = s ? chain_param_clamp(i, s->value[i]) : info->param->def;
 
 		c->value[i] = v;
-		c->proc[info->proc].ops->set_param(&c->proc[info->proc],
-						   info->local, v, 1);
+		if (info->local == CHAIN_LOCAL_ON)
+			bypass_switch(c, info->proc, v >= 0.5f, 1);
+		else
+			c->proc[info->proc].ops->set_param(&c->proc[info->proc],
+							   info->local, v, 1);
 	}
 	if (err)
 		*err = CHAIN_OK;
@@ -438,12 +544,18 @@ void chain_free(struct chain **cp)
 	for (unsigned p = 0; p < N_PROCS; p++) {
 		struct chain_proc *pr = &c->proc[p];
 
+		for (unsigned ch = 0; ch < CHAIN_CHANNELS; ch++)
+			free(c->byp[p].delay[ch]);
 		if (!pr->priv)
 			continue;
 		if (pr->ops->destroy)
 			pr->ops->destroy(pr);
 		free(pr->priv);
 		pr->priv = NULL;
+	}
+	for (unsigned ch = 0; ch < CHAIN_CHANNELS; ch++) {
+		free(c->dry[ch]);
+		free(c->prime[ch]);
 	}
 	free(c);
 	*cp = NULL;
@@ -458,6 +570,11 @@ void chain_set_param(struct chain *c, unsigned idx, float value)
 	info = &table[idx];
 	value = chain_param_clamp(idx, value);
 	c->value[idx] = value;
+	if (info->local == CHAIN_LOCAL_ON) {
+		if ((value >= 0.5f) != c->byp[info->proc].on)
+			bypass_switch(c, info->proc, value >= 0.5f, 0);
+		return;
+	}
 	c->proc[info->proc].ops->set_param(&c->proc[info->proc], info->local,
 					   value, 0);
 }
@@ -465,6 +582,72 @@ void chain_set_param(struct chain *c, unsigned idx, float value)
 float chain_get_param(const struct chain *c, unsigned idx)
 {
 	return idx < c->n_params ? c->value[idx] : 0.0f;
+}
+
+/* The dry path of processor p for m frames: buf delayed by its latency
+ * into out (out may be NULL: only keep the delay line current). */
+static void dry_path(struct bypass *b, float *const *buf, float *const *out, unsigned m)
+{
+	for (unsigned ch = 0; ch < CHAIN_CHANNELS; ch++) {
+		unsigned pos = b->pos;
+
+		if (!b->lat) {
+			if (out)
+				memcpy(out[ch], buf[ch], sizeof(float) * m);
+			continue;
+		}
+		for (unsigned k = 0; k < m; k++) {
+			float x = buf[ch][k];
+
+			if (out)
+				out[ch][k] = b->delay[ch][pos];
+			b->delay[ch][pos] = x;
+			if (++pos == b->lat)
+				pos = 0;
+		}
+	}
+	if (b->lat)
+		b->pos = (unsigned)((b->pos + m) % b->lat);
+}
+
+static void run_proc(struct chain *c, unsigned p, float *const *sub, unsigned m)
+{
+	struct chain_proc *pr = &c->proc[p];
+	struct bypass *b = &c->byp[p];
+
+	if (pr->ops->bypass == CHAIN_BYPASS_NONE || (b->on && b->mix >= 1.0 && b->step == 0)) {
+		if (pr->ops->bypass != CHAIN_BYPASS_NONE)
+			dry_path(b, sub, NULL, m);
+		pr->ops->process(pr, sub, m);
+		return;
+	}
+	if (!b->running) {
+		/* fully off: the dry path only */
+		dry_path(b, sub, sub, m);
+		return;
+	}
+	/* crossfading */
+	dry_path(b, sub, c->dry, m);
+	pr->ops->process(pr, sub, m);
+	for (unsigned k = 0; k < m; k++) {
+		float w;
+
+		if (b->step != 0) {
+			b->mix += b->step;
+			if (b->mix >= 1.0) {
+				b->mix = 1.0;
+				b->step = 0;
+			} else if (b->mix <= 0.0) {
+				b->mix = 0.0;
+				b->step = 0;
+			}
+		}
+		w = (float)b->mix;
+		for (unsigned ch = 0; ch < CHAIN_CHANNELS; ch++)
+			sub[ch][k] = sub[ch][k] * w + c->dry[ch][k] * (1.0f - w);
+	}
+	if (b->step == 0 && b->mix <= 0.0)
+		b->running = false;
 }
 
 void chain_process(struct chain *c, float *const *buf, unsigned n)
@@ -482,9 +665,9 @@ void chain_process(struct chain *c, float *const *buf, unsigned n)
 		for (unsigned p = 0; p < N_PROCS; p++) {
 			struct chain_proc *pr = &c->proc[p];
 
-			pr->ops->process(pr, sub, m);
-			if (pr->ops->gain_reduction_db) {
-				float gr = pr->ops->gain_reduction_db(pr);
+			run_proc(c, p, sub, m);
+			if (pr->ops->gain_reduction_db && c->byp[p].running) {
+				float gr = pr->ops->gain_reduction_db(pr) * (float)c->byp[p].mix;
 
 				if (gr > c->gr_db[p])
 					c->gr_db[p] = gr;
@@ -496,10 +679,19 @@ void chain_process(struct chain *c, float *const *buf, unsigned n)
 
 void chain_reset(struct chain *c)
 {
-	for (unsigned p = 0; p < N_PROCS; p++)
+	for (unsigned p = 0; p < N_PROCS; p++) {
+		struct bypass *b = &c->byp[p];
+
 		c->proc[p].ops->reset(&c->proc[p]);
-	for (unsigned p = 0; p < N_PROCS; p++)
+		/* a reset lands every fade on its target, as smoothers do */
+		b->mix = b->on ? 1.0 : 0.0;
+		b->step = 0;
+		b->running = b->on;
+		b->pos = 0;
+		for (unsigned ch = 0; b->lat && ch < CHAIN_CHANNELS; ch++)
+			memset(b->delay[ch], 0, sizeof(float) * b->lat);
 		c->gr_db[p] = 0;
+	}
 }
 
 unsigned chain_latency(const struct chain *c)

@@ -48,10 +48,17 @@ CHAIN_PROCESSORS(CHAIN_DECLARE_OPS)
 
 /* ---- the parameter table (static, thread-safe, no chain needed) ---- */
 
+/* `local` of the "<proc>.on" switch that the chain adds for processors
+ * with a bypass (chain/processor.h): it is the chain's, not the
+ * processor's.  Switching crossfades over CHAIN_BYPASS_MS. */
+#define CHAIN_LOCAL_ON 0xffffffffu
+#define CHAIN_BYPASS_MS 10.0
+
 struct chain_param_info {
 	char id[48];                   /* "limiter.ceiling_dbtp" */
 	unsigned proc;                 /* index of the processor in chain order */
-	unsigned local;                /* index in the processor's own table */
+	unsigned local;                /* index in the processor's own table,
+					* or CHAIN_LOCAL_ON */
 	const struct chain_param *param;
 };
 

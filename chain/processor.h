@@ -34,9 +34,18 @@ struct chain_param {
 
 struct chain_proc;
 
+/* Whether a processor can be switched off, and how it starts (chain.c adds
+ * a parameter "<name>.on" for it and crossfades every switch). */
+enum chain_bypass {
+	CHAIN_BYPASS_NONE = 0,   /* always on (input gain) */
+	CHAIN_BYPASS_ON,         /* has "<name>.on", on by default */
+	CHAIN_BYPASS_OFF,        /* has "<name>.on", off by default */
+};
+
 struct chain_proc_ops {
 	const char *name;        /* prefix of its parameter ids: "gain", "limiter" */
 	const char *label;       /* shown on screen: "Input gain" */
+	enum chain_bypass bypass;
 	size_t priv_size;
 	const struct chain_param *params;
 	unsigned n_params;

@@ -302,6 +302,57 @@ static void trimmed(char *dst, size_t len, const char *src, size_t n)
 	dst[n] = '\0';
 }
 
+/* The value of a choice given by name (case-insensitive), or -1. */
+static int choice_value(const struct chain_param *p, const char *text, double *out)
+{
+	int n = (int)lroundf(p->max - p->min) + 1;
+
+	for (int i = 0; i < n; i++) {
+		const char *name = p->choices[i];
+		size_t k = 0;
+
+		if (!name)
+			break;
+		while (name[k] && text[k] && lower(name[k]) == lower(text[k]))
+			k++;
+		if (!name[k] && !text[k]) {
+			*out = p->min + i;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+static void choice_names(const struct chain_param *p, char *out, size_t len)
+{
+	int n = (int)lroundf(p->max - p->min) + 1;
+	size_t used = 0;
+
+	out[0] = '\0';
+	for (int i = 0; i < n && p->choices[i]; i++) {
+		int w = snprintf(out + used, len - used, "%s%s", i ? ", " : "", p->choices[i]);
+
+		if (w < 0 || (size_t)w >= len - used)
+			break;
+		used += (size_t)w;
+	}
+}
+
+const char *chain_param_choice(unsigned idx, float value)
+{
+	const struct chain_param *p;
+	int i;
+
+	table_ensure();
+	if (idx >= table_len || !table[idx].param->choices)
+		return NULL;
+	p = table[idx].param;
+	i = (int)lroundf(value - p->min);
+	if (i < 0 || i > (int)lroundf(p->max - p->min))
+		return NULL;
+	return p->choices[i];
+}
+
 static void unknown_param(const char *id, char *msg, size_t msg_len)
 {
 	size_t used;
@@ -343,8 +394,17 @@ int chain_settings_set(struct chain_settings *s, const char *id,
 	}
 	p = table[idx].param;
 	trimmed(text, sizeof(text), value ? value : "", value ? strlen(value) : 0);
-	if (parse_number(text, p->unit, &v) || !isfinite(v)) {
-		say(msg, msg_len, "%s: '%s' is not a number", table[idx].id, text);
+	if (p->choices && choice_value(p, text, &v) == 0) {
+		/* a choice by name */
+	} else if (parse_number(text, p->unit, &v) || !isfinite(v)) {
+		if (p->choices) {
+			char names[256];
+
+			choice_names(p, names, sizeof(names));
+			say(msg, msg_len, "%s: '%s' is not one of %s", table[idx].id, text, names);
+		} else {
+			say(msg, msg_len, "%s: '%s' is not a number", table[idx].id, text);
+		}
 		return CHAIN_ERROR_VALUE;
 	}
 	/* a margin for decimal text vs binary float ("0.1" vs 0.1f) */

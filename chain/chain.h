@@ -40,6 +40,11 @@ const char *chain_strerror(int err);
 /* Processors in chain order, as an X-macro list (SoX effects.h). */
 #define CHAIN_PROCESSORS(X) \
 	X(gain)             \
+	X(eq)               \
+	X(comp)             \
+	X(mb)               \
+	X(sat)              \
+	X(stereo)           \
 	X(limiter)
 
 #define CHAIN_DECLARE_OPS(name) extern const struct chain_proc_ops chain_##name##_ops;
@@ -69,6 +74,9 @@ unsigned chain_param_count(void);
 const struct chain_param_info *chain_param_at(unsigned idx);
 /* Index of a full id, or -1 when there is none. */
 int chain_param_find(const char *id);
+/* Name of a choice parameter's value ("bell"), or NULL for numeric
+ * parameters and values outside the choices. */
+const char *chain_param_choice(unsigned idx, float value);
 /* The value clamped to the parameter's min … max (NaN gives the default). */
 float chain_param_clamp(unsigned idx, float value);
 

@@ -30,6 +30,10 @@ struct chain_param {
 	float max;
 	float def;
 	float step;        /* the UI's fine step; coarse is 10× */
+	/* NULL, or names for the integer values min … max of a choice
+	 * ("bell", "low shelf" …): shown by the UI, accepted as values by
+	 * chain_settings_set() and written by sessions */
+	const char *const *choices;
 };
 
 struct chain_proc;

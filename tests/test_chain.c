@@ -18,6 +18,9 @@
 #include "chain/truepeak.h"
 #include "tests/util.h"
 
+/* the limiter's place in the chain */
+#define LIMITER ((unsigned)chain_proc_find("limiter"))
+
 #define RATE 48000.0
 #define MAXF 1024u
 
@@ -80,13 +83,18 @@ static void test_table(void)
 	unsigned n = chain_param_count();
 	unsigned expect = 0;
 
-	ASSERT_INT("processor count", 2, chain_proc_count());
-	ASSERT_INT("gain is first", 0, chain_proc_find("gain"));
-	ASSERT_INT("limiter is second", 1, chain_proc_find("limiter"));
-	ASSERT_INT("unknown processor", -1, chain_proc_find("eq"));
-	ASSERT_TRUE("ops beyond the end", chain_proc_ops_at(2) == NULL);
+	/* the fixed order of issue 3: input, EQ, compressor, multiband,
+	 * saturation, stereo, limiter */
+	static const char *const order[] = { "gain", "eq", "comp", "mb", "sat", "stereo", "limiter" };
+
+	ASSERT_INT("processor count", 7, chain_proc_count());
+	for (unsigned p = 0; p < 7; p++)
+		ASSERT_INT(order[p], (int)p, chain_proc_find(order[p]));
+	ASSERT_INT("unknown processor", -1, chain_proc_find("reverb"));
+	ASSERT_TRUE("ops beyond the end", chain_proc_ops_at(7) == NULL);
 	for (unsigned p = 0; p < chain_proc_count(); p++)
-		expect += chain_proc_ops_at(p)->n_params;
+		expect += chain_proc_ops_at(p)->n_params +
+			  (chain_proc_ops_at(p)->bypass != CHAIN_BYPASS_NONE);
 	ASSERT_INT("flattened count = sum of the tables", expect, n);
 	ASSERT_TRUE("count within CHAIN_PARAM_MAX", n <= CHAIN_PARAM_MAX);
 	ASSERT_TRUE("beyond the end is NULL", chain_param_at(n) == NULL);
@@ -97,7 +105,11 @@ static void test_table(void)
 
 		snprintf(id, sizeof(id), "%s.%s", ops->name, a->param->id);
 		ASSERT_TRUE("id is <proc>.<param>", strcmp(id, a->id) == 0);
-		ASSERT_TRUE("param is the processor's", a->param == &ops->params[a->local]);
+		if (a->local == CHAIN_LOCAL_ON)
+			ASSERT_TRUE("the chain's on switch", ops->bypass != CHAIN_BYPASS_NONE &&
+				    strcmp(a->param->id, "on") == 0);
+		else
+			ASSERT_TRUE("param is the processor's", a->param == &ops->params[a->local]);
 		ASSERT_TRUE("min < max", a->param->min < a->param->max);
 		ASSERT_TRUE("default within range",
 			    a->param->def >= a->param->min && a->param->def <= a->param->max);
@@ -148,8 +160,18 @@ static void test_settings(void)
 
 	r = chain_settings_set(&s, "x", "1", msg, sizeof(msg));
 	ASSERT_INT("unknown parameter", CHAIN_ERROR_PARAM, r);
-	ASSERT_TRUE("unknown message", strcmp(msg,
-		"unknown parameter 'x' (known: gain.gain_db, limiter.ceiling_dbtp, limiter.release_ms)") == 0);
+	/* the message lists the known ids in table order, cut with "…)" when
+	 * the buffer is full */
+	ASSERT_TRUE("unknown message names the known ids",
+		    strncmp(msg, "unknown parameter 'x' (known: gain.gain_db, ", 44) == 0 &&
+		    msg[strlen(msg) - 1] == ')');
+	{
+		char small[64];
+
+		chain_settings_set(&s, "x", "1", small, sizeof(small));
+		ASSERT_TRUE("a short buffer ends the list with …)",
+			    strlen(small) < sizeof(small) && strstr(small, "…)") != NULL);
+	}
 	if (r == CHAIN_ERROR_PARAM)
 		printf("message: %s\n", msg);
 
@@ -259,7 +281,8 @@ static void test_new(void)
 
 			ops->init(&pr, RATE, MAXF);
 			sum += ops->latency(&pr);
-			ops->destroy(&pr);
+			if (ops->destroy)
+				ops->destroy(&pr);
 			free(pr.priv);
 		}
 		ASSERT_INT("latency = sum of the processors'", sum, chain_latency(c));
@@ -308,7 +331,7 @@ static void test_gain_magnitude(void)
 		got = lin_to_db(measure_sine_amp(l + lat + 4800, n - lat - 4800, 1, RATE, f));
 		snprintf(msg, sizeof(msg), "gain %+.1f dB: level (dB)", gains[k]);
 		ASSERT_CLOSE(msg, want, got, 0.01);
-		ASSERT_TRUE("no reduction", chain_gain_reduction_db(c, 1) == 0);
+		ASSERT_TRUE("no reduction", chain_gain_reduction_db(c, LIMITER) == 0);
 		ASSERT_TRUE("gain reports no reduction", chain_gain_reduction_db(c, 0) == 0);
 		if (k == 0 || gains[k] == 24)
 			printf("gain %+5.1f dB: %.4f dB (expected %.4f)\n", gains[k], got, want);
@@ -424,9 +447,9 @@ static void test_reset(void)
 	for (size_t i = 0; i < n; i++)
 		l[i] = r[i] = 1.0f;
 	run(c, l, r, n, 1024, 0, 0, 0);
-	ASSERT_GE("ones were limited", chain_gain_reduction_db(c, 1), 12);
+	ASSERT_GE("ones were limited", chain_gain_reduction_db(c, LIMITER), 12);
 	chain_reset(c);
-	ASSERT_TRUE("reset clears the reported reduction", chain_gain_reduction_db(c, 1) == 0);
+	ASSERT_TRUE("reset clears the reported reduction", chain_gain_reduction_db(c, LIMITER) == 0);
 	memset(l, 0, n * sizeof(float));
 	memset(r, 0, n * sizeof(float));
 	run(c, l, r, n, 1024, 0, 0, 0);
@@ -583,7 +606,7 @@ static void test_denormals(void)
 		t1 = seconds();
 		if (t1 - t0 < t_tone)
 			t_tone = t1 - t0;
-		ASSERT_GE("the tone is limited", chain_gain_reduction_db(c, 1), 6);
+		ASSERT_GE("the tone is limited", chain_gain_reduction_db(c, LIMITER), 6);
 		for (unsigned s = 0; s < 4; s++) {
 			memset(l, 0, n * sizeof(float));
 			memset(r, 0, n * sizeof(float));
@@ -597,7 +620,7 @@ static void test_denormals(void)
 				    fpclassify(l[i]) == FP_SUBNORMAL)
 					clean = 0;
 		}
-		ASSERT_TRUE("reduction back to exactly 0 dB", chain_gain_reduction_db(c, 1) == 0.0f);
+		ASSERT_TRUE("reduction back to exactly 0 dB", chain_gain_reduction_db(c, LIMITER) == 0.0f);
 	}
 	ASSERT_TRUE("silence after a tone gives exact zeros", clean);
 	printf("per second of audio: tone %.2f ms, silence %.2f ms\n", t_tone * 1e3, t_sil * 1e3);

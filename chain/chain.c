@@ -763,6 +763,18 @@ unsigned chain_latency(const struct chain *c)
 	return sum;
 }
 
+float chain_meter(const struct chain *c, unsigned proc, unsigned which)
+{
+	const struct chain_proc *pr;
+
+	if (proc >= N_PROCS)
+		return 0.0f;
+	pr = &c->proc[proc];
+	if (!pr->ops->meter || which >= pr->ops->n_meters || !c->byp[proc].running)
+		return 0.0f;
+	return pr->ops->meter(pr, which) * (float)c->byp[proc].mix;
+}
+
 float chain_gain_reduction_db(const struct chain *c, unsigned proc)
 {
 	return proc < N_PROCS ? c->gr_db[proc] : 0.0f;

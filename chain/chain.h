@@ -124,6 +124,10 @@ unsigned chain_latency(const struct chain *c);
 /* RT-safe.  Gain reduction in dB of processor `proc` during the last
  * chain_process(), or 0 for processors that do not reduce gain. */
 float chain_gain_reduction_db(const struct chain *c, unsigned proc);
+/* RT-safe.  Meter `which` of processor `proc` (processor.h: n_meters,
+ * meter_names) over the last chain_process(), or 0 when the processor is
+ * off or has no such meter. */
+float chain_meter(const struct chain *c, unsigned proc, unsigned which);
 /* Index of a processor by name ("limiter"), or -1. */
 int chain_proc_find(const char *name);
 

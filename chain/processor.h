@@ -71,6 +71,12 @@ struct chain_proc_ops {
 	/* Optional, RT-safe: the largest gain reduction applied during the
 	 * last process() call, in dB (>= 0).  NULL when not applicable. */
 	float (*gain_reduction_db)(const struct chain_proc *p);
+	/* Optional, RT-safe: further meters (a multiband's gain reduction
+	 * per band, in dB >= 0), each over the last process() call.
+	 * meter_names[i] labels meter i ("band 1 GR"). */
+	unsigned n_meters;
+	const char *const *meter_names;
+	float (*meter)(const struct chain_proc *p, unsigned which);
 	/* May free.  Frees what init allocated, not priv itself. */
 	void (*destroy)(struct chain_proc *p);
 };

@@ -124,6 +124,11 @@ struct audio_engine {
 	_Atomic uint64_t xruns;
 	_Atomic uint64_t tap_overruns;
 	_Atomic uint32_t pub_gr_bits;
+	_Atomic uint32_t pub_proc_gr[AUDIO_ENGINE_PROCS];
+	_Atomic uint32_t pub_proc_meter[AUDIO_ENGINE_PROCS][AUDIO_ENGINE_METERS];
+	unsigned n_procs;
+	float blk_gr[AUDIO_ENGINE_PROCS];          /* maxima over this block */
+	float blk_meter[AUDIO_ENGINE_PROCS][AUDIO_ENGINE_METERS];
 	_Atomic uint32_t pub_peak_bits;
 
 	/* control thread's view of what it asked for */
@@ -464,6 +469,16 @@ static void publish(struct audio_engine *e, float gr, float peak)
 	atomic_store_explicit(&e->pub_loop_in, e->next_loop_in, memory_order_relaxed);
 	atomic_store_explicit(&e->pub_loop_out, e->next_loop_out, memory_order_relaxed);
 	atomic_store_explicit(&e->pub_gr_bits, float_bits(gr), memory_order_relaxed);
+	for (unsigned p = 0; p < e->n_procs; p++) {
+		atomic_store_explicit(&e->pub_proc_gr[p], float_bits(e->blk_gr[p]),
+				      memory_order_relaxed);
+		e->blk_gr[p] = 0.0f;
+		for (unsigned m = 0; m < AUDIO_ENGINE_METERS; m++) {
+			atomic_store_explicit(&e->pub_proc_meter[p][m],
+					      float_bits(e->blk_meter[p][m]), memory_order_relaxed);
+			e->blk_meter[p][m] = 0.0f;
+		}
+	}
 	atomic_store_explicit(&e->pub_peak_bits, float_bits(peak), memory_order_relaxed);
 }
 
@@ -498,6 +513,18 @@ static void sub_block(struct audio_engine *e, float *out, int n, float *gr)
 			float g = chain_gain_reduction_db(e->chain, (unsigned)e->limiter);
 			if (g > *gr)
 				*gr = g;
+		}
+		for (unsigned p = 0; p < e->n_procs; p++) {
+			float g = chain_gain_reduction_db(e->chain, p);
+
+			if (g > e->blk_gr[p])
+				e->blk_gr[p] = g;
+			for (unsigned m = 0; m < AUDIO_ENGINE_METERS; m++) {
+				float v = chain_meter(e->chain, p, m);
+
+				if (v > e->blk_meter[p][m])
+					e->blk_meter[p][m] = v;
+			}
 		}
 	} else {
 		memset(e->wet[0], 0, sizeof(float) * (size_t)n);
@@ -604,6 +631,9 @@ struct audio_engine *audio_engine_new(double rate, const struct chain_settings *
 	}
 	e->latency = chain_latency(e->chain);
 	e->limiter = chain_proc_find("limiter");
+	e->n_procs = chain_proc_count();
+	if (e->n_procs > AUDIO_ENGINE_PROCS)
+		e->n_procs = AUDIO_ENGINE_PROCS;  /* test_engine checks it fits */
 	for (int c = 0; c < 2; c++) {
 		e->wet[c] = calloc(SUB, sizeof(float));
 		e->dry[c] = calloc(SUB, sizeof(float));
@@ -798,6 +828,14 @@ void audio_engine_snapshot(struct audio_engine *e, struct audio_engine_snapshot 
 	for (int r = 0; r < AUDIO_ROUTES; r++)
 		s->gain_db[r] = s->match ? e->ctl_gain_db[r] : 0.0f;
 	s->limiter_gr_db = bits_float(atomic_load_explicit(&e->pub_gr_bits, memory_order_relaxed));
+	s->n_procs = e->n_procs;
+	for (unsigned p = 0; p < e->n_procs; p++) {
+		s->proc_gr_db[p] = bits_float(atomic_load_explicit(&e->pub_proc_gr[p],
+								   memory_order_relaxed));
+		for (unsigned m = 0; m < AUDIO_ENGINE_METERS; m++)
+			s->proc_meter[p][m] = bits_float(
+				atomic_load_explicit(&e->pub_proc_meter[p][m], memory_order_relaxed));
+	}
 	s->peak_dbfs = 20.0f * log10f(bits_float(atomic_load_explicit(&e->pub_peak_bits,
 								     memory_order_relaxed)) + 1e-30f);
 }

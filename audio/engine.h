@@ -40,6 +40,9 @@ struct audio_clip;
 #define AUDIO_ROUTE_AFTER 0
 #define AUDIO_ROUTE_BEFORE AUDIO_MAX_SOURCES
 #define AUDIO_ROUTES (AUDIO_MAX_SOURCES + 1)
+/* Meters published per processor (>= chain_proc_count(), checked). */
+#define AUDIO_ENGINE_PROCS 8
+#define AUDIO_ENGINE_METERS 4
 
 enum audio_engine_error {
 	AUDIO_ENGINE_OK = 0,
@@ -101,6 +104,11 @@ struct audio_engine_snapshot {
 	uint64_t tap_overruns;     /* meter frames dropped because the UI lagged */
 	float gain_db[AUDIO_ROUTES]; /* match gains as set (unity while match off) */
 	float limiter_gr_db;       /* largest over the last block */
+	/* every processor's gain reduction (dB >= 0) over the last block, in
+	 * chain order, and its further meters (a multiband's per band) */
+	unsigned n_procs;
+	float proc_gr_db[AUDIO_ENGINE_PROCS];
+	float proc_meter[AUDIO_ENGINE_PROCS][AUDIO_ENGINE_METERS];
 	float peak_dbfs;           /* output sample peak over the last block */
 };
 void audio_engine_snapshot(struct audio_engine *e, struct audio_engine_snapshot *s);

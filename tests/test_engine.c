@@ -250,6 +250,9 @@ int main(void)
 	ASSERT_LE("limiter holds the 0 dBFS sine under -1 dBTP",
 		  lin_to_db(measure_true_peak(out + 2 * 12000, 12000, 2)), -1.0 + 0.1);
 	ASSERT_CLOSE("limiter gain reduction reported", 1.0, s.limiter_gr_db, 0.3);
+	ASSERT_TRUE("every processor has a meter slot", chain_proc_count() <= AUDIO_ENGINE_PROCS);
+	ASSERT_CLOSE("per-processor GR: the limiter's", s.limiter_gr_db,
+		     s.proc_gr_db[chain_proc_find("limiter")], 0);
 	free(out);
 	audio_engine_set_bypass(e, true);
 	audio_engine_set_gain(e, AUDIO_ROUTE_BEFORE, -3.0f);

@@ -164,7 +164,30 @@ static void status(struct hl *h)
 		json_num(f, in.measured ? in.loudness.true_peak_dbtp : NAN);
 		fprintf(f, "}");
 	}
-	fprintf(f, "], \"latency_frames\": %u, \"rate\": %.0f, \"xruns\": %llu, \"device\": ",
+	fprintf(f, "], \"gain_reduction_db\": {");
+	{
+		int first = 1;
+
+		for (unsigned p = 0; p < s.n_procs; p++) {
+			const struct chain_proc_ops *ops = chain_proc_ops_at(p);
+
+			if (!ops->gain_reduction_db)
+				continue;
+			fprintf(f, "%s\"%s\": ", first ? "" : ", ", ops->name);
+			json_num(f, s.proc_gr_db[p]);
+			first = 0;
+			if (ops->n_meters) {
+				fprintf(f, ", \"%s_meters\": [", ops->name);
+				for (unsigned k = 0; k < ops->n_meters && k < AUDIO_ENGINE_METERS; k++) {
+					if (k)
+						fputs(", ", f);
+					json_num(f, s.proc_meter[p][k]);
+				}
+				fputs("]", f);
+			}
+		}
+	}
+	fprintf(f, "}, \"latency_frames\": %u, \"rate\": %.0f, \"xruns\": %llu, \"device\": ",
 		s.latency, s.rate, (unsigned long long)s.xruns);
 	json_str(f, audio_studio_output_status(h->st));
 	fprintf(f, "}\n");

@@ -12,12 +12,18 @@
  *  - a long interpolator: 2 × CHAIN_TP_HALF = 128 taps per phase, a
  *    Kaiser-windowed sinc (beta 10, ~100 dB stop band) cut off at 0.98 of
  *    the input Nyquist, each phase normalised to unity gain at DC.  It is
- *    flat (±0.0001 dB) to 0.465·fs — 20.5 kHz at 44.1 kHz — and -6 dB at
- *    0.49·fs, with its stop band from Nyquist on, like a good DAC's
- *    reconstruction filter;
+ *    flat (±0.0001 dB) to 0.465·fs — 20.5 kHz at 44.1 kHz —, -6 dB at
+ *    0.49·fs, -20 dB at Nyquist and -100 dB from 0.515·fs on, like a good
+ *    DAC's reconstruction filter: the images of everything below 0.485·fs
+ *    are gone, where a cut-off at Nyquist (1.0) passes those of
+ *    0.475–0.5·fs at up to -6 dB into the reading;
  *  - every phase is interpolated, phase 0 included: with the cut-off below
  *    Nyquist the filtered curve need not pass through the samples, and
- *    its peaks next to a sample count (the sample values count as well);
+ *    its peaks next to a sample count (the sample values count as well;
+ *    taking the sample as the phase-0 point instead let music overshoot
+ *    the reference meter of tests/util.c by 0.05 dB);
+ *  - each phase p is computed together with its mirror os - p from the
+ *    folded window (truepeak.c): 9 dot products of 64 taps for 8×;
  *  - a parabolic refinement: where an oversampled point is a local maximum
  *    of |x|, the vertex of the parabola through it and its two neighbours is
  *    taken as the peak;
@@ -31,10 +37,23 @@
  * reconstruction depends on where a filter's transition band lies (an
  * ideal sinc and a filter cut at 0.98·Nyquist can disagree by tenths of a
  * dB on white noise).  This detector sides with the latter, as does the
- * reference meter in tests/util.c.
+ * reference meter in tests/util.c (a cut-off at 1.0 lets the limiter
+ * overshoot that reference by 0.15 dB on music).
+ *
+ * Meters in use read that region differently again: libebur128 (used by
+ * `termaster analyze`, refs/loudness.c, and by many tools) oversamples
+ * only 4× (2× from 96 kHz, none from 192 kHz) with a 49-tap Hann-windowed
+ * sinc cut off at Nyquist and not normalised per phase, and reads up to
+ * 0.4 dB above this detector on dense material with energy near Nyquist.
+ * A dual detector (chain_truepeak_new_dual()) also computes, from the
+ * same history and for the same interval, exactly what libebur128
+ * computes, and reports the larger reading: a limiter driven by it holds
+ * its ceiling on both.  That costs 4·13 (2·25 at 96 kHz) double-precision
+ * multiply-adds per channel and frame, against 9·64 for the 8× filter.
  *
  * Latency: the peak of the interval between input frames m and m+1 is known
- * once frame m + CHAIN_TP_HALF has been pushed (chain_truepeak_latency()).
+ * once frame m + CHAIN_TP_HALF has been pushed (chain_truepeak_latency()),
+ * for both readings.
  *
  * Errors: 0 or CHAIN_ERROR_* (chain/chain.h).
  */
@@ -54,6 +73,16 @@ struct chain_truepeak;
  */
 struct chain_truepeak *chain_truepeak_new(unsigned channels,
 					  unsigned oversample, int *err);
+/*
+ * As chain_truepeak_new(), plus the reading libebur128 (1.2) gives at
+ * sample rate rate_hz (rounded to an integer, as libebur128 takes it):
+ * each interval's value is the larger of the two.  oversample may also be
+ * 0: then only the libebur128 reading is computed.  May allocate.
+ * Returns NULL and sets *err to CHAIN_ERROR_NOMEM, or CHAIN_ERROR_RANGE.
+ */
+struct chain_truepeak *chain_truepeak_new_dual(unsigned channels,
+					       unsigned oversample,
+					       double rate_hz, int *err);
 /* Frees and sets *tp to NULL.  Accepts NULL and *tp == NULL. */
 void chain_truepeak_free(struct chain_truepeak **tp);
 
@@ -69,14 +98,32 @@ unsigned chain_truepeak_latency(const struct chain_truepeak *tp);
  * (linear magnitude, >= 0) of the interval that starts at input frame
  * c = m - L, where m is the frame just pushed and L =
  * chain_truepeak_latency(): the larger of |x[c]| and the refined maxima of
- * the interpolated points from c - 1/os to c + (os-2)/os (each point is
- * refined once both its neighbours are known); the largest over the
- * channels.  Consecutive reports cover the waveform without gaps.
+ * the points from c - 1/os to c + (os-2)/os (each point is refined once
+ * both its neighbours are known); for a dual detector, the larger of
+ * that and libebur128's points c, c + 1/F … c + (F-1)/F; the largest over
+ * the channels.  Consecutive reports cover the waveform without gaps.
  * ch_peak, when not NULL, receives the same per channel.  Non-finite
  * samples are treated as 0.
  */
 float chain_truepeak_push(struct chain_truepeak *tp, const float *frame,
 			  float *ch_peak);
+
+/*
+ * RT-safe.  As chain_truepeak_push() without ch_peak, for a caller that
+ * only needs readings above `thr` (linear, >= 0; a limiter's ceiling):
+ * returns the same value as chain_truepeak_push() whenever that value is
+ * above thr, and otherwise some value <= thr.  It skips the 8×/4×
+ * interpolation of an interval when K × (largest |sample| of the 129
+ * frames it reads) cannot exceed max(thr, libebur128 reading), where
+ * K = 3.25 (10.2 dB) bounds the filter's gain and the refinement
+ * (truepeak.c proves it), and the libebur128 reading likewise below
+ * 1.86 (4×) or 2.31 (2×) times that sample: so it cannot miss a reading
+ * above thr, and once it interpolates again its values are bit-identical
+ * to chain_truepeak_push()'s.  Costs one extra interpolation when it
+ * resumes after skipping.
+ */
+float chain_truepeak_push_above(struct chain_truepeak *tp, const float *frame,
+				float thr);
 
 /*
  * RT-safe.  Meter form: push `frames` interleaved frames and raise

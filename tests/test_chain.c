@@ -630,9 +630,91 @@ static void test_denormals(void)
 	chain_free(&c);
 }
 
+/* ---- the chain's on/off switch (limiter.on) ----
+ *
+ * A 0 dBFS 997 Hz sine into a -6 dBTP ceiling: processed ≈ 0.5, dry 1.0.
+ * Off: the output is the input delayed by the chain latency, exactly (the
+ * dry path keeps the latency).  On again: the processed signal, with the
+ * limiter primed.  During each 10 ms crossfade no sample step exceeds the
+ * signal's own slope plus |wet - dry|max / ramp (linear crossfade), and
+ * the result does not depend on call sizes.
+ */
+static void test_bypass(void)
+{
+	const size_t n = 48000;
+	const unsigned ramp = (unsigned)lround(RATE * CHAIN_BYPASS_MS / 1000.0);
+	const size_t off_at = 12000, on_at = 30000;
+	unsigned on = idx_of("limiter.on");
+	struct chain_settings s;
+	float *l[3], *r[3];
+	unsigned blocks[3] = { 1, 333, 1024 };
+	unsigned lat;
+	double maxd = 0, step = 0, bound;
+
+	chain_settings_default(&s);
+	ASSERT_CLOSE("limiter on by default", 1.0, s.value[on], 0);
+	s.value[idx_of("limiter.ceiling_dbtp")] = -6.0f;
+	for (int b = 0; b < 3; b++) {
+		struct chain *c = open_chain(RATE, &s);
+		size_t i = 0;
+
+		lat = chain_latency(c);
+		l[b] = fbuf(n);
+		r[b] = fbuf(n);
+		for (size_t k = 0; k < n; k++)
+			l[b][k] = r[b][k] = (float)sin(2 * M_PI * 997.0 * (double)k / RATE);
+		/* switch off at off_at, on at on_at, in calls of blocks[b] */
+		while (i < n) {
+			size_t m = n - i < blocks[b] ? n - i : blocks[b];
+			float *bb[2] = { l[b] + i, r[b] + i };
+
+			if (i < off_at && i + m > off_at)
+				m = off_at - i;
+			else if (i < on_at && i + m > on_at)
+				m = on_at - i;
+			if (i == off_at)
+				chain_set_param(c, on, 0);
+			if (i == on_at)
+				chain_set_param(c, on, 1);
+			chain_process(c, bb, (unsigned)m);
+			i += m;
+		}
+		ASSERT_INT("latency unchanged", lat, chain_latency(c));
+		chain_free(&c);
+	}
+	/* off: exactly the input delayed by the latency */
+	for (size_t k = off_at + ramp + 1; k < on_at; k++) {
+		double d = fabs(l[1][k] - sin(2 * M_PI * 997.0 * (double)(k - lat) / RATE));
+
+		if (d > maxd)
+			maxd = d;
+	}
+	ASSERT_LE("switched off: the input delayed by the latency", maxd, 1e-6);
+	ASSERT_LE("on again: limited to the ceiling",
+		  lin_to_db(measure_true_peak(l[1] + on_at + 4800, n - on_at - 4800, 1)), -6.0 + 0.05);
+	for (size_t k = 1; k < n; k++)
+		if (fabs(l[1][k] - l[1][k - 1]) > step)
+			step = fabs(l[1][k] - l[1][k - 1]);
+	bound = 2 * M_PI * 997.0 / RATE + 1.0 / ramp + 1e-6;
+	ASSERT_LE("no step across the switches", step, bound);
+	maxd = 0;
+	for (size_t k = 0; k < n; k++) {
+		double d = fmax(fabs(l[0][k] - l[1][k]), fabs(l[2][k] - l[1][k]));
+
+		if (d > maxd)
+			maxd = d;
+	}
+	ASSERT_LE("switching is independent of call sizes", maxd, 1e-6);
+	for (int b = 0; b < 3; b++) {
+		free(l[b]);
+		free(r[b]);
+	}
+}
+
 int main(void)
 {
 	test_table();
+	test_bypass();
 	test_settings();
 	test_new();
 	test_gain_magnitude();

@@ -2,8 +2,12 @@
  * termaster — unit test: the true-peak limiter (chain/limiter.c) and its
  * detector (chain/truepeak.c).
  *
- * The output true peak is measured independently by measure_true_peak()
- * (tests/util.c: 32× Kaiser-windowed sinc, 128 taps per phase).  Signals:
+ * The output true peak is read by two judges: measure_true_peak()
+ * (tests/util.c: 32× Kaiser-windowed sinc, 128 taps per phase), an
+ * accurate reconstruction independent of the limiter's code, and
+ * libebur128 through refs_loudness_measure() (refs/loudness.c), the meter
+ * `termaster analyze` and many tools use, which over-reads near Nyquist.
+ * Signals:
  *
  *  - EBU Tech 3341 (v4, 2016) true-peak test cases 15–23, generated here
  *    from their recipes (the EBU files are not redistributable):
@@ -19,12 +23,17 @@
  *          but are not sample-identical to these.
  *    each at its stated level and 12 dB hotter, into a -1 dBTP ceiling;
  *  - a music-like signal (gen_music) 12 dB over full scale, at 44.1 and
- *    48 kHz, and near-Nyquist bursts (19 kHz at 44.1 kHz).
+ *    48 kHz, and near-Nyquist bursts (19 kHz at 44.1 kHz);
+ *  - full-band white noise (gen_noise) 12 dB over full scale at 44.1, 48
+ *    and 96 kHz (libebur128 interpolates 2× there).
  *
- * Requirement: output true peak <= ceiling + 0.1 dB (we assert the tighter
- * LIM_TP_TOL), latency() equals the measured delay, transparency below the
- * ceiling, gain reduction of a steady sine, release time constant,
- * block-size invariance.
+ * Requirement: output true peak <= ceiling + 0.1 dB by both judges (we
+ * assert the tighter LIM_TP_TOL), latency() equals the measured delay,
+ * transparency below the ceiling, gain reduction of a steady sine, release
+ * time constant, block-size invariance.  The detector: its accuracy, its
+ * libebur128 reading bit-identical to libebur128's, and
+ * chain_truepeak_push_above() identical to chain_truepeak_push() above its
+ * threshold, including on the worst case of its skipping bound.
  */
 #include "config.h"
 
@@ -35,6 +44,7 @@
 
 #include "chain/chain.h"
 #include "chain/truepeak.h"
+#include "refs/loudness.h"
 #include "tests/util.h"
 
 /* Asserted overshoot bound, dB (requirement 0.1, aim 0.05). */
@@ -198,15 +208,53 @@ static double tp_db(const float *x, size_t n)
 	return lin_to_db(measure_true_peak(x, n, 1));
 }
 
+/* What libebur128 (refs/loudness.c, `termaster analyze`) reads as the true
+ * peak of n interleaved stereo frames, in dBTP. */
+static double ebu_tp_db_il(const float *il, size_t n, double rate)
+{
+	struct refs_loudness res;
+	int err = refs_loudness_measure(il, (int64_t)n, 2, rate, &res, NULL, NULL);
+
+	if (err) {
+		fprintf(stderr, "libebur128: %s\n", refs_loudness_strerror(err));
+		exit(99);
+	}
+	return res.true_peak_dbtp;
+}
+
+/* The same for planar L/R. */
+static double ebu_tp_db(const float *l, const float *r, size_t n, double rate)
+{
+	float *il = fbuf(2 * n);
+	double db;
+
+	for (size_t i = 0; i < n; i++) {
+		il[2 * i] = l[i];
+		il[2 * i + 1] = r[i];
+	}
+	db = ebu_tp_db_il(il, n, rate);
+	free(il);
+	return db;
+}
+
+struct over {
+	double ref;  /* by measure_true_peak (32x) */
+	double ebu;  /* by libebur128 */
+};
+
 /* One signal through the limiter at `ceiling`; checks and returns the
- * overshoot in dB (output TP - ceiling) and prints a table line. */
-static double check_tp(const char *name, double rate, const float *l,
-		       const float *r, size_t n, float ceiling)
+ * overshoot in dB (output TP - ceiling) by both judges and prints a table
+ * line.  Both read the whole output, from the first frame on (stricter
+ * than reading it once the limiter has settled): libebur128 as
+ * `termaster analyze` would, the 32x reference wherever its kernel fits. */
+static struct over check_tp(const char *name, double rate, const float *l,
+			    const float *r, size_t n, float ceiling)
 {
 	struct lim lim;
 	unsigned lat;
 	float *ol, *or_;
-	double in_tp, out_l, out_r, over;
+	double in_tp, out_l, out_r, out_e;
+	struct over o;
 	float gr;
 	char msg[128];
 
@@ -218,16 +266,21 @@ static double check_tp(const char *name, double rate, const float *l,
 	in_tp = tp_db(l, n);
 	out_l = tp_db(ol, n + lat);
 	out_r = r == l ? out_l : tp_db(or_, n + lat);
-	over = (out_l > out_r ? out_l : out_r) - ceiling;
-	printf("  %-28s %6.0f Hz  in %+7.2f dBTP  out %+7.3f dBTP  GR %5.2f dB  overshoot %+.3f dB\n",
-	       name, rate, in_tp, out_l > out_r ? out_l : out_r, gr, over);
+	out_e = ebu_tp_db(ol, or_, n + lat, rate);
+	o.ref = (out_l > out_r ? out_l : out_r) - ceiling;
+	o.ebu = out_e - ceiling;
+	printf("  %-28s %6.0f Hz  in %+7.2f dBTP  GR %5.2f dB  overshoot: 32x %+.4f dB, libebur128 %+.4f dB\n",
+	       name, rate, in_tp, gr, o.ref, o.ebu);
 	snprintf(msg, sizeof(msg), "%s at %.0f Hz: output true peak over the ceiling (dB)",
 		 name, rate);
-	ASSERT_LE(msg, over, LIM_TP_TOL);
+	ASSERT_LE(msg, o.ref, LIM_TP_TOL);
+	snprintf(msg, sizeof(msg), "%s at %.0f Hz: libebur128 reads over the ceiling (dB)",
+		 name, rate);
+	ASSERT_LE(msg, o.ebu, LIM_TP_TOL);
 	free(ol);
 	free(or_);
 	lim_close(&lim);
-	return over;
+	return o;
 }
 
 static void test_ebu_cases(void)
@@ -236,7 +289,7 @@ static void test_ebu_cases(void)
 	const size_t n = 24000;  /* 0.5 s each */
 	float *x = fbuf(n);
 	char name[64];
-	double worst = -HUGE_VAL;
+	struct over worst = { -HUGE_VAL, -HUGE_VAL };
 	struct {
 		int no;
 		double div, amp, phase;
@@ -250,25 +303,25 @@ static void test_ebu_cases(void)
 		double boost = hot ? db_to_lin(12) : 1;
 
 		for (unsigned k = 0; k < sizeof(sines) / sizeof(sines[0]); k++) {
-			double o;
+			struct over o;
 
 			ebu_sine(x, n, rate, sines[k].div, sines[k].amp * boost,
 				 sines[k].phase);
 			snprintf(name, sizeof(name), "case %d%s", sines[k].no,
 				 hot ? " +12 dB" : "");
 			o = check_tp(name, rate, x, x, n, -1.0f);
-			if (o > worst)
-				worst = o;
+			worst.ref = fmax(worst.ref, o.ref);
+			worst.ebu = fmax(worst.ebu, o.ebu);
 		}
 		for (unsigned off = 0; off < 4; off++) {
-			double o;
+			struct over o;
 
 			ebu_pulses(x, n, rate, boost, off, 20000);
 			snprintf(name, sizeof(name), "case %u%s", 20 + off,
 				 hot ? " +12 dB" : "");
 			o = check_tp(name, rate, x, x, n, -1.0f);
-			if (o > worst)
-				worst = o;
+			worst.ref = fmax(worst.ref, o.ref);
+			worst.ebu = fmax(worst.ebu, o.ebu);
 		}
 	}
 	/* the recipes themselves, checked with the reference meter */
@@ -276,7 +329,8 @@ static void test_ebu_cases(void)
 	ASSERT_CLOSE("case 19 signal is +3 dBTP", 3.0, tp_db(x, n), 0.05);
 	ebu_pulses(x, n, rate, 1, 2, 20000);
 	ASSERT_CLOSE("case 22 signal is 0 dBTP", 0.0, tp_db(x, n), 0.02);
-	printf("  worst EBU overshoot %+.3f dB\n", worst);
+	printf("  worst EBU overshoot: 32x %+.4f dB, libebur128 %+.4f dB\n",
+	       worst.ref, worst.ebu);
 	free(x);
 }
 
@@ -298,6 +352,28 @@ static void test_music(void)
 		gen_music(il, n, 2, rate, db_to_lin(18), 11);
 		deinterleave(il, l, r, n);
 		check_tp("music +18 dB into -6", rate, l, r, n, -6.0f);
+		free(il);
+		free(l);
+		free(r);
+	}
+}
+
+/* Full-band white noise, sample peak +12 dBFS, into -1 dBTP: the densest
+ * near-Nyquist content, where libebur128's short interpolator reads
+ * highest (4x below 96 kHz, 2x from 96 kHz on). */
+static void test_noise(void)
+{
+	const double rates[] = { 44100, 48000, 96000 };
+
+	printf("white noise, 12 dB over full scale, into -1 dBTP:\n");
+	for (unsigned k = 0; k < sizeof(rates) / sizeof(rates[0]); k++) {
+		double rate = rates[k];
+		size_t n = (size_t)(1.5 * rate);
+		float *il = fbuf(2 * n), *l = fbuf(n), *r = fbuf(n);
+
+		gen_noise(il, n, 2, db_to_lin(12), 17 + k);
+		deinterleave(il, l, r, n);
+		check_tp("noise +12 dB", rate, l, r, n, -1.0f);
 		free(il);
 		free(l);
 		free(r);
@@ -702,15 +778,165 @@ static void test_detector(void)
 	ASSERT_TRUE("free clears the pointer", tp == NULL);
 }
 
+/*
+ * The dual detector's libebur128 reading (oversample 0: that reading
+ * alone) against libebur128 itself: snippets of noise, full-band and
+ * differentiated (most of its energy near Nyquist), each followed by
+ * silence so that libebur128 computes every point the detector does.
+ * The two must agree to the last bit, at each rate band (4x, 2x, none).
+ */
+static void test_meter_emulation(void)
+{
+	const double rates[] = { 44100, 48000, 96000, 192000 };
+	const size_t len = 400, tail = 2 * CHAIN_TP_HALF;
+	float *il = fbuf(2 * (len + tail));
+
+	for (unsigned q = 0; q < sizeof(rates) / sizeof(rates[0]); q++) {
+		int err, exact = 0, interp = 0;
+		struct chain_truepeak *tp = chain_truepeak_new_dual(2, 0, rates[q], &err);
+		double worst = 0;
+
+		ASSERT_TRUE("libebur128 reader", tp != NULL);
+		if (!tp)
+			continue;
+		for (unsigned k = 0; k < 24; k++) {
+			float pk[2] = { 0, 0 }, sp = 0;
+			double mine, ebu;
+
+			memset(il, 0, sizeof(float) * 2 * (len + tail));
+			gen_noise(il, len, 2, 0.9, 100 + k);
+			if (k % 2)  /* differentiate: a rising spectrum */
+				for (size_t i = 2 * len - 1; i >= 2; i--)
+					il[i] = 0.5f * (il[i] - il[i - 2]);
+			for (size_t i = 0; i < 2 * len; i++)
+				sp = fmaxf(sp, fabsf(il[i]));
+			chain_truepeak_reset(tp);
+			chain_truepeak_process(tp, il, len + tail, pk);
+			mine = lin_to_db(fmax(pk[0], pk[1]));
+			ebu = ebu_tp_db_il(il, len + tail, rates[q]);
+			if (mine == ebu)
+				exact++;
+			if (fmax(pk[0], pk[1]) > sp)
+				interp++;
+			worst = fmax(worst, fabs(mine - ebu));
+		}
+		printf("libebur128 reader at %6.0f Hz: %d of 24 snippets bit-exact (%d read between samples), worst %.3g dB\n",
+		       rates[q], exact, interp, worst);
+		ASSERT_INT("libebur128 reading reproduced exactly", 24, exact);
+		if (rates[q] < 192000)
+			ASSERT_GE("readings between samples", interp, 12);
+		chain_truepeak_free(&tp);
+	}
+	free(il);
+}
+
+/*
+ * chain_truepeak_push_above() against chain_truepeak_push(): identical
+ * whenever the reading is above the threshold, <= the threshold
+ * otherwise, and the 8x interpolation actually skipped on quiet parts.
+ *  1. Music whose level steps between +6, 0, -6, -24 dB and silence every
+ *     30 ms, with a threshold that moves between -1 and -7 dBFS and, on
+ *     random frames, to "skip anything" (1e30) and "skip nothing" (0), so
+ *     that the detector resumes after skips in loud passages too.
+ *  2. The worst case of the bound: ±1 samples with the signs of the taps
+ *     of the half-sample phase, so that the interpolated point sums the
+ *     magnitudes of all taps (~2.9, +9.2 dBTP from a 0 dBFS sample peak),
+ *     with the threshold just below that reading: a bound any tighter
+ *     than the filter's gain would skip it.
+ */
+static void test_skip(void)
+{
+	const double rate = 44100;
+	const size_t n = 44100;
+	float *il = fbuf(2 * n);
+	int err, same = 1, below = 1;
+	long skipped = 0, above = 0;
+	struct chain_truepeak *a = chain_truepeak_new_dual(2, 8, rate, &err);
+	struct chain_truepeak *b = chain_truepeak_new_dual(2, 8, rate, &err);
+	static const double level_db[] = { 6, -6, 0, -24, -200, 3, -12 };
+	uint32_t rnd = 1;
+
+	ASSERT_TRUE("dual detectors", a && b);
+	if (!a || !b)
+		return;
+	gen_music(il, n, 2, rate, 1.0, 21);
+	for (size_t i = 0; i < n; i++) {
+		size_t seg = (size_t)((double)i / (0.03 * rate));
+		double g = db_to_lin(level_db[seg % 7]);
+
+		il[2 * i] = (float)(il[2 * i] * g);
+		il[2 * i + 1] = (float)(il[2 * i + 1] * g);
+	}
+	for (size_t i = 0; i < n; i++) {
+		float thr = (float)db_to_lin((i / 1000) % 2 ? -1.0 : -7.0);
+		float pa, pb;
+
+		rnd = rnd * 1664525u + 1013904223u;
+		if (rnd >> 29 == 0)
+			thr = 1e30f;
+		else if (rnd >> 29 == 1)
+			thr = 0;
+		pa = chain_truepeak_push(a, il + 2 * i, NULL);
+		pb = chain_truepeak_push_above(b, il + 2 * i, thr);
+		if (pa > thr) {
+			above++;
+			if (pa != pb)
+				same = 0;
+		} else {
+			if (pb > thr)
+				below = 0;
+			if (pb != pa)
+				skipped++;
+		}
+	}
+	printf("push_above: %ld readings above the threshold, all identical: %s; %ld of %zu intervals answered without interpolation\n",
+	       above, same ? "yes" : "NO", skipped, n);
+	ASSERT_TRUE("push_above equals push above the threshold", same);
+	ASSERT_TRUE("push_above stays <= the threshold below it", below);
+	ASSERT_GE("readings above the threshold", above, 5000);
+	ASSERT_GE("intervals skipped", skipped, 5000);
+
+	/* 2: the worst case */
+	{
+		const size_t c = 300;
+		float pk = 0, pk_above = 0;
+
+		memset(il, 0, sizeof(float) * 2 * n);
+		for (size_t i = c - CHAIN_TP_HALF + 1; i <= c + CHAIN_TP_HALF; i++) {
+			double t = (double)i - c - 0.5;
+
+			il[2 * i] = il[2 * i + 1] = sin(M_PI * 0.98 * t) / t >= 0 ? 1.0f : -1.0f;
+		}
+		chain_truepeak_reset(a);
+		for (size_t i = 0; i < c + 3 * CHAIN_TP_HALF; i++)
+			pk = fmaxf(pk, chain_truepeak_push(a, il + 2 * i, NULL));
+		/* threshold just below the reading */
+		chain_truepeak_reset(b);
+		for (size_t i = 0; i < c + 3 * CHAIN_TP_HALF; i++)
+			pk_above = fmaxf(pk_above, chain_truepeak_push_above(b, il + 2 * i,
+									  0.999f * pk));
+		printf("push_above, worst case for its bound: a 0 dBFS signal reads %+.2f dBTP, push_above %+.2f dBTP\n",
+		       lin_to_db(pk), lin_to_db(pk_above));
+		ASSERT_GE("worst case reads far above the sample peak (dBTP)", lin_to_db(pk), 9.0);
+		ASSERT_TRUE("push_above reads the worst case too", pk_above == pk);
+	}
+	chain_truepeak_free(&a);
+	chain_truepeak_free(&b);
+	free(il);
+}
+
 int main(void)
 {
 	test_detector();
+	test_meter_emulation();
+	test_skip();
 	test_latency_and_transparency();
 	test_gain_reduction();
 	test_release();
 	test_ebu_cases();
 	test_near_nyquist();
 	test_music();
+	test_noise();
 	test_block_invariance();
 	test_hostile();
 	return test_done();

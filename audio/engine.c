@@ -12,6 +12,7 @@
  *   bypass_mix  0 = processed ("after"), 1 = bypassed ("before"), ramped
  *   cur, prev   source slots; xfade counts down while prev fades out
  *   route[]     match gain per route, linear, ramped (AUDIO_ROUTE_*)
+ *   mon[]       the monitor matrix (stereo, mono, side …), ramped
  *
  * Every change of what is heard is a ramp of `xfade_len` frames (about
  * 10 ms).  Loop wraps crossfade in the timeline itself: past the loop end
@@ -48,7 +49,36 @@ enum cmd_type {
 	CMD_PARAM,
 	CMD_GAIN,
 	CMD_CLIP,
+	CMD_MONITOR,
 };
+
+/* Monitor matrices: out_l = m[0]·l + m[1]·r, out_r = m[2]·l + m[3]·r. */
+static const float monitor_matrix[AUDIO_MONITOR_COUNT][4] = {
+	[AUDIO_MONITOR_STEREO] = { 1.0f, 0.0f, 0.0f, 1.0f },
+	[AUDIO_MONITOR_MONO] = { 0.5f, 0.5f, 0.5f, 0.5f },
+	[AUDIO_MONITOR_SIDE] = { 0.5f, -0.5f, 0.5f, -0.5f },
+	[AUDIO_MONITOR_LEFT] = { 1.0f, 0.0f, 1.0f, 0.0f },
+	[AUDIO_MONITOR_RIGHT] = { 0.0f, 1.0f, 0.0f, 1.0f },
+	[AUDIO_MONITOR_SWAP] = { 0.0f, 1.0f, 1.0f, 0.0f },
+	[AUDIO_MONITOR_POLARITY] = { 1.0f, 0.0f, 0.0f, -1.0f },
+};
+
+static const char *const monitor_names[AUDIO_MONITOR_COUNT] = {
+	"stereo", "mono", "side", "left", "right", "swap", "polarity",
+};
+
+const char *audio_monitor_name(enum audio_monitor m)
+{
+	return (unsigned)m < AUDIO_MONITOR_COUNT ? monitor_names[m] : "?";
+}
+
+int audio_monitor_find(const char *name)
+{
+	for (int i = 0; i < AUDIO_MONITOR_COUNT; i++)
+		if (name && strcmp(name, monitor_names[i]) == 0)
+			return i;
+	return -1;
+}
 
 /* Fixed-size POD message (robtk jackwrap: {idx, val}). */
 struct cmd {
@@ -91,6 +121,8 @@ struct audio_engine {
 	bool primed;              /* chain has been fed up to feed.pos */
 	bool loop_on;
 	int64_t loop_in, loop_out;
+	int monitor;              /* enum audio_monitor */
+	struct ramp mon[4];       /* the monitor matrix, ramped */
 	bool next_loop_on;        /* loop state applied at the next jump */
 	int64_t next_loop_in, next_loop_out;
 	struct ramp bypass_mix;
@@ -141,6 +173,7 @@ enum {
 	FLAG_BYPASS = 2,
 	FLAG_MATCH = 4,
 	FLAG_LOOP = 8,
+	FLAG_MONITOR_SHIFT = 8,   /* bits 8 … 11: the monitor mode */
 };
 
 static uint32_t float_bits(float f)
@@ -383,6 +416,11 @@ static bool handle(struct audio_engine *e, const struct cmd *c)
 		e->gain_db[c->a] = c->f;
 		set_route_targets(e);
 		break;
+	case CMD_MONITOR:
+		e->monitor = c->a;
+		for (int i = 0; i < 4; i++)
+			ramp_set(&e->mon[i], monitor_matrix[c->a][i], e->xfade_len);
+		break;
 	case CMD_CLIP: {
 		struct audio_clip *old = e->clips[c->a];
 
@@ -460,7 +498,8 @@ static void source_out(struct audio_engine *e, int slot, float *ol, float *or_, 
 static void publish(struct audio_engine *e, float gr, float peak)
 {
 	unsigned flags = (e->playing ? FLAG_PLAYING : 0) | (e->bypass ? FLAG_BYPASS : 0) |
-			 (e->match ? FLAG_MATCH : 0) | (e->next_loop_on ? FLAG_LOOP : 0);
+			 (e->match ? FLAG_MATCH : 0) | (e->next_loop_on ? FLAG_LOOP : 0) |
+			 ((unsigned)e->monitor << FLAG_MONITOR_SHIFT);
 
 	atomic_store_explicit(&e->pub_position, e->play.pos, memory_order_relaxed);
 	atomic_store_explicit(&e->pub_length, e->length, memory_order_relaxed);
@@ -554,9 +593,19 @@ static void sub_block(struct audio_engine *e, float *out, int n, float *gr)
 			l = 0.0f;
 		if (!isfinite(r))
 			r = 0.0f;
+		if (e->monitor != AUDIO_MONITOR_STEREO || e->mon[0].left || e->mon[1].left ||
+		    e->mon[2].left || e->mon[3].left) {
+			float ml = ramp_at(&e->mon[0], k) * l + ramp_at(&e->mon[1], k) * r;
+			float mr = ramp_at(&e->mon[2], k) * l + ramp_at(&e->mon[3], k) * r;
+
+			l = ml;
+			r = mr;
+		}
 		out[2 * k] = l * g;
 		out[2 * k + 1] = r * g;
 	}
+	for (int i = 0; i < 4; i++)
+		ramp_advance(&e->mon[i], n);
 	e->xfade = e->xfade > n ? e->xfade - n : 0;
 	reader_skip(e, &e->play, n);
 	ramp_advance(&e->run_gain, n);
@@ -658,6 +707,8 @@ struct audio_engine *audio_engine_new(double rate, const struct chain_settings *
 	ramp_snap(&e->run_gain, 0.0f);
 	ramp_snap(&e->jump_gain, 1.0f);
 	ramp_snap(&e->bypass_mix, 0.0f);
+	for (int i = 0; i < 4; i++)
+		ramp_snap(&e->mon[i], monitor_matrix[AUDIO_MONITOR_STEREO][i]);
 	for (int r = 0; r < AUDIO_ROUTES; r++)
 		ramp_snap(&e->route[r], 1.0f);
 	e->primed = false;
@@ -753,6 +804,15 @@ int audio_engine_set_match(struct audio_engine *e, bool match)
 	return post(e, &c);
 }
 
+int audio_engine_set_monitor(struct audio_engine *e, enum audio_monitor m)
+{
+	struct cmd c = { .type = CMD_MONITOR, .a = (int)m };
+
+	if ((unsigned)m >= AUDIO_MONITOR_COUNT)
+		return AUDIO_ENGINE_ERROR_ARG;
+	return post(e, &c);
+}
+
 int audio_engine_set_loop(struct audio_engine *e, double in_s, double out_s, bool on)
 {
 	struct cmd c = { .type = CMD_LOOP, .a = on };
@@ -820,6 +880,7 @@ void audio_engine_snapshot(struct audio_engine *e, struct audio_engine_snapshot 
 	s->bypass = flags & FLAG_BYPASS;
 	s->match = flags & FLAG_MATCH;
 	s->loop_on = flags & FLAG_LOOP;
+	s->monitor = (enum audio_monitor)((flags >> FLAG_MONITOR_SHIFT) & 0xf);
 	s->loop_in = atomic_load_explicit(&e->pub_loop_in, memory_order_relaxed);
 	s->loop_out = atomic_load_explicit(&e->pub_loop_out, memory_order_relaxed);
 	s->latency = e->latency;

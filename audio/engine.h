@@ -44,6 +44,26 @@ struct audio_clip;
 #define AUDIO_ENGINE_PROCS 8
 #define AUDIO_ENGINE_METERS 4
 
+/* Monitor modes: what the speakers get (the monitor section shapes only
+ * what is heard, never a render).  Side plays S = (L-R)/2 on both
+ * speakers; left and right play that channel on both; polarity inverts
+ * the right channel. */
+enum audio_monitor {
+	AUDIO_MONITOR_STEREO = 0,
+	AUDIO_MONITOR_MONO,       /* (L+R)/2 on both */
+	AUDIO_MONITOR_SIDE,       /* (L-R)/2 on both */
+	AUDIO_MONITOR_LEFT,
+	AUDIO_MONITOR_RIGHT,
+	AUDIO_MONITOR_SWAP,       /* L and R exchanged */
+	AUDIO_MONITOR_POLARITY,   /* right channel inverted */
+	AUDIO_MONITOR_COUNT,
+};
+
+/* "stereo", "mono", "side", "left", "right", "swap", "polarity". */
+const char *audio_monitor_name(enum audio_monitor m);
+/* The mode of a name, or -1. */
+int audio_monitor_find(const char *name);
+
 enum audio_engine_error {
 	AUDIO_ENGINE_OK = 0,
 	AUDIO_ENGINE_ERROR_NOMEM,
@@ -72,6 +92,8 @@ int audio_engine_seek(struct audio_engine *e, double seconds);
 int audio_engine_set_source(struct audio_engine *e, int slot);
 int audio_engine_set_bypass(struct audio_engine *e, bool bypass);
 int audio_engine_set_match(struct audio_engine *e, bool match);
+/* Crossfades to the mode over AUDIO_ENGINE_XFADE_MS. */
+int audio_engine_set_monitor(struct audio_engine *e, enum audio_monitor m);
 /* in_s < out_s; loop_on toggles looping of that region. */
 int audio_engine_set_loop(struct audio_engine *e, double in_s, double out_s, bool on);
 int audio_engine_set_param(struct audio_engine *e, unsigned idx, float value);
@@ -98,6 +120,7 @@ struct audio_engine_snapshot {
 	bool bypass;
 	bool match;
 	bool loop_on;
+	enum audio_monitor monitor;
 	int64_t loop_in, loop_out; /* frames */
 	unsigned latency;          /* chain latency, frames */
 	uint64_t xruns;

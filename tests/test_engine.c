@@ -240,6 +240,62 @@ int main(void)
 	audio_engine_free(&e);
 	ASSERT_TRUE("free clears the pointer", e == NULL);
 
+	/* monitor modes: known L and R give the matrix's outputs exactly */
+	{
+		size_t n = 2 * 48000;
+		float *lr = malloc(sizeof(float) * 2 * n);
+		struct audio_clip *c;
+
+		for (size_t k = 0; k < n; k++) {
+			lr[2 * k] = (float)(0.3 * sin(2 * M_PI * 1000.0 * (double)k / RATE));
+			lr[2 * k + 1] = (float)(0.2 * sin(2 * M_PI * 330.0 * (double)k / RATE));
+		}
+		c = audio_clip_from_frames("lr", lr, (int64_t)n, RATE);
+		e = audio_engine_new(RATE, &cs, &err);
+		audio_engine_set_clip(e, 1, c);
+		audio_engine_set_source(e, 1);
+		audio_engine_play(e, true);
+		free(run(e, 4800, 256));
+		for (int m = 0; m < AUDIO_MONITOR_COUNT; m++) {
+			double md = 0;
+			int64_t p0;
+
+			audio_engine_set_monitor(e, (enum audio_monitor)m);
+			free(run(e, 2 * XF, 256));     /* the crossfade */
+			audio_engine_snapshot(e, &s);
+			p0 = s.position;
+			out = run(e, 2400, 256);
+			for (size_t k = 0; k < 2400; k++) {
+				float l = lr[2 * (p0 + (int64_t)k)], r = lr[2 * (p0 + (int64_t)k) + 1];
+				float el, er;
+
+				switch (m) {
+				case AUDIO_MONITOR_MONO: el = er = 0.5f * l + 0.5f * r; break;
+				case AUDIO_MONITOR_SIDE: el = er = 0.5f * l - 0.5f * r; break;
+				case AUDIO_MONITOR_LEFT: el = er = l; break;
+				case AUDIO_MONITOR_RIGHT: el = er = r; break;
+				case AUDIO_MONITOR_SWAP: el = r; er = l; break;
+				case AUDIO_MONITOR_POLARITY: el = l; er = -r; break;
+				default: el = l; er = r; break;
+				}
+				md = fmax(md, fmax(fabs(out[2 * k] - el), fabs(out[2 * k + 1] - er)));
+			}
+			ASSERT_LE(audio_monitor_name((enum audio_monitor)m), md, 1e-7);
+			ASSERT_INT("snapshot shows the mode", m, s.monitor);
+			free(out);
+		}
+		/* the switch itself crossfades: no step above slope + matrix swing / XF */
+		audio_engine_set_monitor(e, AUDIO_MONITOR_SWAP);
+		out = run(e, 2400, 64);
+		ASSERT_LE("monitor switch without a click", max_step(out, 0, 2400),
+			  2 * M_PI * 1000 * 0.3 / RATE + 2 * 0.5 / XF + 1e-6);
+		free(out);
+		ASSERT_INT("names round-trip", AUDIO_MONITOR_SIDE, audio_monitor_find("side"));
+		ASSERT_INT("unknown name", -1, audio_monitor_find("quad"));
+		audio_engine_free(&e);
+		free(lr);
+	}
+
 	/* bypass on a signal the limiter works on */
 	e = audio_engine_new(RATE, &cs, &err);
 	mix = sine_clip("loud", 997.0, 1.0, 3.0);

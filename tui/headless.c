@@ -5,7 +5,8 @@
  * line from a file or standard input:
  *
  *   play | pause | seek SECONDS | source mix|ref N | bypass on|off
- *   match on|off | loop IN OUT | loop off | set PARAM VALUE
+ *   match on|off | monitor stereo|mono|side|left|right|swap|polarity
+ *   loop IN OUT | loop off | set PARAM VALUE
  *   wait SECONDS | status | quit
  *
  * Time is audio time.  The reader keeps a script clock in frames; `wait`
@@ -37,7 +38,8 @@
 #include "tui/tui.h"
 
 #define EXPECTED "play, pause, seek SECONDS, source mix|ref N, bypass on|off, " \
-		 "match on|off, loop IN OUT|off, set PARAM VALUE, wait SECONDS, status, quit"
+		 "match on|off, monitor MODE, loop IN OUT|off, set PARAM VALUE, wait SECONDS, " \
+		 "status, quit"
 
 /* How far ahead of the audio a resumed script clock starts. */
 #define HL_LEAD_S 0.05
@@ -128,8 +130,9 @@ static void status(struct hl *h)
 		fprintf(f, ", \"source\": \"mix\"");
 	else
 		fprintf(f, ", \"source\": \"ref %d\"", s.source);
-	fprintf(f, ", \"bypass\": %s, \"match\": %s", s.bypass ? "true" : "false",
-		s.match ? "true" : "false");
+	fprintf(f, ", \"bypass\": %s, \"match\": %s, \"monitor\": \"%s\"",
+		s.bypass ? "true" : "false", s.match ? "true" : "false",
+		audio_monitor_name(s.monitor));
 	fprintf(f, ", \"loop\": {\"on\": %s, \"in_s\": ", s.loop_on ? "true" : "false");
 	json_num(f, (double)s.loop_in / s.rate);
 	fprintf(f, ", \"out_s\": ");
@@ -287,6 +290,13 @@ static int run_line(struct hl *h, char *line, long lineno)
 		if (argc != 2 || (b = on_off(argv[1])) < 0)
 			return bad(h, lineno, "match: expected on or off, got '%s'", argc > 1 ? argv[1] : "");
 		audio_engine_set_match(h->e, b);
+	} else if (!strcmp(argv[0], "monitor")) {
+		int m = argc == 2 ? audio_monitor_find(argv[1]) : -1;
+
+		if (m < 0)
+			return bad(h, lineno, "monitor: expected stereo, mono, side, left, right, swap "
+				   "or polarity, got '%s'", argc > 1 ? argv[1] : "");
+		audio_engine_set_monitor(h->e, (enum audio_monitor)m);
 	} else if (!strcmp(argv[0], "loop")) {
 		if (argc == 2 && !strcmp(argv[1], "off")) {
 			h->loop_on = false;

@@ -14,6 +14,7 @@
  */
 #include "config.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <langinfo.h>
@@ -433,7 +434,7 @@ struct screen {
 	struct want {
 		int value;
 		double at;      /* 0: nothing pending */
-	} want_play, want_bypass, want_match, want_loop, want_source;
+	} want_play, want_bypass, want_match, want_loop, want_source, want_monitor;
 
 	char msg[512];
 	enum look msg_look;
@@ -489,6 +490,12 @@ static void take_snapshot(struct screen *s)
 	apply_want(&s->want_match, &s->snap.match, NULL, t);
 	apply_want(&s->want_loop, &s->snap.loop_on, NULL, t);
 	apply_want(&s->want_source, NULL, &s->snap.source, t);
+	{
+		int m = (int)s->snap.monitor;
+
+		apply_want(&s->want_monitor, NULL, &m, t);
+		s->snap.monitor = (enum audio_monitor)m;
+	}
 }
 
 static double sec_of(const struct screen *s, int64_t frames)
@@ -834,6 +841,24 @@ static void handle_key(struct screen *s, int ch)
 				    "loudness match off: the louder source will sound better");
 		}
 		break;
+	case 'm':
+	case 'M': {
+		/* m forward, M back through stereo, mono, side, left, right,
+		 * swap, polarity */
+		int m = ((int)s->snap.monitor + (ch == 'm' ? 1 : AUDIO_MONITOR_COUNT - 1)) %
+			AUDIO_MONITOR_COUNT;
+
+		if (audio_engine_set_monitor(e, (enum audio_monitor)m)) {
+			say(s, LOOK_WARN, MSG_SECONDS, "monitor: the engine is busy, try again");
+			break;
+		}
+		want(&s->want_monitor, m);
+		s->snap.monitor = (enum audio_monitor)m;
+		say(s, m ? LOOK_WARN : LOOK_NORMAL, MSG_SECONDS, "monitor: %s%s",
+		    audio_monitor_name((enum audio_monitor)m),
+		    m ? " (what you hear is not the stereo master)" : "");
+		break;
+	}
 	case '[':
 		loop_mark(s, true);
 		break;
@@ -1301,8 +1326,19 @@ static void draw_transport(struct screen *s, int y)
 		putf(y, x, -1, LOOK_NORMAL, "out %s  ([ sets in)",
 		     fmt_time(a, sizeof(a), s->loop_out_s));
 	else
-		put(y, x, -1, LOOK_DIM, "no region  ([ in, ] out)");
+		x += put(y, x, -1, LOOK_DIM, COLS >= 100 ? "no region  ([ in, ] out)" : "none");
+	{
+		/* the monitor mode, always on screen; loud when not stereo */
+		char mon[32];
+		enum audio_monitor m = s->snap.monitor;
+		int i;
 
+		snprintf(mon, sizeof(mon), " MONITOR %s ", audio_monitor_name(m));
+		for (i = 9; mon[i] && mon[i] != ' '; i++)
+			mon[i] = (char)toupper((unsigned char)mon[i]);
+		put_right(y, COLS - 1, m == AUDIO_MONITOR_STEREO ? LOOK_DIM : LOOK_AB_BEFORE, mon);
+	}
+	(void)x;
 }
 
 static void draw_position_bar(struct screen *s, int y)
@@ -1454,24 +1490,27 @@ struct key_help {
  * spacing tightens, then the loop keys close up. */
 static void draw_help_line(int y)
 {
-	struct key_help k[] = {
+	static const struct key_help wide[] = {
 		{ "space", "play" }, { NULL, "seek" }, { "Tab", "A/B" },
-		{ "0-9", "source" }, { "b", "bypass" }, { "L", "match" },
+		{ "0-9", "source" }, { "b", "bypass" }, { "L", "match" }, { "m", "monitor" },
 		{ "[ ] \\", "loop" }, { "?", "help" }, { "q", "quit" },
 	};
-	int total = 0, gap, x, i, n = (int)(sizeof(k) / sizeof(k[0]));
+	/* the same keys in 78 columns */
+	static const struct key_help narrow[] = {
+		{ "space", "play" }, { NULL, "seek" }, { "Tab", "A/B" },
+		{ "0-9", "src" }, { "b", "byp" }, { "L", "match" }, { "m", "mon" },
+		{ "[]\\", "loop" }, { "?", "help" }, { "q", "quit" },
+	};
+	const struct key_help *k = wide;
+	int total = 0, gap = 2, x = 1, i, n = (int)(sizeof(wide) / sizeof(wide[0]));
 
 	for (i = 0; i < n; i++)
 		total += text_cols(k[i].key ? k[i].key : G->left_right) + 1 +
 			 text_cols(k[i].what);
-	if (COLS - 1 >= total + 2 * (n - 1)) {
-		gap = 2;
-		x = 1;
-	} else {
+	if (COLS - 1 < total + 2 * (n - 1)) {
+		k = narrow;
 		gap = 1;
 		x = 0;
-		if (total + n - 1 > COLS)
-			k[6].key = "[]\\";
 	}
 	for (i = 0; i < n; i++) {
 		x += put(y, x, -1, LOOK_KEY, k[i].key ? k[i].key : G->left_right);
@@ -1511,6 +1550,7 @@ static void draw_help_overlay(void)
 		{ "1-9", "play reference 1-9 (same position, matched)" },
 		{ "b", "bypass the chain: mix AFTER / BEFORE" },
 		{ "L", "loudness match on / off" },
+		{ "m M", "monitor: stereo, mono, side, L, R, swap, polarity" },
 		{ "[", "loop in at the playhead" },
 		{ "]", "loop out at the playhead" },
 		{ "\\", "loop on / off" },

@@ -1,42 +1,684 @@
 /*
- * termaster — Compressor (placeholder: passes audio through unchanged until
- * the processor lands; it declares no parameters).
+ * termaster — the glue (bus) compressor.
+ *
+ * A feed-forward compressor in the log domain after D. Giannoulis,
+ * M. Massberg and J. D. Reiss, "Digital Dynamic Range Compressor Design —
+ * A Tutorial and Analysis", J. Audio Eng. Soc. 60(6), 2012 (GMR below):
+ * the gain computer with a quadratic soft knee, then a smooth branching peak
+ * detector run on the gain computer's output (the "log domain" detector
+ * placement of GMR, so attack and release are exponentials in dB).  Per
+ * frame:
+ *
+ *  1. sidechain: the detector hears each channel through an optional
+ *     second-order Butterworth high-pass (sc_hpf_hz; a trapezoidal state
+ *     variable filter, A. Simper, "Linear Trapezoidal Integrated State
+ *     Variable Filter", Cytomic technical paper, 2013).  At its minimum,
+ *     20 Hz, the filter is out and the detector hears the raw samples.  The
+ *     audio path never goes through it;
+ *  2. peak-hold rectifier: the level of a channel is the largest |sample|
+ *     of its sidechain over a window of whole sub-blocks covering at least
+ *     COMP_HOLD_MS, plus the current sub-block up to this frame (12.5 to
+ *     13.8 ms at 44.1 kHz), kept as a ring of per-sub-block maxima on the
+ *     absolute frame counter.  A steady tone above 1 / (2 · COMP_HOLD_MS) =
+ *     40 Hz therefore reads as a constant level, its sample peak, and is
+ *     compressed without gain ripple (no intermodulation from the gain;
+ *     the static curve is exact on sines), where GMR's detector on the
+ *     instantaneous level settles below the curve (by 0.5 dB for a 1 kHz
+ *     tone at -6 dBFS with the defaults) and ripples at twice the tone's
+ *     frequency, the more the shorter the release.  The price: the
+ *     release starts that window after the level falls; the attack is not
+ *     delayed.  The level in dBFS is
+ *     x_G = 20 log10 peak, by log2f, taken only when the held peak moves;
+ *  3. gain computer (GMR's quadratic soft knee): with threshold T,
+ *     ratio R and knee width W, the reduction x_L = x_G - y_G in dB is
+ *        0                                   2 (x_G - T) <  -W
+ *        (1 - 1/R) (x_G - T + W/2)² / (2W)   2 |x_G - T| <=  W
+ *        (1 - 1/R) (x_G - T)                 2 (x_G - T) >   W;
+ *  4. level detector (GMR's smooth branching peak detector), in dB:
+ *        y += (1 - a_A) (x_L - y)   when x_L > y   (attack)
+ *        y += (1 - a_R) (x_L - y)   otherwise      (release)
+ *     with a = exp(-1 / (tau · fs)), tau = attack_ms or release_ms: a step
+ *     of x_L reaches 63 % (1 - 1/e) of its size in dB after tau;
+ *  5. auto release (auto_release = on; program dependent, a dual time
+ *     constant release in the spirit of the two-capacitor release of
+ *     analogue bus compressors).  A memory envelope m follows x_L with the
+ *     release time constant in both directions (never above y):
+ *        m += (1 - a_R) (x_L - m),   m = min(m, y);
+ *     the release then heads for max(x_L, m) with a four times faster
+ *     time constant, release_ms / 4:
+ *        y += (1 - a_F) (max(x_L, m) - y)   otherwise.
+ *     A transient much shorter than release_ms barely charges m, so its
+ *     reduction recovers with release_ms / 4; after compression sustained
+ *     for several release_ms, m holds nearly all of it, and the reduction
+ *     recovers as m discharges, with release_ms (slightly slower: the fast
+ *     stage follows m with a lag of release_ms / 4).  m runs also while
+ *     the switch is off, so switching never steps the gain;
+ *  6. stereo link, in the gain-reduction domain: a linked detector (3–5)
+ *     runs on the louder channel's level, one independent detector per
+ *     channel on its own, and channel c is reduced by
+ *        GR_c = link · y_linked + (1 - link) · y_c.
+ *     At link 100 % only the linked detector runs (one exp per frame, a
+ *     log when the level moves), at 0 % only the two independent ones, in
+ *     between all three; a detector that wakes
+ *     up starts from its peer's state, which is continuous because its
+ *     weight is 0 at that moment;
+ *  7. gain: g_c = 10^((makeup_db - GR_c) / 20) on the compressed (wet)
+ *     path, and the parallel mix out = (1 - mix) · x + mix · g_c · x =
+ *     x · (1 + mix · (g_c - 1)); the dry path is the input itself (latency
+ *     0, so it is time-aligned).
+ *
+ * gain_reduction_db() reports the largest GR_c (steps 4–6, in dB, before
+ * makeup and mix) of the last process() call.
+ *
+ * Smoothing: threshold, ratio (as the slope 1 - 1/R, linear in dB of
+ * reduction), knee, makeup, mix, link and the high-pass frequency (in
+ * octaves) glide through chain/smooth.h with COMP_TAU_MS; attack, release
+ * and auto release are time constants and move no sample when changed.
+ *
+ * Cost: the detectors run frame by frame into a gain-in-dB buffer of one
+ * sub-block, then the gains are applied in a second pass with an inline
+ * exp2 (no libm call, no branch); log2f runs only when the held peak
+ * moves.  Measured (thread CPU time, best of 9 passes over 20 s) on
+ * gen_music() peaking at 0 dBFS, 44.1 kHz stereo, gcc 12 -O2, one core of
+ * an AMD EPYC: 8.4 ns per frame with the defaults (link 100 %; 7.8 ns on
+ * material below the threshold), 11 ns with the sidechain filter in or
+ * with auto release, 13 ns at link 0 %, 15 ns in between (three
+ * detectors), 19 ns with filter, auto release, link 50 % and mix at once.
+ *
+ * Everything is per frame on the processor's frame counter and per
+ * sub-block of CHAIN_SUBBLOCK frames on absolute positions, never on call
+ * boundaries, so the output does not depend on the call sizes.  Recursive
+ * state is kept out of the subnormal range: the detectors snap to 0 below
+ * COMP_Y_SNAP dB and the filter's state is flushed below COMP_FLUSH once
+ * per sub-block (STYLE.md §3.5).  Non-finite input samples are replaced by
+ * 0 (as the limiter does) and sidechain levels are capped at COMP_CEIL
+ * (the filter, in double, turns FLT_MAX into levels beyond float), so the
+ * detectors stay finite; for finite input below 2e37 (FLT_MAX over the
+ * largest makeup) the output is finite.
  */
 #include "config.h"
 
+#include <math.h>
+#include <stdint.h>
+#include <string.h>
+
 #include "chain/chain.h"
+#include "chain/smooth.h"
 
-static int ph_init(struct chain_proc *p, double rate, unsigned max_frames)
+#define COMP_TAU_MS 10.0        /* parameter glides */
+#define COMP_HOLD_MS 12.5       /* peak hold: tones above 40 Hz ripple-free */
+#define COMP_RING_MAX 160       /* sub-blocks of hold at 384 kHz: 150 */
+#define COMP_FLOOR 1e-10f       /* level floor, -200 dBFS */
+#define COMP_CEIL 1e10f         /* level ceiling, +200 dBFS (and NaN) */
+#define COMP_Y_SNAP 1e-6        /* dB of reduction that count as none */
+#define COMP_FLUSH 1e-20        /* filter state that counts as 0 */
+#define COMP_AUTO_FAST 4.0      /* auto release: transients recover 4× faster */
+#define COMP_HPF_OFF 20.0f      /* sc_hpf_hz at which the filter is out */
+#define COMP_DB_PER_LOG2 6.020599913279624      /* 20 log10(2) */
+#define COMP_LOG2_PER_DB 0.16609640474436813    /* log2(10) / 20 */
+
+enum {
+	COMP_P_THRESHOLD,
+	COMP_P_RATIO,
+	COMP_P_KNEE,
+	COMP_P_ATTACK,
+	COMP_P_RELEASE,
+	COMP_P_AUTO,
+	COMP_P_MAKEUP,
+	COMP_P_SC_HPF,
+	COMP_P_LINK,
+	COMP_P_MIX,
+	COMP_N_PARAMS
+};
+
+static const char *const comp_off_on[] = { "off", "on", NULL };
+
+static const struct chain_param comp_params[COMP_N_PARAMS] = {
+	[COMP_P_THRESHOLD] = { "threshold_db", "Threshold", "dB", -60.0f, 0.0f, -18.0f, 0.1f },
+	[COMP_P_RATIO] = { "ratio", "Ratio", "", 1.0f, 20.0f, 2.0f, 0.1f },
+	[COMP_P_KNEE] = { "knee_db", "Knee", "dB", 0.0f, 24.0f, 6.0f, 0.1f },
+	[COMP_P_ATTACK] = { "attack_ms", "Attack", "ms", 0.1f, 100.0f, 10.0f, 0.1f },
+	[COMP_P_RELEASE] = { "release_ms", "Release", "ms", 10.0f, 2000.0f, 200.0f, 1.0f },
+	[COMP_P_AUTO] = { "auto_release", "Auto release", "", 0.0f, 1.0f, 0.0f, 1.0f,
+			  comp_off_on },
+	[COMP_P_MAKEUP] = { "makeup_db", "Makeup", "dB", 0.0f, 24.0f, 0.0f, 0.1f },
+	[COMP_P_SC_HPF] = { "sc_hpf_hz", "Sidechain HPF", "Hz", 20.0f, 500.0f, 20.0f, 1.0f },
+	[COMP_P_LINK] = { "link_pct", "Stereo link", "%", 0.0f, 100.0f, 100.0f, 1.0f },
+	[COMP_P_MIX] = { "mix_pct", "Mix", "%", 0.0f, 100.0f, 100.0f, 1.0f },
+};
+
+/* One level detector (steps 4–5): reduction y and memory m, in dB >= 0. */
+struct comp_det {
+	double y;
+	double m;
+};
+
+/* Sidechain high-pass state, one channel (Simper's ic1eq, ic2eq). */
+struct comp_svf {
+	double ic1, ic2;
+};
+
+/* Per-sub-block constants of the detectors, steps 3–5. */
+struct comp_tc {
+	double att;     /* 1 - a_A */
+	double rel;     /* 1 - a_R (also the memory's) */
+	double fast;    /* 1 - a_F, auto release */
+	int autorel;
+};
+
+/*
+ * State glossary:
+ *
+ *   pos          frames since init/reset; j = pos % CHAIN_SUBBLOCK
+ *   ring[c][]    |sidechain| maxima of the last `nring` whole sub-blocks
+ *   ring_max[c]  their maximum, updated at each sub-block start
+ *   cur[c]       maximum of the current sub-block so far
+ *   svf[c]       sidechain high-pass; zero while the filter is out
+ *   dk           the linked detector (valid while run_k)
+ *   dc[c]        the independent detectors (valid while run_c)
+ *   thr … hpf    parameter smoothers (hpf in log2 Hz)
+ *   gr_db        largest reduction of the last process()
+ */
+struct comp_priv {
+	double rate;
+	unsigned long long pos;
+	unsigned nring, ring_i;
+	float ring[CHAIN_CHANNELS][COMP_RING_MAX];
+	float ring_max[CHAIN_CHANNELS];
+	float cur[CHAIN_CHANNELS];
+	struct comp_svf svf[CHAIN_CHANNELS];
+	double hpf_a1, hpf_a2, hpf_a3;   /* coefficients of this sub-block */
+	double hpf_off;                  /* log2(COMP_HPF_OFF) */
+	int hpf_on;
+	struct comp_det dk, dc[CHAIN_CHANNELS];
+	int run_k, run_c;
+	struct comp_tc tc;
+	struct chain_smooth thr, slope, knee, makeup, mix, link, hpf;
+	float gr_db;
+};
+
+/* ---- parameters ---- */
+
+static double comp_coef(double ms, double rate)
 {
+	return 1.0 - exp(-1.0 / (ms * 1e-3 * rate));
+}
+
+static void comp_set_param(struct chain_proc *p, unsigned id, float value, int snap)
+{
+	struct comp_priv *s = p->priv;
+
+	if (!isfinite(value))
+		return;
+	switch (id) {
+	case COMP_P_THRESHOLD:
+		chain_smooth_set(&s->thr, value, snap);
+		break;
+	case COMP_P_RATIO:
+		chain_smooth_set(&s->slope, 1.0 - 1.0 / (value >= 1.0f ? value : 1.0), snap);
+		break;
+	case COMP_P_KNEE:
+		chain_smooth_set(&s->knee, value, snap);
+		break;
+	case COMP_P_ATTACK:
+		s->tc.att = comp_coef(value, s->rate);
+		break;
+	case COMP_P_RELEASE:
+		s->tc.rel = comp_coef(value, s->rate);
+		s->tc.fast = comp_coef(value / COMP_AUTO_FAST, s->rate);
+		break;
+	case COMP_P_AUTO:
+		s->tc.autorel = value >= 0.5f;
+		break;
+	case COMP_P_MAKEUP:
+		chain_smooth_set(&s->makeup, value, snap);
+		break;
+	case COMP_P_SC_HPF:
+		chain_smooth_set(&s->hpf, log2(value), snap);
+		break;
+	case COMP_P_LINK:
+		chain_smooth_set(&s->link, value * 0.01, snap);
+		break;
+	case COMP_P_MIX:
+		chain_smooth_set(&s->mix, value * 0.01, snap);
+		break;
+	}
+}
+
+/* ---- the pieces, per frame ---- */
+
+/* Step 1: one high-pass sample (Simper 2013, "SvfLinearTrapOptimised2"). */
+static inline double comp_svf_hp(struct comp_svf *f, double x, double a1,
+				 double a2, double a3)
+{
+	double v3 = x - f->ic2;
+	double v1 = a1 * f->ic1 + a2 * v3;
+	double v2 = f->ic2 + a2 * f->ic1 + a3 * v3;
+
+	f->ic1 = 2.0 * v1 - f->ic1;
+	f->ic2 = 2.0 * v2 - f->ic2;
+	return x - M_SQRT2 * v1 - v2;
+}
+
+/* Step 3: reduction in dB for level xg (dBFS); hw = W/2, inv2w = 1/(2W). */
+static inline double comp_gc(double xg, double thr, double slope, double hw,
+			     double inv2w)
+{
+	double d = xg - thr;
+
+	if (d <= -hw)
+		return 0.0;
+	if (d >= hw)
+		return slope * d;
+	d += hw;
+	return slope * d * d * inv2w;
+}
+
+/*
+ * Steps 4–5: one detector frame; returns the new reduction in dB.  With
+ * auto release off, `relc` is the release coefficient and the target is
+ * x_L; with it on, `relc` is the fast one and the target max(x_L, m), which
+ * equals x_L whenever x_L > y >= m, so one target serves both branches.
+ */
+static inline double comp_detect(struct comp_det *d, double xl, double att,
+				 double relc, double rel, int autorel)
+{
+	double y = d->y, m = d->m, t, e, ya, yr;
+
+	m += rel * (xl - m);
+	t = autorel && m > xl ? m : xl;
+	/* both branches, then the choice: keeps the compare off the path
+	 * from one frame's y to the next */
+	e = t - y;
+	ya = y + att * e;
+	yr = y + relc * e;
+	y = xl > y ? ya : yr;
+	y = y < COMP_Y_SNAP ? 0.0 : y;
+	m = m > y ? y : m;      /* so m snaps with y */
+	d->y = y;
+	d->m = m;
+	return y;
+}
+
+/*
+ * Step 7: 2^x for the gain.  2^x = 2^n · 2^f with n = round(x) taken from
+ * the low bits of x + 1.5·2^52 (a double holds integers there), f in
+ * [-0.5, 0.5] and 2^f by the degree-6 minimax polynomial of Cephes exp2f.c
+ * (S. L. Moshier), evaluated in double: relative error below 2e-9 (checked
+ * against exp2 over -130 … 10), 30 times finer than the float the gain
+ * ends in; inline, without a libm call or a branch.  x is clamped to -120
+ * (-722 dB) so that the float gain stays normal.
+ */
+static inline double comp_exp2(double x)
+{
+	const double magic = 6755399441055744.0;
+	double t, f, p, sc;
+	uint64_t b;
+
+	x = x > -120.0 ? x : -120.0;
+	t = x + magic;
+	memcpy(&b, &t, sizeof(b));
+	f = x - (t - magic);
+	b = (uint64_t)((int64_t)(int32_t)(uint32_t)b + 1023) << 52;
+	memcpy(&sc, &b, sizeof(sc));
+	p = 1.0 + f * (6.931472028550421e-1 + f * (2.402264791363012e-1 +
+	    f * (5.550332471162809e-2 + f * (9.618437357674640e-3 +
+	    f * (1.339887440266574e-3 + f * 1.535336188319500e-4)))));
+	return p * sc;
+}
+
+/* ---- sub-block bookkeeping ---- */
+
+static void comp_hpf_coefs(struct comp_priv *s, double log2_hz)
+{
+	double f = exp2(log2_hz), g, k = M_SQRT2;
+
+	if (f > 0.45 * s->rate)
+		f = 0.45 * s->rate;
+	g = tan(M_PI * f / s->rate);
+	s->hpf_a1 = 1.0 / (1.0 + g * (g + k));
+	s->hpf_a2 = g * s->hpf_a1;
+	s->hpf_a3 = g * s->hpf_a2;
+}
+
+/* Start of a sub-block: the hold ring, the smoothers, which filter and
+ * detectors run, and the flush of near-zero filter state. */
+static void comp_subblock(struct comp_priv *s)
+{
+	unsigned nr = s->nring;
+
+	for (unsigned c = 0; c < CHAIN_CHANNELS; c++) {
+		float mx = COMP_FLOOR;
+
+		s->ring[c][s->ring_i] = s->cur[c];
+		s->cur[c] = COMP_FLOOR;
+		for (unsigned k = 0; k < nr; k++)
+			mx = s->ring[c][k] > mx ? s->ring[c][k] : mx;
+		s->ring_max[c] = mx;
+	}
+	s->ring_i = s->ring_i + 1 == nr ? 0 : s->ring_i + 1;
+
+	chain_smooth_block(&s->thr);
+	chain_smooth_block(&s->slope);
+	chain_smooth_block(&s->knee);
+	chain_smooth_block(&s->makeup);
+	chain_smooth_block(&s->mix);
+	chain_smooth_block(&s->link);
+	chain_smooth_block(&s->hpf);
+
+	/* the high-pass is out only while it rests at 20 Hz */
+	if (chain_smooth_steady(&s->hpf) && s->hpf.end == s->hpf.target &&
+	    s->hpf.target == s->hpf_off) {
+		if (s->hpf_on)
+			memset(s->svf, 0, sizeof(s->svf));
+		s->hpf_on = 0;
+	} else {
+		if (!s->hpf_on || !chain_smooth_steady(&s->hpf))
+			comp_hpf_coefs(s, s->hpf.end);
+		s->hpf_on = 1;
+		for (unsigned c = 0; c < CHAIN_CHANNELS; c++) {
+			struct comp_svf *f = &s->svf[c];
+
+			if (fabs(f->ic1) < COMP_FLUSH)
+				f->ic1 = 0.0;
+			if (fabs(f->ic2) < COMP_FLUSH)
+				f->ic2 = 0.0;
+		}
+	}
+
+	/* detectors: the linked one runs unless link rests at 0, the
+	 * independent ones unless it rests at 1; a waking detector starts
+	 * from its peer (its weight is 0 at this moment) */
+	{
+		int need_k = !(s->link.start == 0.0 && s->link.end == 0.0);
+		int need_c = !(s->link.start == 1.0 && s->link.end == 1.0);
+
+		if (need_k && !s->run_k) {
+			s->dk.y = fmax(s->dc[0].y, s->dc[1].y);
+			s->dk.m = fmax(s->dc[0].m, s->dc[1].m);
+		}
+		if (need_c && !s->run_c)
+			s->dc[0] = s->dc[1] = s->dk;
+		s->run_k = need_k;
+		s->run_c = need_c;
+	}
+}
+
+/* ---- the frame loop ---- */
+
+enum { COMP_LINKED, COMP_INDEP, COMP_BLEND };
+
+/*
+ * m <= CHAIN_SUBBLOCK frames from sub-block position j0, in two passes:
+ * the sidechain and the detectors (recursive, frame after frame) write the
+ * gain in dB of each frame, then the gains are applied (independent
+ * frames, which the CPU overlaps).  `glide`: parameters interpolated per
+ * frame; `hpf`: the sidechain filter is in; `mode`: which detectors run.
+ * Called with constants for the common cases so that the compiler builds a
+ * lean loop for each (always_inline).  Returns the largest reduction.
+ */
+static inline __attribute__((always_inline)) float
+comp_run(struct comp_priv *s, float *L, float *R, unsigned j0, unsigned m,
+	 int glide, int hpf, int mode)
+{
+	const int autorel = s->tc.autorel;
+	const double att = s->tc.att, rel = s->tc.rel;
+	const double relc = autorel ? s->tc.fast : rel;
+	const double a1 = s->hpf_a1, a2 = s->hpf_a2, a3 = s->hpf_a3;
+	struct comp_svf fl = s->svf[0], fr = s->svf[1];
+	struct comp_det dk = s->dk, dl = s->dc[0], dr = s->dc[1];
+	float curl = s->cur[0], curr = s->cur[1];
+	const float rml = s->ring_max[0], rmr = s->ring_max[1];
+	double thr = s->thr.end, slope = s->slope.end, w = s->knee.end;
+	double makeup = s->makeup.end, mix = s->mix.end, link = s->link.end;
+	double hw = 0.5 * w, inv2w = w > 0.0 ? 0.5 / w : 0.0;
+	/* level cache: log and gain computer only when the held peak moves */
+	float hkl = -1.0f, hkr = -1.0f;
+	double xgl = 0.0, xgr = 0.0, xll = 0.0, xlr = 0.0, xlk = 0.0;
+	double grmax = 0.0;
+	double gdl[CHAIN_SUBBLOCK], gdr[CHAIN_SUBBLOCK];
+
+	for (unsigned k = 0; k < m; k++) {
+		float xl = L[k], xr = R[k], hl, hr;
+		double sl, sr;
+
+		if (glide) {
+			unsigned j = j0 + k;
+
+			thr = chain_smooth_at(&s->thr, j);
+			slope = chain_smooth_at(&s->slope, j);
+			w = chain_smooth_at(&s->knee, j);
+			makeup = chain_smooth_at(&s->makeup, j);
+			link = chain_smooth_at(&s->link, j);
+			hw = 0.5 * w;
+			inv2w = w > 0.0 ? 0.5 / w : 0.0;
+		}
+		if (!isfinite(xl))
+			L[k] = xl = 0.0f;
+		if (!isfinite(xr))
+			R[k] = xr = 0.0f;
+		sl = xl;
+		sr = xr;
+		if (hpf) {
+			sl = comp_svf_hp(&fl, sl, a1, a2, a3);
+			sr = comp_svf_hp(&fr, sr, a1, a2, a3);
+		}
+		/* step 2 */
+		hl = (float)fabs(sl);
+		hr = (float)fabs(sr);
+		hl = hl < COMP_CEIL ? hl : COMP_CEIL;
+		hr = hr < COMP_CEIL ? hr : COMP_CEIL;
+		curl = hl > curl ? hl : curl;
+		curr = hr > curr ? hr : curr;
+		hl = curl > rml ? curl : rml;
+		hr = curr > rmr ? curr : rmr;
+
+		if (mode == COMP_LINKED) {
+			float h = hl > hr ? hl : hr;
+			double gr;
+
+			if (h != hkl) {
+				xgl = COMP_DB_PER_LOG2 * log2f(h);
+				hkl = h;
+				xlk = comp_gc(xgl, thr, slope, hw, inv2w);
+			} else if (glide) {
+				xlk = comp_gc(xgl, thr, slope, hw, inv2w);
+			}
+			gr = comp_detect(&dk, xlk, att, relc, rel, autorel);
+			grmax = gr > grmax ? gr : grmax;
+			gdl[k] = makeup - gr;
+		} else {
+			double grl, grr;
+			int moved = glide;
+
+			if (hl != hkl) {
+				xgl = COMP_DB_PER_LOG2 * log2f(hl);
+				hkl = hl;
+				moved = 1;
+			}
+			if (hr != hkr) {
+				xgr = COMP_DB_PER_LOG2 * log2f(hr);
+				hkr = hr;
+				moved = 1;
+			}
+			if (moved) {
+				xll = comp_gc(xgl, thr, slope, hw, inv2w);
+				xlr = comp_gc(xgr, thr, slope, hw, inv2w);
+				/* the louder channel's level: gc is monotonic */
+				xlk = xll > xlr ? xll : xlr;
+			}
+			grl = comp_detect(&dl, xll, att, relc, rel, autorel);
+			grr = comp_detect(&dr, xlr, att, relc, rel, autorel);
+			if (mode == COMP_BLEND) {
+				double yk = comp_detect(&dk, xlk, att, relc, rel, autorel);
+
+				grl = link * yk + (1.0 - link) * grl;
+				grr = link * yk + (1.0 - link) * grr;
+			}
+			grmax = grl > grmax ? grl : grmax;
+			grmax = grr > grmax ? grr : grmax;
+			gdl[k] = makeup - grl;
+			gdr[k] = makeup - grr;
+		}
+	}
+
+	/* step 7: out = x · (1 + mix · (g - 1)) */
+	for (unsigned k = 0; k < m; k++) {
+		double gl, gr;
+
+		if (glide)
+			mix = chain_smooth_at(&s->mix, j0 + k);
+		gl = comp_exp2(gdl[k] * COMP_LOG2_PER_DB);
+		if (mode == COMP_LINKED) {
+			float g = (float)(1.0 + mix * (gl - 1.0));
+
+			L[k] *= g;
+			R[k] *= g;
+		} else {
+			gr = comp_exp2(gdr[k] * COMP_LOG2_PER_DB);
+			L[k] *= (float)(1.0 + mix * (gl - 1.0));
+			R[k] *= (float)(1.0 + mix * (gr - 1.0));
+		}
+	}
+
+	s->svf[0] = fl;
+	s->svf[1] = fr;
+	s->dk = dk;
+	s->dc[0] = dl;
+	s->dc[1] = dr;
+	s->cur[0] = curl;
+	s->cur[1] = curr;
+	return (float)grmax;
+}
+
+static int comp_steady(const struct comp_priv *s)
+{
+	return chain_smooth_steady(&s->thr) && chain_smooth_steady(&s->slope) &&
+	       chain_smooth_steady(&s->knee) && chain_smooth_steady(&s->makeup) &&
+	       chain_smooth_steady(&s->mix) && chain_smooth_steady(&s->link);
+}
+
+static void comp_process(struct chain_proc *p, float *const *buf, unsigned n)
+{
+	struct comp_priv *s = p->priv;
+	float *L = buf[0], *R = buf[1];
+	unsigned long long pos = s->pos;
+	float gr = 0.0f, g;
+	unsigned i = 0;
+
+	while (i < n) {
+		unsigned j = (unsigned)(pos % CHAIN_SUBBLOCK);
+		unsigned m = CHAIN_SUBBLOCK - j;
+		int mode;
+
+		if (m > n - i)
+			m = n - i;
+		if (j == 0)
+			comp_subblock(s);
+		mode = !s->run_c ? COMP_LINKED : !s->run_k ? COMP_INDEP : COMP_BLEND;
+		if (!comp_steady(s))
+			g = comp_run(s, L + i, R + i, j, m, 1, s->hpf_on, mode);
+		else if (mode == COMP_LINKED && !s->hpf_on)
+			g = comp_run(s, L + i, R + i, j, m, 0, 0, COMP_LINKED);
+		else if (mode == COMP_LINKED)
+			g = comp_run(s, L + i, R + i, j, m, 0, 1, COMP_LINKED);
+		else if (mode == COMP_INDEP && !s->hpf_on)
+			g = comp_run(s, L + i, R + i, j, m, 0, 0, COMP_INDEP);
+		else
+			g = comp_run(s, L + i, R + i, j, m, 0, s->hpf_on, mode);
+		gr = g > gr ? g : gr;
+		i += m;
+		pos += m;
+	}
+	s->pos = pos;
+	s->gr_db = gr;
+}
+
+/* ---- life cycle ---- */
+
+static void comp_reset(struct chain_proc *p)
+{
+	struct comp_priv *s = p->priv;
+
+	for (unsigned c = 0; c < CHAIN_CHANNELS; c++) {
+		for (unsigned k = 0; k < COMP_RING_MAX; k++)
+			s->ring[c][k] = COMP_FLOOR;
+		s->ring_max[c] = COMP_FLOOR;
+		s->cur[c] = COMP_FLOOR;
+	}
+	s->ring_i = 0;
+	memset(s->svf, 0, sizeof(s->svf));
+	memset(&s->dk, 0, sizeof(s->dk));
+	memset(s->dc, 0, sizeof(s->dc));
+	chain_smooth_set(&s->thr, s->thr.target, 1);
+	chain_smooth_set(&s->slope, s->slope.target, 1);
+	chain_smooth_set(&s->knee, s->knee.target, 1);
+	chain_smooth_set(&s->makeup, s->makeup.target, 1);
+	chain_smooth_set(&s->mix, s->mix.target, 1);
+	chain_smooth_set(&s->link, s->link.target, 1);
+	chain_smooth_set(&s->hpf, s->hpf.target, 1);
+	/* comp_subblock() decides these at frame 0; all state is zero, so
+	 * the detectors agree whichever run */
+	s->run_k = s->run_c = 0;
+	s->hpf_on = 0;
+	s->pos = 0;
+	s->gr_db = 0.0f;
+}
+
+static int comp_init(struct chain_proc *p, double rate, unsigned max_frames)
+{
+	struct comp_priv *s = p->priv;
+	const struct chain_param *t = comp_params;
+	unsigned nr;
+
+	(void)max_frames;
+	s->rate = rate;
+	nr = (unsigned)ceil(COMP_HOLD_MS * 1e-3 * rate / CHAIN_SUBBLOCK);
+	s->nring = nr < 1 ? 1 : nr > COMP_RING_MAX ? COMP_RING_MAX : nr;
+	chain_smooth_init(&s->thr, rate, COMP_TAU_MS, 1e-3, t[COMP_P_THRESHOLD].def);
+	chain_smooth_init(&s->slope, rate, COMP_TAU_MS, 1e-5, 0.0);
+	chain_smooth_init(&s->knee, rate, COMP_TAU_MS, 1e-3, t[COMP_P_KNEE].def);
+	chain_smooth_init(&s->makeup, rate, COMP_TAU_MS, 1e-4, t[COMP_P_MAKEUP].def);
+	chain_smooth_init(&s->mix, rate, COMP_TAU_MS, 1e-5, 1.0);
+	chain_smooth_init(&s->link, rate, COMP_TAU_MS, 1e-5, 1.0);
+	s->hpf_off = log2(COMP_HPF_OFF);
+	chain_smooth_init(&s->hpf, rate, COMP_TAU_MS, 1e-4, s->hpf_off);
+	for (unsigned k = 0; k < COMP_N_PARAMS; k++)
+		comp_set_param(p, k, t[k].def, 1);
+	comp_reset(p);
+	return CHAIN_OK;
+}
+
+static unsigned comp_latency(const struct chain_proc *p)
+{
+	(void)p;
 	return 0;
 }
 
-static void ph_set_param(struct chain_proc *p, unsigned id, float value, int snap)
+static float comp_gain_reduction_db(const struct chain_proc *p)
 {
+	const struct comp_priv *s = p->priv;
+
+	return s->gr_db;
 }
 
-static void ph_process(struct chain_proc *p, float *const *buf, unsigned n)
+static void comp_destroy(struct chain_proc *p)
 {
-}
-
-static void ph_reset(struct chain_proc *p)
-{
-}
-
-static unsigned ph_latency(const struct chain_proc *p)
-{
-	return 0;
+	(void)p;
 }
 
 const struct chain_proc_ops chain_comp_ops = {
 	.name = "comp",
 	.label = "Compressor",
-	.priv_size = 0,
-	.params = NULL,
-	.n_params = 0,
-	.init = ph_init,
-	.set_param = ph_set_param,
-	.process = ph_process,
-	.reset = ph_reset,
-	.latency = ph_latency,
+	.bypass = CHAIN_BYPASS_OFF,
+	.priv_size = sizeof(struct comp_priv),
+	.params = comp_params,
+	.n_params = COMP_N_PARAMS,
+	.init = comp_init,
+	.set_param = comp_set_param,
+	.process = comp_process,
+	.reset = comp_reset,
+	.latency = comp_latency,
+	.gain_reduction_db = comp_gain_reduction_db,
+	.destroy = comp_destroy,
 };

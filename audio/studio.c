@@ -74,6 +74,11 @@ struct audio_studio {
 	bool after_queued;
 	struct audio_match_info match;
 	bool match_dirty;
+	struct refs_platform_set *platforms;
+	int platform;                 /* index in platforms, or -1 */
+	struct refs_platform_result presult[AUDIO_ROUTES];
+	float sent_gain_db[AUDIO_ROUTES];  /* what the engine has */
+	bool gains_sent;
 
 	struct source src[AUDIO_MAX_SOURCES];
 	int n_src;
@@ -369,6 +374,20 @@ struct audio_studio *audio_studio_new(const char *mix_path,
 	if (st->opts.rate > 0)
 		want = st->opts.rate;
 
+	st->platform = -1;
+	{
+		/* built-in platform rules, corrected by the user's file */
+		char path[1024], pmsg[256];
+
+		if (refs_platform_user_path(path, sizeof(path)) != 0 ||
+		    refs_platform_load(path, REFS_PLATFORM_LOAD_MISSING_OK, &st->platforms,
+				       pmsg, sizeof(pmsg)) != 0) {
+			if (refs_platform_user_path(path, sizeof(path)) == 0)
+				snprintf(st->notice, sizeof(st->notice),
+					 "%s (the built-in platform rules are used)", pmsg);
+			refs_platform_load(NULL, 0, &st->platforms, pmsg, sizeof(pmsg));
+		}
+	}
 	open_output(st, want);
 	if (!st->engine) {
 		*err = AUDIO_STUDIO_ERROR_ENGINE;
@@ -447,6 +466,7 @@ void audio_studio_free(struct audio_studio **stp)
 		free_job(j);
 	}
 	audio_engine_free(&st->engine);
+	refs_platform_set_free(&st->platforms);
 	pthread_cond_destroy(&st->cond);
 	pthread_mutex_destroy(&st->lock);
 	free(st);
@@ -527,11 +547,32 @@ static void recompute_match(struct audio_studio *st)
 			v = st->n_src > 0 ? g[1] : 0;
 		else
 			v = r < st->n_src ? g[1 + r] : 0;
-		if (v != st->match.gain_db[r] || !st->match.after_measured) {
-			st->match.gain_db[r] = v;
-			audio_engine_set_gain(st->engine, r, (float)v);
+		st->match.gain_db[r] = v;
+	}
+	/* a platform preview plays its own normalisation instead */
+	memset(st->presult, 0, sizeof(st->presult));
+	if (st->platform >= 0) {
+		const struct refs_platform *p = refs_platform_at(st->platforms, (size_t)st->platform);
+
+		for (int r = 0; r < AUDIO_ROUTES; r++) {
+			size_t i = r == AUDIO_ROUTE_AFTER ? 0 : r == AUDIO_ROUTE_BEFORE ? 1 :
+				   (size_t)r + 1;
+
+			if (i < n)
+				refs_platform_gain(p, s[i].valid ? s[i].integrated_lufs : NAN,
+						   s[i].valid ? s[i].true_peak_dbtp : NAN,
+						   &st->presult[r]);
 		}
 	}
+	for (int r = 0; r < AUDIO_ROUTES; r++) {
+		float v = (float)(st->platform >= 0 ? st->presult[r].gain_db : st->match.gain_db[r]);
+
+		if (v != st->sent_gain_db[r] || !st->gains_sent) {
+			st->sent_gain_db[r] = v;
+			audio_engine_set_gain(st->engine, r, v);
+		}
+	}
+	st->gains_sent = true;
 }
 
 bool audio_studio_poll(struct audio_studio *st)
@@ -692,6 +733,41 @@ void audio_studio_source(struct audio_studio *st, int slot, struct audio_source_
 void audio_studio_match(struct audio_studio *st, struct audio_match_info *out)
 {
 	*out = st->match;
+}
+
+int audio_studio_set_platform(struct audio_studio *st, const char *id)
+{
+	int idx = -1;
+
+	if (id && strcmp(id, "off") != 0) {
+		for (size_t i = 0; i < refs_platform_count(st->platforms); i++)
+			if (strcmp(refs_platform_at(st->platforms, i)->id, id) == 0)
+				idx = (int)i;
+		if (idx < 0)
+			return AUDIO_STUDIO_ERROR_STATE;
+		audio_engine_set_match(st->engine, true);
+	}
+	st->platform = idx;
+	recompute_match(st);
+	return 0;
+}
+
+void audio_studio_platform(struct audio_studio *st, struct audio_platform_info *out)
+{
+	memset(out, 0, sizeof(*out));
+	out->n_platforms = (int)refs_platform_count(st->platforms);
+	if (st->platform < 0)
+		return;
+	out->active = 1;
+	out->rule = *refs_platform_at(st->platforms, (size_t)st->platform);
+	memcpy(out->result, st->presult, sizeof(out->result));
+}
+
+const struct refs_platform *audio_studio_platform_at(struct audio_studio *st, int i)
+{
+	if (i < 0 || (size_t)i >= refs_platform_count(st->platforms))
+		return NULL;
+	return refs_platform_at(st->platforms, (size_t)i);
 }
 
 double audio_studio_rate(const struct audio_studio *st)

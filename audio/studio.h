@@ -22,6 +22,7 @@
 #include "chain/chain.h"
 #include "refs/loudness.h"
 #include "refs/match.h"
+#include "refs/platform.h"
 
 enum audio_studio_error {
 	AUDIO_STUDIO_OK = 0,
@@ -76,6 +77,17 @@ struct audio_match_info {
 	double gain_db[AUDIO_ROUTES];    /* computed match gains per route */
 };
 
+/* Streaming-platform preview: while a platform is chosen, every source
+ * plays at the gain that platform's loudness normalisation would give it
+ * (refs/platform.h) instead of the match gain. */
+struct audio_platform_info {
+	int active;                      /* 0: off (matching as usual) */
+	struct refs_platform rule;       /* the platform, when active */
+	/* per route (AUDIO_ROUTE_AFTER, _BEFORE, ref n): what it would do */
+	struct refs_platform_result result[AUDIO_ROUTES];
+	int n_platforms;                 /* known platforms */
+};
+
 struct audio_studio;
 
 /* mix_path NULL opens the demo material.  The session rate is opts->rate,
@@ -111,6 +123,14 @@ int audio_studio_set_source(struct audio_studio *st, int slot);
 int audio_studio_source_count(const struct audio_studio *st);   /* mix + refs */
 void audio_studio_source(struct audio_studio *st, int slot, struct audio_source_info *out);
 void audio_studio_match(struct audio_studio *st, struct audio_match_info *out);
+
+/* Choose a platform by id ("spotify-normal", "youtube" …; NULL or "off"
+ * for none).  Matching is switched on while a platform is previewed.
+ * Returns 0 or AUDIO_STUDIO_ERROR_STATE for an unknown id. */
+int audio_studio_set_platform(struct audio_studio *st, const char *id);
+void audio_studio_platform(struct audio_studio *st, struct audio_platform_info *out);
+/* Known platform i (0 … n_platforms-1), or NULL. */
+const struct refs_platform *audio_studio_platform_at(struct audio_studio *st, int i);
 
 double audio_studio_rate(const struct audio_studio *st);
 /* The output in one line ("ALSA: default, 48000 Hz, 256 frames") or why

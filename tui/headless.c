@@ -6,6 +6,7 @@
  *
  *   play | pause | seek SECONDS | source mix|ref N | bypass on|off
  *   match on|off | monitor stereo|mono|side|left|right|swap|polarity
+ *   platform ID|off (streaming-platform preview: spotify-normal, youtube …)
  *   loop IN OUT | loop off | set PARAM VALUE
  *   wait SECONDS | status | quit
  *
@@ -38,7 +39,8 @@
 #include "tui/tui.h"
 
 #define EXPECTED "play, pause, seek SECONDS, source mix|ref N, bypass on|off, " \
-		 "match on|off, monitor MODE, loop IN OUT|off, set PARAM VALUE, wait SECONDS, " \
+		 "match on|off, monitor MODE, platform ID|off, loop IN OUT|off, set PARAM VALUE, " \
+		 "wait SECONDS, " \
 		 "status, quit"
 
 /* How far ahead of the audio a resumed script clock starts. */
@@ -137,7 +139,35 @@ static void status(struct hl *h)
 	json_num(f, (double)s.loop_in / s.rate);
 	fprintf(f, ", \"out_s\": ");
 	json_num(f, (double)s.loop_out / s.rate);
-	fprintf(f, "}, \"match_target_lufs\": ");
+	fprintf(f, "}, \"platform\": ");
+	{
+		struct audio_platform_info pi;
+
+		audio_studio_platform(h->st, &pi);
+		if (!pi.active) {
+			fputs("null", f);
+		} else {
+			fputs("{\"id\": ", f);
+			json_str(f, pi.rule.id);
+			fprintf(f, ", \"target_lufs\": ");
+			json_num(f, pi.rule.target_lufs);
+			fputs(", \"sources\": [", f);
+			for (int i = 0; i < n; i++) {
+				const struct refs_platform_result *r =
+					&pi.result[i == 0 ? AUDIO_ROUTE_AFTER : i];
+
+				fprintf(f, "%s{\"gain_db\": ", i ? ", " : "");
+				json_num(f, r->valid ? r->gain_db : NAN);
+				fprintf(f, ", \"penalty_db\": ");
+				json_num(f, r->valid ? r->penalty_db : NAN);
+				fprintf(f, ", \"capped\": %s, \"limiter\": %s}",
+					r->capped ? "true" : "false",
+					r->limiter_engaged ? "true" : "false");
+			}
+			fputs("]}", f);
+		}
+	}
+	fprintf(f, ", \"match_target_lufs\": ");
 	json_num(f, m.result.target_lufs);
 	fprintf(f, ", \"target_lowered\": %s", m.result.target_lowered ? "true" : "false");
 	fprintf(f, ", \"after_lufs\": ");
@@ -297,6 +327,23 @@ static int run_line(struct hl *h, char *line, long lineno)
 			return bad(h, lineno, "monitor: expected stereo, mono, side, left, right, swap "
 				   "or polarity, got '%s'", argc > 1 ? argv[1] : "");
 		audio_engine_set_monitor(h->e, (enum audio_monitor)m);
+	} else if (!strcmp(argv[0], "platform")) {
+		if (argc != 2 || audio_studio_set_platform(h->st, argv[1])) {
+			char names[512];
+			size_t used = 0;
+
+			names[0] = '\0';
+			for (int i = 0; audio_studio_platform_at(h->st, i); i++) {
+				int w = snprintf(names + used, sizeof(names) - used, "%s, ",
+						 audio_studio_platform_at(h->st, i)->id);
+
+				if (w < 0 || (size_t)w >= sizeof(names) - used)
+					break;
+				used += (size_t)w;
+			}
+			return bad(h, lineno, "platform: expected %soff, got '%s'", names,
+				   argc > 1 ? argv[1] : "");
+		}
 	} else if (!strcmp(argv[0], "loop")) {
 		if (argc == 2 && !strcmp(argv[1], "off")) {
 			h->loop_on = false;

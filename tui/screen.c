@@ -859,6 +859,28 @@ static void handle_key(struct screen *s, int ch)
 		    m ? " (what you hear is not the stereo master)" : "");
 		break;
 	}
+	case 'P': {
+		/* streaming-platform preview: off → each platform → off */
+		struct audio_platform_info pi;
+		const struct refs_platform *next;
+		int cur = -1;
+
+		audio_studio_platform(s->st, &pi);
+		for (int i = 0; pi.active && audio_studio_platform_at(s->st, i); i++)
+			if (strcmp(audio_studio_platform_at(s->st, i)->id, pi.rule.id) == 0)
+				cur = i;
+		next = audio_studio_platform_at(s->st, cur + 1);
+		audio_studio_set_platform(s->st, next ? next->id : NULL);
+		if (next) {
+			want(&s->want_match, 1);
+			s->snap.match = true;
+			say(s, LOOK_NORMAL, MSG_SECONDS, "platform preview: %s (%.0f LUFS)", next->label,
+			    next->target_lufs);
+		} else {
+			say(s, LOOK_NORMAL, MSG_SECONDS, "platform preview off: loudness matching");
+		}
+		break;
+	}
 	case '[':
 		loop_mark(s, true);
 		break;
@@ -869,7 +891,6 @@ static void handle_key(struct screen *s, int ch)
 		loop_toggle(s);
 		break;
 	case 'p':
-	case 'P':
 		if (s->meter) {
 			refs_meter_reset_peak(s->meter);
 			say(s, LOOK_NORMAL, MSG_SECONDS, "true-peak hold reset");
@@ -1218,6 +1239,33 @@ static void draw_match(struct screen *s, int y)
 	char t[16], who[32];
 	int x = 1;
 
+	{
+		/* a platform preview replaces matching: say what it does */
+		struct audio_platform_info pi;
+
+		audio_studio_platform(s->st, &pi);
+		if (pi.active) {
+			const struct refs_platform_result *m = &pi.result[AUDIO_ROUTE_AFTER];
+			int src = s->snap.source;
+			const struct refs_platform_result *c =
+				&pi.result[src == 0 ? (s->snap.bypass ? AUDIO_ROUTE_BEFORE : AUDIO_ROUTE_AFTER) : src];
+			char g1[16], g2[16];
+
+			x += put(y, x, -1, LOOK_BOLD, "Platform: ");
+			x += putf(y, x, -1, LOOK_AB_BEFORE, " %s ", pi.rule.label);
+			x += putf(y, x, -1, LOOK_NORMAL, " %s LUFS  master %s dB", 
+				  fmt_db(t, sizeof(t), pi.rule.target_lufs, false),
+				  m->valid ? fmt_db(g1, sizeof(g1), m->gain_db, true) : "--");
+			if (src != 0 || s->snap.bypass)
+				x += putf(y, x, -1, LOOK_NORMAL, "  playing %s dB",
+					  c->valid ? fmt_db(g2, sizeof(g2), c->gain_db, true) : "--");
+			if (c->limiter_engaged)
+				put(y, x, -1, LOOK_WARN, "  (its limiter engages)");
+			else if (c->capped)
+				put(y, x, -1, LOOK_DIM, "  (capped by headroom)");
+			return;
+		}
+	}
 	x += put(y, x, -1, LOOK_BOLD, "Match: ");
 	if (!s->snap.match) {
 		x += put(y, x, -1, LOOK_WARN, "OFF");
@@ -1551,6 +1599,7 @@ static void draw_help_overlay(void)
 		{ "b", "bypass the chain: mix AFTER / BEFORE" },
 		{ "L", "loudness match on / off" },
 		{ "m M", "monitor: stereo, mono, side, L, R, swap, polarity" },
+		{ "P", "streaming-platform preview: next platform / off" },
 		{ "[", "loop in at the playhead" },
 		{ "]", "loop out at the playhead" },
 		{ "\\", "loop on / off" },

@@ -1,42 +1,1039 @@
 /*
- * termaster — Multiband compressor (placeholder: passes audio through unchanged until
- * the processor lands; it declares no parameters).
+ * termaster — multiband compressor (after the EQ and the compressor).
+ *
+ * Crossovers.  2 to 4 bands split by Linkwitz-Riley 24 dB/oct crossovers
+ * (S. Linkwitz, "Active Crossover Networks for Noncoincident Drivers",
+ * JAES 24(1), 1976: two cascaded 2nd-order Butterworth sections, -6 dB at
+ * the crossover, low and high outputs in phase), as bilinear-transform
+ * biquads in transposed direct form II, in double precision (a 20 Hz
+ * crossover at 192 kHz stays well conditioned).  Per crossover:
+ *
+ *	HP = the Butterworth high-pass, twice            (two sections)
+ *	AP = the 2nd-order all-pass with the same poles  (one section)
+ *	LP = AP - HP
+ *
+ * An LR4 low plus high is that all-pass (ω⁴ + s⁴ = (s² + √2ωs + ω²)·
+ * (s² - √2ωs + ω²); JUCE's dsp::LinkwitzRileyFilter offers the same
+ * all-pass as its low plus high), so the low output costs a subtraction
+ * instead of two sections, and low + high = AP holds by construction,
+ * whatever the rounding of the coefficients.
+ *
+ * The tree, with all-pass compensation (each band also passes the
+ * all-passes of the crossovers it did not pass through):
+ *
+ *	b1 = AP3 AP2 LP1 x
+ *	b2 = AP3 LP2 HP1 x
+ *	b3 = LP3 HP2 HP1 x
+ *	b4 = HP3 HP2 HP1 x          b1 + b2 + b3 + b4 = AP1 AP2 AP3 x
+ *
+ * so with every band at unity the sum is an all-pass: flat magnitude to
+ * rounding (tests/test_multiband.c measures 4e-8 dB).  12 sections.
+ *
+ * Band count: all four bands are always computed and the unused ones are
+ * merged into the band below them, continuously.  Weights s3, s4 (1 = band
+ * 3, 4 is its own band, 0 = merged) glide over MB_MERGE_TAU_MS:
+ *
+ *	detector of band 4:  b4
+ *	detector of band 3:  D3 = b3 + (1 - s4)·b4
+ *	detector of band 2:  D2 = b2 + (1 - s3)·D3
+ *	gains:  F3 = E2 + s3·(E3 - E2),  F4 = F3 + s4·(E4 - F3)
+ *	out = E1·b1 + E2·b2 + F3·b3 + F4·b4
+ *
+ * With 3 bands (s4 = 0) band 3 compresses b3 + b4 = AP3 HP2 HP1 x, exactly
+ * a 3-band tree (with an extra all-pass at xover3 everywhere, which changes
+ * no magnitude); the band-4 compressor keeps running on b4 so that a
+ * switch to 4 bands starts from a settled detector.  Nothing is
+ * crossfaded, so nothing is computed twice and no two signals of
+ * different phase are ever mixed (a crossfade between a 3- and a 4-band
+ * tree would notch at xover3 mid-fade, where their phases differ by π).
+ * The price: 3 bands cost what 4 cost.  Unused crossovers sit a third of
+ * an octave above the used ones (see mb_xover_targets()).
+ *
+ * Compressor, per band, on the band's mid/side pair (the input is encoded
+ * once, M = (L+R)/2, S = (L-R)/2, the whole tree runs on M/S and the sum is
+ * decoded once; the filters are linear, so that equals filtering L/R):
+ *
+ *	d     = wM·|M| + wS·|S|         stereo: wM = wS = 1, i.e. max(|L|,|R|)
+ *	                                (linked); mid: |M|; side: |S|
+ *	y1    = max(d, αR·y1)           peak level, instant attack, release
+ *	                                release_ms (8.69 dB per time constant)
+ *	gc    = -(1 - 1/ratio)·max(0, log2 y1 - thr)       (log2 units)
+ *	glog += cA·(gc - glog)          attack smoothing, attack_ms
+ *	g     = 2^glog
+ *
+ * the "smooth decoupled peak detector" of D. Giannoulis, M. Massberg and
+ * J. D. Reiss, "Digital Dynamic Range Compressor Design — A Tutorial and
+ * Analysis", JAES 60(6), 2012 (eq. 17), with its release stage on the
+ * level before the gain computer.  The release therefore runs through the
+ * attack smoothing too, as in that design.  Static curve (hard knee), for
+ * a band signal of peak level L dBFS: out = thr + (L - thr)/ratio when
+ * L > thr.  A steady sine reads its peak, less the release droop between
+ * two peaks and less the sampling of the peak (both tiny above 200 Hz).
+ *
+ * The band's gain is then E = 1 + a·(g·makeup - 1) on each of M and S,
+ * with a = on·wM for M and on·wS for S: the band gain (makeup) applies to
+ * what the band processes, so a band in side mode leaves a mono signal
+ * untouched whatever its settings; bypass sets a = 0 (unity).
+ *
+ * Smoothing.  Every parameter glides (chain/smooth.h, sub-blocks on the
+ * absolute frame counter): threshold (log2 units) and 1 - 1/ratio over
+ * MB_THR_TAU_MS, makeup (linear), bypass and mode weights over
+ * MB_GAIN_TAU_MS, attack and release (their logarithm) over
+ * MB_TIME_TAU_MS, crossovers (log2 Hz) over MB_XOVER_TAU_MS, merge
+ * weights over MB_MERGE_TAU_MS; all are interpolated per sample inside a
+ * sub-block, the crossover's g = tan(π f / fs) too (so its coefficients
+ * are recomputed per sample, and only while it moves).  Attack and
+ * release coefficients hold per sub-block: they shape no sample directly.
+ *
+ * Arithmetic: the filters in double, M and S in the two lanes of a vector
+ * (GCC/Clang vector extensions: SSE2 on x86-64, NEON on AArch64); the
+ * detectors, gain computers and band gains in float, bands 1 … 4 in the
+ * four lanes of a vector, with polynomial log2 and exp2 (errors under
+ * 1e-5 dB); the attack smoothing in double (in float a long attack's
+ * steps would fall under the resolution and stall short of the target).
+ * The release factor in float holds release_ms to better than 1 %.  The
+ * work runs in passes over each sub-block (see mb_run()).  Cost, 2, 3 or
+ * 4 bands alike, 44.1 kHz stereo, one x86-64 core (AMD EPYC, SSE2 code):
+ * 22 ns per frame while no band compresses, 32 ns on music with every
+ * band compressing, 44 ns while crossovers and thresholds glide.
+ *
+ * Latency 0.  Non-finite input samples are read as 0.  Denormals: filter
+ * states under MB_FLUSH are set to 0 and the peak level and gain snap at
+ * each sub-block, so silence after a tone ends in exact zeros and nothing
+ * decays into the subnormal range (STYLE.md §3.5).
  */
 #include "config.h"
 
+#include <math.h>
+#include <stdint.h>
+#include <string.h>
+
 #include "chain/chain.h"
+#include "chain/smooth.h"
 
-static int ph_init(struct chain_proc *p, double rate, unsigned max_frames)
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
+
+#define MB_BANDS 4
+#define MB_XOVERS 3
+
+#define MB_GAIN_TAU_MS 10.0     /* makeup, bypass, mode */
+#define MB_THR_TAU_MS 20.0      /* threshold, ratio */
+#define MB_TIME_TAU_MS 20.0     /* attack, release */
+#define MB_XOVER_TAU_MS 20.0    /* crossover frequencies */
+#define MB_MERGE_TAU_MS 10.0    /* band count */
+
+#define MB_XOVER_MIN_HZ 20.0
+#define MB_XOVER_MAX_HZ 20000.0
+#define MB_XOVER_MAX_FS 0.45    /* and at most this fraction of the rate */
+#define MB_XOVER_GAP (1.0 / 3.0)  /* octaves between used crossovers */
+
+#define MB_FLUSH 1e-18          /* filter state under this is 0 (-360 dB) */
+#define MB_Y1_FLUSH 1e-12       /* peak level under this is 0 */
+#define MB_GLOG_SNAP (-1e-12)   /* log2 gain above this is unity */
+#define MB_LOG2_DB 6.020599913279624  /* dB per log2 unit: 20 log10(2) */
+
+#define MB_K 1.4142135623730951 /* √2 = 1/Q of a Butterworth section */
+
+enum {
+	MB_P_BANDS,
+	MB_P_XOVER1,
+	MB_P_XOVER2,
+	MB_P_XOVER3,
+	MB_P_BAND0,             /* then MB_BP_N per band */
+};
+
+enum {
+	MB_BP_THRESHOLD,
+	MB_BP_RATIO,
+	MB_BP_ATTACK,
+	MB_BP_RELEASE,
+	MB_BP_GAIN,
+	MB_BP_BYPASS,
+	MB_BP_MODE,
+	MB_BP_N,
+};
+
+#define MB_N_PARAMS (MB_P_BAND0 + MB_BANDS * MB_BP_N)
+
+enum { MB_MODE_STEREO, MB_MODE_MID, MB_MODE_SIDE };
+
+static const char *const mb_band_names[] = { "2", "3", "4", NULL };
+static const char *const mb_bypass_names[] = { "off", "on", NULL };
+static const char *const mb_mode_names[] = { "stereo", "mid", "side", NULL };
+
+#define MB_BAND_PARAMS(n, attack) \
+	{ #n ".threshold_db", "Band " #n " threshold", "dB", -60.0f, 0.0f, -18.0f, 0.1f }, \
+	{ #n ".ratio", "Band " #n " ratio", "", 1.0f, 20.0f, 2.0f, 0.1f }, \
+	{ #n ".attack_ms", "Band " #n " attack", "ms", 0.1f, 200.0f, attack, 0.1f }, \
+	{ #n ".release_ms", "Band " #n " release", "ms", 10.0f, 2000.0f, 200.0f, 1.0f }, \
+	{ #n ".gain_db", "Band " #n " gain", "dB", -12.0f, 12.0f, 0.0f, 0.1f }, \
+	{ #n ".bypass", "Band " #n " bypass", "", 0.0f, 1.0f, 0.0f, 1.0f, mb_bypass_names }, \
+	{ #n ".mode", "Band " #n " mode", "", 0.0f, 2.0f, 0.0f, 1.0f, mb_mode_names }
+
+static const struct chain_param mb_params[MB_N_PARAMS] = {
+	[MB_P_BANDS] = { "bands", "Bands", "", 2.0f, 4.0f, 3.0f, 1.0f, mb_band_names },
+	[MB_P_XOVER1] = { "xover1_hz", "Crossover 1", "Hz", 20.0f, 20000.0f, 120.0f, 1.0f },
+	[MB_P_XOVER2] = { "xover2_hz", "Crossover 2", "Hz", 20.0f, 20000.0f, 2000.0f, 1.0f },
+	[MB_P_XOVER3] = { "xover3_hz", "Crossover 3", "Hz", 20.0f, 20000.0f, 8000.0f, 1.0f },
+	/* faster attacks for the higher bands: shorter periods */
+	MB_BAND_PARAMS(1, 20.0f),
+	MB_BAND_PARAMS(2, 10.0f),
+	MB_BAND_PARAMS(3, 5.0f),
+	MB_BAND_PARAMS(4, 2.0f),
+};
+
+static const char *const mb_meter_names[MB_BANDS] = {
+	"band 1 GR", "band 2 GR", "band 3 GR", "band 4 GR",
+};
+
+/* ---- vectors: two doubles (M, S) or four floats (bands 1 … 4) ---- */
+
+typedef double mb_v2 __attribute__((vector_size(16)));
+typedef long long mb_i2 __attribute__((vector_size(16)));
+typedef unsigned long long mb_u2 __attribute__((vector_size(16)));
+typedef float mb_v4 __attribute__((vector_size(16)));
+typedef int mb_i4 __attribute__((vector_size(16)));
+typedef unsigned mb_u4 __attribute__((vector_size(16)));
+typedef float mb_f2 __attribute__((vector_size(8)));
+
+#if defined(__clang__) || __GNUC__ >= 12
+#define MB_SHUF(a, b, i, j, k, l) __builtin_shufflevector(a, b, i, j, k, l)
+#else
+#define MB_SHUF(a, b, i, j, k, l) __builtin_shuffle(a, b, (mb_i4){ i, j, k, l })
+#endif
+
+static inline mb_v2 mb_splat(double x)
 {
+	return (mb_v2){ x, x };
+}
+
+static inline mb_v4 mb_splat4(float x)
+{
+	return (mb_v4){ x, x, x, x };
+}
+
+/* a where m is set, else b */
+static inline mb_v2 mb_sel(mb_i2 m, mb_v2 a, mb_v2 b)
+{
+	return (mb_v2)((m & (mb_i2)a) | (~m & (mb_i2)b));
+}
+
+static inline mb_v4 mb_sel4(mb_i4 m, mb_v4 a, mb_v4 b)
+{
+	return (mb_v4)((m & (mb_i4)a) | (~m & (mb_i4)b));
+}
+
+static inline mb_v2 mb_abs(mb_v2 x)
+{
+	return (mb_v2)((mb_u2)x & 0x7fffffffffffffffULL);
+}
+
+static inline mb_v4 mb_abs4(mb_v4 x)
+{
+	return (mb_v4)((mb_u4)x & 0x7fffffffu);
+}
+
+static inline mb_v2 mb_min(mb_v2 a, mb_v2 b)
+{
+	return mb_sel((mb_i2)(a < b), a, b);
+}
+
+static inline mb_v4 mb_max4(mb_v4 a, mb_v4 b)
+{
+	return mb_sel4((mb_i4)(a > b), a, b);
+}
+
+static inline int mb_any4(mb_i4 m)
+{
+	return (m[0] | m[1] | m[2] | m[3]) != 0;
+}
+
+/* (a0, a1, b0, b1) as floats; (x0, x1) and (x2, x3) as doubles.  SSE2
+ * spelled out: GCC scalarises the generic forms of the latter. */
+#ifdef __SSE2__
+static inline mb_v4 mb_narrow(mb_v2 a, mb_v2 b)
+{
+	return _mm_movelh_ps(_mm_cvtpd_ps(a), _mm_cvtpd_ps(b));
+}
+
+static inline mb_v2 mb_widen_lo(mb_v4 x)
+{
+	return _mm_cvtps_pd(x);
+}
+
+static inline mb_v2 mb_widen_hi(mb_v4 x)
+{
+	return _mm_cvtps_pd(_mm_movehl_ps(x, x));
+}
+#else
+static inline mb_v4 mb_narrow(mb_v2 a, mb_v2 b)
+{
+	mb_f2 fa = __builtin_convertvector(a, mb_f2);
+	mb_f2 fb = __builtin_convertvector(b, mb_f2);
+
+	return (mb_v4){ fa[0], fa[1], fb[0], fb[1] };
+}
+
+static inline mb_v2 mb_widen_lo(mb_v4 x)
+{
+	return __builtin_convertvector((mb_f2){ x[0], x[1] }, mb_v2);
+}
+
+static inline mb_v2 mb_widen_hi(mb_v4 x)
+{
+	return __builtin_convertvector((mb_f2){ x[2], x[3] }, mb_v2);
+}
+#endif
+
+/*
+ * log2 of x >= 0 (finite; 0 gives -127): exponent from the bits, then
+ * ln m = 2 atanh t, t = (m - 1)/(m + 1) in [0, 1/3), by its series to t^9
+ * (truncation < 2e-6 in log2: 1e-5 dB).
+ */
+static inline mb_v4 mb_log2(mb_v4 x)
+{
+	mb_u4 b = (mb_u4)x;
+	mb_v4 e = __builtin_convertvector((mb_i4)(b >> 23), mb_v4) - 127.0f;
+	mb_v4 m = (mb_v4)((b & 0x007fffffu) | 0x3f800000u);
+	mb_v4 t = (m - 1.0f) / (m + 1.0f);
+	mb_v4 t2 = t * t;
+	mb_v4 p = mb_splat4(1.0f / 9);
+
+	p = p * t2 + 1.0f / 7;
+	p = p * t2 + 1.0f / 5;
+	p = p * t2 + 1.0f / 3;
+	p = p * t2 + 1.0f;
+	return e + t * p * 2.88539008f;  /* 2 / ln 2 */
+}
+
+/*
+ * 2^y for -126 < y < 126: y = n + f with n = round(y) (by the 1.5·2^23
+ * trick), 2^f for |f| <= 1/2 by its Taylor series to degree 6 (relative
+ * error < 2e-7: 2e-6 dB), n added to the exponent bits.  2^0 is exactly 1.
+ */
+static inline mb_v4 mb_exp2(mb_v4 y)
+{
+	const float magic = 12582912.0f;  /* 1.5 · 2^23 */
+	mb_v4 r = y + magic;
+	mb_u4 n = (mb_u4)r - (mb_u4)mb_splat4(magic);
+	mb_v4 f = y - (r - magic);
+	mb_v4 p = mb_splat4(1.5403530e-04f);  /* ln2^6 / 6! */
+
+	p = p * f + 1.3333558e-03f;
+	p = p * f + 9.6181291e-03f;
+	p = p * f + 5.5504109e-02f;
+	p = p * f + 2.4022651e-01f;
+	p = p * f + 6.9314718e-01f;
+	p = p * f + 1.0f;
+	return (mb_v4)((mb_u4)p + (n << 23));
+}
+
+/* ---- the Butterworth sections (bilinear, transposed direct form II) ---- */
+
+struct mb_biquad {
+	mb_v2 s1, s2;           /* the two state variables */
+};
+
+/* One crossover's coefficients, g = tan(π f / fs): the 2nd-order
+ * Butterworth high-pass is n·(1, -2, 1) / (1, a1, a2) and the all-pass
+ * (a2, a1, 1) / (1, a1, a2). */
+struct mb_coef {
+	mb_v2 n, a1, a2;
+};
+
+static inline struct mb_coef mb_coef_of(double g)
+{
+	double n = 1.0 / (1.0 + g * (g + MB_K));
+	struct mb_coef c = {
+		mb_splat(n), mb_splat(2.0 * (g * g - 1.0) * n),
+		mb_splat((1.0 + g * (g - MB_K)) * n),
+	};
+
+	return c;
+}
+
+static inline mb_v2 mb_highpass(struct mb_biquad *z, const struct mb_coef *c, mb_v2 x)
+{
+	mb_v2 bx = c->n * x;
+	mb_v2 y = bx + z->s1;
+
+	z->s1 = (z->s2 - 2.0 * bx) - c->a1 * y;
+	z->s2 = bx - c->a2 * y;
+	return y;
+}
+
+static inline mb_v2 mb_allpass(struct mb_biquad *z, const struct mb_coef *c, mb_v2 x)
+{
+	mb_v2 y = c->a2 * x + z->s1;
+
+	z->s1 = z->s2 + c->a1 * (x - y);
+	z->s2 = x - c->a2 * y;
+	return y;
+}
+
+/* LR4 split of x into *lo, *hi: hi through two high-pass sections,
+ * lo = all-pass - hi (z[0], z[1] high-pass, z[2] all-pass). */
+static inline void mb_split(struct mb_biquad *z, const struct mb_coef *c, mb_v2 x,
+			    mb_v2 *lo, mb_v2 *hi)
+{
+	mb_v2 h = mb_highpass(&z[1], c, mb_highpass(&z[0], c, x));
+
+	*hi = h;
+	*lo = mb_allpass(&z[2], c, x) - h;
+}
+
+/* ---- the processor ---- */
+
+/* Sections, in tree order */
+enum {
+	MB_Z_X1 = 0,            /* crossover 1 split: 3 sections */
+	MB_Z_B1_AP2 = 3,        /* band 1 through all-pass 2 */
+	MB_Z_B1_AP3,            /* band 1 through all-pass 3 */
+	MB_Z_X2,                /* crossover 2 split: 3 sections */
+	MB_Z_B2_AP3 = MB_Z_X2 + 3,
+	MB_Z_X3,                /* crossover 3 split: 3 sections */
+	MB_Z_N = MB_Z_X3 + 3,
+};
+
+struct mb_band {
+	struct chain_smooth thr;    /* threshold, log2 units */
+	struct chain_smooth slope;  /* 1 - 1/ratio */
+	struct chain_smooth att;    /* ln attack_ms */
+	struct chain_smooth rel;    /* ln release_ms */
+	struct chain_smooth mk;     /* makeup, linear */
+	struct chain_smooth wm, ws; /* mode weights of M and S */
+	struct chain_smooth on;     /* 1 - bypass */
+	double att_at, rel_at;      /* ln ms the coefficients were made for */
+	double ca, ar;              /* attack coefficient, release factor */
+	double thr_at;              /* threshold tlin was made for */
+	float tlin;                 /* 2^thr_at */
+};
+
+/* Per sub-block, bands 1 … 4 in the lanes: value at frame j of the
+ * sub-block = x + dx·(j + 1)/CHAIN_SUBBLOCK (as chain_smooth_at). */
+struct mb_ramp {
+	mb_v4 thr, dthr;            /* threshold, log2 units */
+	mb_v4 slope, dslope;        /* 1 - 1/ratio */
+	mb_v4 mk, dmk;              /* makeup */
+	mb_v4 wm, dwm, ws, dws;     /* detector weights of M and S */
+	mb_v4 am, dam, as, das;     /* amounts on M and S: on·wM, on·wS */
+	mb_v4 tlin;                 /* 2^(lowest threshold of the sub-block) */
+	mb_v4 ar;                   /* release factor per frame */
+	mb_v2 ca[2];                /* attack coefficients, bands (1,2), (3,4) */
+};
+
+/*
+ * State glossary:
+ *   z[]        filter sections, (M, S) lanes, in tree order (MB_Z_*)
+ *   y1         peak level of bands 1 … 4 (float lanes), linear
+ *   glog[p]    smoothed gain of bands (1, 2) and (3, 4), log2 units, <= 0
+ *   gmin[p]    lowest glog since the start of this process() call
+ *   xo[]       crossover frequencies, log2 Hz, gliding
+ *   g0, dg     per crossover: tan(π f / fs) at the sub-block's start and
+ *              its change over the sub-block (0 when steady)
+ *   coef[]     coefficients while steady
+ *   merge[]    s3, s4 (1 = own band, 0 = merged into the band below);
+ *              s0, ds their start and change over the sub-block
+ *   ramp       the bands' interpolated parameters for this sub-block
+ *   moving     anything interpolates in this sub-block
+ *   pos        frames since init/reset; sub-blocks start at pos % 32 = 0
+ */
+struct mb_priv {
+	double rate;
+	float raw_hz[MB_XOVERS];
+	int bands;
+	struct chain_smooth xo[MB_XOVERS];
+	struct chain_smooth merge[2];
+	struct mb_band band[MB_BANDS];
+
+	double xo_at[MB_XOVERS], xo_g[MB_XOVERS];  /* cache: log2 Hz -> g */
+	double g0[MB_XOVERS], dg[MB_XOVERS];
+	struct mb_coef coef[MB_XOVERS];
+	double s0[2], ds[2];
+	struct mb_ramp ramp;
+	int moving;
+	int idle;               /* every smoother at its target: nothing to step */
+	int dirty;              /* a snap: rebuild the ramps before the next frame */
+
+	struct mb_biquad z[MB_Z_N];
+	mb_v4 y1;
+	mb_v2 glog[2], gmin[2];
+	unsigned long long pos;
+
+	float meter_db[MB_BANDS];
+	float gr_db;
+};
+
+static double mb_g_of(const struct mb_priv *s, double log2_hz)
+{
+	return tan(M_PI * exp2(log2_hz) / s->rate);
+}
+
+/*
+ * Effective crossover targets from the raw parameters, in log2 Hz: the
+ * crossovers in use (bands - 1 of them) keep their order with at least
+ * MB_XOVER_GAP octaves between them, the higher one winning; the unused
+ * ones are pushed above the used ones (they only add an all-pass there).
+ * All lie within MB_XOVER_MIN_HZ … min(MB_XOVER_MAX_HZ, 0.45·rate), each
+ * leaving room for the others.
+ */
+static void mb_xover_targets(struct mb_priv *s, int snap)
+{
+	double lo = log2(MB_XOVER_MIN_HZ);
+	double hi = log2(fmin(MB_XOVER_MAX_HZ, MB_XOVER_MAX_FS * s->rate));
+	int used = s->bands - 1;
+	double e[MB_XOVERS];
+
+	for (int i = 0; i < MB_XOVERS; i++) {
+		double l = log2(s->raw_hz[i]);
+
+		e[i] = fmin(fmax(l, lo + i * MB_XOVER_GAP),
+			    hi - (MB_XOVERS - 1 - i) * MB_XOVER_GAP);
+	}
+	for (int i = used - 2; i >= 0; i--)
+		e[i] = fmin(e[i], e[i + 1] - MB_XOVER_GAP);
+	for (int i = used; i < MB_XOVERS; i++)  /* used >= 1 */
+		e[i] = fmin(fmax(e[i], e[i - 1] + MB_XOVER_GAP),
+			    hi - (MB_XOVERS - 1 - i) * MB_XOVER_GAP);
+	for (int i = 0; i < MB_XOVERS; i++)
+		chain_smooth_set(&s->xo[i], e[i], snap);
+}
+
+/* Coefficients of the sub-block from the smoothers' start and end values
+ * (no smoother moves here). */
+static void mb_ramps(struct mb_priv *s)
+{
+	struct mb_ramp *r = &s->ramp;
+	int moving = 0;
+
+	for (int x = 0; x < MB_XOVERS; x++) {
+		struct chain_smooth *f = &s->xo[x];
+		double g0, g1;
+
+		g0 = f->start == s->xo_at[x] ? s->xo_g[x] : mb_g_of(s, f->start);
+		g1 = f->end == f->start ? g0 : mb_g_of(s, f->end);
+		s->xo_at[x] = f->end;
+		s->xo_g[x] = g1;
+		s->g0[x] = g0;
+		s->dg[x] = g1 - g0;
+		s->coef[x] = mb_coef_of(g1);
+		moving |= g1 != g0;
+	}
+	for (int k = 0; k < 2; k++) {
+		s->s0[k] = s->merge[k].start;
+		s->ds[k] = s->merge[k].end - s->merge[k].start;
+		moving |= s->ds[k] != 0;
+	}
+	for (int b = 0; b < MB_BANDS; b++) {
+		struct mb_band *c = &s->band[b];
+		double am0 = c->on.start * c->wm.start, am1 = c->on.end * c->wm.end;
+		double as0 = c->on.start * c->ws.start, as1 = c->on.end * c->ws.end;
+
+		r->thr[b] = (float)c->thr.start;
+		r->dthr[b] = (float)(c->thr.end - c->thr.start);
+		r->slope[b] = (float)c->slope.start;
+		r->dslope[b] = (float)(c->slope.end - c->slope.start);
+		r->mk[b] = (float)c->mk.start;
+		r->dmk[b] = (float)(c->mk.end - c->mk.start);
+		r->wm[b] = (float)c->wm.start;
+		r->dwm[b] = (float)(c->wm.end - c->wm.start);
+		r->ws[b] = (float)c->ws.start;
+		r->dws[b] = (float)(c->ws.end - c->ws.start);
+		r->am[b] = (float)am0;
+		r->dam[b] = (float)(am1 - am0);
+		r->as[b] = (float)as0;
+		r->das[b] = (float)(as1 - as0);
+		if (fmin(c->thr.start, c->thr.end) != c->thr_at) {
+			c->thr_at = fmin(c->thr.start, c->thr.end);
+			c->tlin = (float)exp2(c->thr_at);
+		}
+		r->tlin[b] = c->tlin;
+		moving |= r->dthr[b] != 0 || r->dslope[b] != 0 || r->dmk[b] != 0 ||
+			  r->dwm[b] != 0 || r->dws[b] != 0 || r->dam[b] != 0 ||
+			  r->das[b] != 0;
+		if (c->att.end != c->att_at) {
+			c->att_at = c->att.end;
+			c->ca = 1.0 - exp(-1.0 / (exp(c->att_at) * 1e-3 * s->rate));
+		}
+		if (c->rel.end != c->rel_at) {
+			c->rel_at = c->rel.end;
+			c->ar = exp(-1.0 / (exp(c->rel_at) * 1e-3 * s->rate));
+		}
+		r->ca[b / 2][b % 2] = c->ca;
+		r->ar[b] = (float)c->ar;
+	}
+	s->moving = moving;
+	s->dirty = 0;
+}
+
+static int mb_settled(const struct chain_smooth *c)
+{
+	return c->start == c->end && c->end == c->target;
+}
+
+/* Start of a sub-block: smoothers step, ramps follow (unless everything
+ * is settled: stepping would change nothing), tiny states flush. */
+static void mb_subblock(struct mb_priv *s)
+{
+	if (s->idle)
+		goto flush;
+	for (int x = 0; x < MB_XOVERS; x++)
+		chain_smooth_block(&s->xo[x]);
+	for (int k = 0; k < 2; k++)
+		chain_smooth_block(&s->merge[k]);
+	for (int b = 0; b < MB_BANDS; b++) {
+		struct mb_band *c = &s->band[b];
+
+		chain_smooth_block(&c->thr);
+		chain_smooth_block(&c->slope);
+		chain_smooth_block(&c->att);
+		chain_smooth_block(&c->rel);
+		chain_smooth_block(&c->mk);
+		chain_smooth_block(&c->wm);
+		chain_smooth_block(&c->ws);
+		chain_smooth_block(&c->on);
+	}
+	mb_ramps(s);
+	s->idle = !s->moving;
+	for (int x = 0; x < MB_XOVERS; x++)
+		s->idle &= mb_settled(&s->xo[x]);
+	for (int k = 0; k < 2; k++)
+		s->idle &= mb_settled(&s->merge[k]);
+	for (int b = 0; b < MB_BANDS; b++) {
+		const struct mb_band *c = &s->band[b];
+
+		s->idle &= mb_settled(&c->thr) && mb_settled(&c->slope) &&
+			   mb_settled(&c->att) && mb_settled(&c->rel) &&
+			   mb_settled(&c->mk) && mb_settled(&c->wm) &&
+			   mb_settled(&c->ws) && mb_settled(&c->on);
+	}
+flush:
+	for (int i = 0; i < MB_Z_N; i++) {
+		struct mb_biquad *z = &s->z[i];
+
+		z->s1 = mb_sel((mb_i2)(mb_abs(z->s1) < MB_FLUSH), mb_splat(0), z->s1);
+		z->s2 = mb_sel((mb_i2)(mb_abs(z->s2) < MB_FLUSH), mb_splat(0), z->s2);
+	}
+	s->y1 = mb_sel4((mb_i4)(s->y1 < (float)MB_Y1_FLUSH), mb_splat4(0), s->y1);
+	for (int p = 0; p < 2; p++)
+		s->glog[p] = mb_sel((mb_i2)(s->glog[p] > MB_GLOG_SNAP), mb_splat(0),
+				    s->glog[p]);
+}
+
+static inline double mb_t(unsigned j)
+{
+	return (double)(j + 1) * (1.0 / CHAIN_SUBBLOCK);
+}
+
+/*
+ * Frames [j0, j0 + m) of the current sub-block, in passes over the frames
+ * (each a short loop whose iterations the CPU overlaps; one loop doing
+ * everything per frame was bound by the latency of its long dependency
+ * chains, at twice the cost):
+ *
+ *  1. the tree: bands b[0..3][k] on (M, S), doubles
+ *  2. detectors (merged bands feed the band below) and peak levels,
+ *     bands in float lanes: v[k] = y1
+ *  3. gain computer: v[k] = gc; skipped (gc = 0) while no level is above
+ *     the lowest threshold of its band in the sub-block
+ *  4. attack smoothing (doubles) and 2^glog: v[k] = g; skipped (g = 1)
+ *     while gc = 0 and glog = 0
+ *  5. band gains, merging, sum, decoding
+ *
+ * A skip gives exactly what computing would (gc is defined as 0 at or
+ * under that threshold, and 2^0 is 1), so the output does not depend on
+ * where calls split a sub-block.  `moving` is a constant in each of the
+ * two inlined copies: the steady one interpolates nothing.
+ */
+static inline __attribute__((always_inline)) void
+mb_run(struct mb_priv *s, float *L, float *R, unsigned m, unsigned j0,
+       const int moving)
+{
+	const struct mb_ramp *r = &s->ramp;
+	mb_v2 b[MB_BANDS][CHAIN_SUBBLOCK];
+	mb_v4 v[CHAIN_SUBBLOCK];
+	int unity = 1;
+
+	/* 1 */
+	{
+		struct mb_biquad z[MB_Z_N];
+		struct mb_coef c[MB_XOVERS];
+
+		memcpy(z, s->z, sizeof(z));
+		memcpy(c, s->coef, sizeof(c));
+		for (unsigned k = 0; k < m; k++) {
+			float xl = L[k], xr = R[k];
+			mb_v2 x, lo, hi;
+
+			if (moving) {
+				double t = mb_t(j0 + k);
+
+				for (int i = 0; i < MB_XOVERS; i++)
+					if (s->dg[i] != 0)
+						c[i] = mb_coef_of(s->g0[i] + s->dg[i] * t);
+			}
+			if (!(fabsf(xl) <= 3.4028235e38f))
+				xl = 0;
+			if (!(fabsf(xr) <= 3.4028235e38f))
+				xr = 0;
+			x = (mb_v2){ 0.5 * ((double)xl + xr), 0.5 * ((double)xl - xr) };
+			mb_split(&z[MB_Z_X1], &c[0], x, &lo, &hi);
+			lo = mb_allpass(&z[MB_Z_B1_AP2], &c[1], lo);
+			b[0][k] = mb_allpass(&z[MB_Z_B1_AP3], &c[2], lo);
+			mb_split(&z[MB_Z_X2], &c[1], hi, &lo, &hi);
+			b[1][k] = mb_allpass(&z[MB_Z_B2_AP3], &c[2], lo);
+			mb_split(&z[MB_Z_X3], &c[2], hi, &b[2][k], &b[3][k]);
+		}
+		memcpy(s->z, z, sizeof(z));
+	}
+
+	/* 2 */
+	{
+		mb_v4 y1 = s->y1, pk = mb_splat4(0);
+
+		for (unsigned k = 0; k < m; k++) {
+			mb_v2 s3 = mb_splat(s->s0[0]), s4 = mb_splat(s->s0[1]);
+			mb_v4 wm = r->wm, ws = r->ws, u, w;
+			mb_v2 d3;
+
+			if (moving) {
+				double t = mb_t(j0 + k);
+
+				s3 += s->ds[0] * t;
+				s4 += s->ds[1] * t;
+				wm += r->dwm * (float)t;
+				ws += r->dws * (float)t;
+			}
+			d3 = b[2][k] + (1.0 - s4) * b[3][k];
+			/* (M1, S1, M2, S2), (M3, S3, M4, S4) */
+			u = mb_narrow(b[0][k], b[1][k] + (1.0 - s3) * d3);
+			w = mb_narrow(d3, b[3][k]);
+			u = mb_abs4(u);
+			w = mb_abs4(w);
+			y1 = mb_max4(wm * MB_SHUF(u, w, 0, 2, 4, 6) +
+				     ws * MB_SHUF(u, w, 1, 3, 5, 7), r->ar * y1);
+			v[k] = y1;
+			pk = mb_max4(pk, y1);
+		}
+		s->y1 = y1;
+
+		/* 3 */
+		if (mb_any4((mb_i4)(pk > r->tlin))) {
+			mb_i4 nz = { 0, 0, 0, 0 };
+
+			for (unsigned k = 0; k < m; k++) {
+				mb_v4 thr = r->thr, slope = r->slope, gc;
+
+				if (moving) {
+					float t = (float)mb_t(j0 + k);
+
+					thr += r->dthr * t;
+					slope += r->dslope * t;
+				}
+				gc = -slope * mb_max4(mb_log2(v[k]) - thr, mb_splat4(0));
+				gc = mb_max4(gc, mb_splat4(-100.0f));  /* -602 dB */
+				gc = (mb_v4)((mb_i4)(v[k] > r->tlin) & (mb_i4)gc);
+				nz |= (mb_i4)(gc != 0.0f);
+				v[k] = gc;
+			}
+			unity = !mb_any4(nz);
+		}
+	}
+
+	/* 4 */
+	if (unity && (s->glog[0][0] != 0 || s->glog[0][1] != 0 ||
+		      s->glog[1][0] != 0 || s->glog[1][1] != 0)) {
+		/* releasing: gc = 0 */
+		unity = 0;
+		for (unsigned k = 0; k < m; k++)
+			v[k] = mb_splat4(0);
+	}
+	if (!unity) {
+		mb_v2 gla = s->glog[0], glb = s->glog[1];
+		mb_v2 gma = s->gmin[0], gmb = s->gmin[1];
+		const mb_v2 caa = r->ca[0], cab = r->ca[1];
+
+		for (unsigned k = 0; k < m; k++) {
+			mb_v4 gc = v[k];
+
+			gla += caa * (mb_widen_lo(gc) - gla);
+			glb += cab * (mb_widen_hi(gc) - glb);
+			gma = mb_min(gma, gla);
+			gmb = mb_min(gmb, glb);
+			v[k] = mb_exp2(mb_narrow(gla, glb));
+		}
+		s->glog[0] = gla;
+		s->glog[1] = glb;
+		s->gmin[0] = gma;
+		s->gmin[1] = gmb;
+	}
+
+	/* 5 */
+	for (unsigned k = 0; k < m; k++) {
+		mb_v2 s3 = mb_splat(s->s0[0]), s4 = mb_splat(s->s0[1]);
+		mb_v4 mk = r->mk, am = r->am, as = r->as;
+		mb_v4 g = unity ? mb_splat4(1.0f) : v[k], em, es, u, w;
+		mb_v2 e1, e2, e3, e4, out;
+
+		if (moving) {
+			double t = mb_t(j0 + k);
+
+			s3 += s->ds[0] * t;
+			s4 += s->ds[1] * t;
+			mk += r->dmk * (float)t;
+			am += r->dam * (float)t;
+			as += r->das * (float)t;
+		}
+		g = g * mk - 1.0f;
+		em = 1.0f + am * g;
+		es = 1.0f + as * g;
+		u = MB_SHUF(em, es, 0, 4, 1, 5);
+		w = MB_SHUF(em, es, 2, 6, 3, 7);
+		e1 = mb_widen_lo(u);
+		e2 = mb_widen_hi(u);
+		e3 = mb_widen_lo(w);
+		e4 = mb_widen_hi(w);
+		e3 = e2 + s3 * (e3 - e2);
+		e4 = e3 + s4 * (e4 - e3);
+		out = e1 * b[0][k] + e2 * b[1][k] + e3 * b[2][k] + e4 * b[3][k];
+		L[k] = (float)(out[0] + out[1]);
+		R[k] = (float)(out[0] - out[1]);
+	}
+}
+
+static void mb_process(struct chain_proc *p, float *const *buf, unsigned n)
+{
+	struct mb_priv *s = p->priv;
+	float *L = buf[0], *R = buf[1];
+	unsigned long long pos = s->pos;
+	unsigned i = 0;
+	int bad = 0;
+
+	s->gmin[0] = s->gmin[1] = mb_splat(0);
+	if (s->dirty)
+		mb_ramps(s);
+	while (i < n) {
+		unsigned j = (unsigned)(pos % CHAIN_SUBBLOCK);
+		unsigned m = CHAIN_SUBBLOCK - j;
+
+		if (m > n - i)
+			m = n - i;
+		if (j == 0)
+			mb_subblock(s);
+		if (s->moving)
+			mb_run(s, L + i, R + i, m, j, 1);
+		else
+			mb_run(s, L + i, R + i, m, j, 0);
+		i += m;
+		pos += m;
+	}
+	s->pos = pos;
+
+	/* never let a NaN or infinity live on in recursive state (STYLE.md
+	 * §3.5); with finite input it cannot arise, this is a last guard */
+	for (int k = 0; k < MB_Z_N; k++)
+		for (int l = 0; l < 2; l++)
+			bad |= !isfinite(s->z[k].s1[l]) || !isfinite(s->z[k].s2[l]);
+	for (int k = 0; k < 2; k++)
+		for (int l = 0; l < 2; l++)
+			bad |= !isfinite(s->glog[k][l]) || !isfinite(s->y1[2 * k + l]);
+	if (bad) {
+		memset(s->z, 0, sizeof(s->z));
+		s->y1 = mb_splat4(0);
+		s->glog[0] = s->glog[1] = s->gmin[0] = s->gmin[1] = mb_splat(0);
+	}
+
+	/* meters: the compression applied (makeup aside), weighted by what
+	 * the band does: bypassed, merged or mode-excluded gives 0 */
+	s->gr_db = 0;
+	for (int b = 0; b < MB_BANDS; b++) {
+		const struct mb_band *c = &s->band[b];
+		double a = c->on.end * fmax(c->wm.end, c->ws.end);
+		double gl = s->gmin[b / 2][b % 2];
+		double gr = 0;
+
+		if (b == 2)
+			a *= s->merge[0].end;
+		if (b == 3)
+			a *= s->merge[0].end * s->merge[1].end;
+		if (gl < 0 && a > 0)
+			gr = -20.0 * log10(1.0 + a * (exp2(gl) - 1.0));
+		s->meter_db[b] = (float)gr;
+		if (s->meter_db[b] > s->gr_db)
+			s->gr_db = s->meter_db[b];
+	}
+}
+
+static void mb_reset(struct chain_proc *p)
+{
+	struct mb_priv *s = p->priv;
+
+	memset(s->z, 0, sizeof(s->z));
+	s->y1 = mb_splat4(0);
+	s->glog[0] = s->glog[1] = s->gmin[0] = s->gmin[1] = mb_splat(0);
+	for (int x = 0; x < MB_XOVERS; x++)
+		chain_smooth_set(&s->xo[x], s->xo[x].target, 1);
+	for (int k = 0; k < 2; k++)
+		chain_smooth_set(&s->merge[k], s->merge[k].target, 1);
+	for (int b = 0; b < MB_BANDS; b++) {
+		struct mb_band *c = &s->band[b];
+
+		chain_smooth_set(&c->thr, c->thr.target, 1);
+		chain_smooth_set(&c->slope, c->slope.target, 1);
+		chain_smooth_set(&c->att, c->att.target, 1);
+		chain_smooth_set(&c->rel, c->rel.target, 1);
+		chain_smooth_set(&c->mk, c->mk.target, 1);
+		chain_smooth_set(&c->wm, c->wm.target, 1);
+		chain_smooth_set(&c->ws, c->ws.target, 1);
+		chain_smooth_set(&c->on, c->on.target, 1);
+	}
+	mb_ramps(s);
+	s->idle = 0;
+	s->pos = 0;
+	for (int b = 0; b < MB_BANDS; b++)
+		s->meter_db[b] = 0;
+	s->gr_db = 0;
+}
+
+static void mb_set_param(struct chain_proc *p, unsigned id, float value,
+			 int snap)
+{
+	struct mb_priv *s = p->priv;
+	struct mb_band *c;
+
+	if (id >= MB_N_PARAMS)
+		return;
+	s->idle = 0;
+	if (snap)
+		s->dirty = 1;
+	switch (id) {
+	case MB_P_BANDS:
+		s->bands = (int)lroundf(value);
+		if (s->bands < 2)
+			s->bands = 2;
+		if (s->bands > MB_BANDS)
+			s->bands = MB_BANDS;
+		chain_smooth_set(&s->merge[0], s->bands >= 3, snap);
+		chain_smooth_set(&s->merge[1], s->bands >= 4, snap);
+		mb_xover_targets(s, snap);
+		return;
+	case MB_P_XOVER1:
+	case MB_P_XOVER2:
+	case MB_P_XOVER3:
+		s->raw_hz[id - MB_P_XOVER1] = value;
+		mb_xover_targets(s, snap);
+		return;
+	}
+	c = &s->band[(id - MB_P_BAND0) / MB_BP_N];
+	switch ((id - MB_P_BAND0) % MB_BP_N) {
+	case MB_BP_THRESHOLD:
+		chain_smooth_set(&c->thr, value / MB_LOG2_DB, snap);
+		break;
+	case MB_BP_RATIO:
+		chain_smooth_set(&c->slope, 1.0 - 1.0 / value, snap);
+		break;
+	case MB_BP_ATTACK:
+		chain_smooth_set(&c->att, log(value), snap);
+		break;
+	case MB_BP_RELEASE:
+		chain_smooth_set(&c->rel, log(value), snap);
+		break;
+	case MB_BP_GAIN:
+		chain_smooth_set(&c->mk, pow(10.0, value / 20.0), snap);
+		break;
+	case MB_BP_BYPASS:
+		chain_smooth_set(&c->on, value >= 0.5f ? 0.0 : 1.0, snap);
+		break;
+	case MB_BP_MODE: {
+		int mode = (int)lroundf(value);
+
+		chain_smooth_set(&c->wm, mode != MB_MODE_SIDE, snap);
+		chain_smooth_set(&c->ws, mode != MB_MODE_MID, snap);
+		break;
+	}
+	}
+}
+
+static int mb_init(struct chain_proc *p, double rate, unsigned max_frames)
+{
+	struct mb_priv *s = p->priv;
+
+	(void)max_frames;
+	/* the vectors in the state need the alignment malloc gives on 64-bit
+	 * platforms (16 bytes); refuse rather than fault later */
+	if ((uintptr_t)s % _Alignof(struct mb_priv))
+		return CHAIN_ERROR_NOMEM;
+	memset(s, 0, sizeof(*s));
+	s->rate = rate;
+	s->bands = (int)mb_params[MB_P_BANDS].def;
+	for (int x = 0; x < MB_XOVERS; x++) {
+		s->raw_hz[x] = mb_params[MB_P_XOVER1 + x].def;
+		chain_smooth_init(&s->xo[x], rate, MB_XOVER_TAU_MS, 1e-5, 0);
+		s->xo_at[x] = NAN;
+	}
+	for (int k = 0; k < 2; k++)
+		chain_smooth_init(&s->merge[k], rate, MB_MERGE_TAU_MS, 1e-4, 1);
+	for (int b = 0; b < MB_BANDS; b++) {
+		struct mb_band *c = &s->band[b];
+
+		chain_smooth_init(&c->thr, rate, MB_THR_TAU_MS, 1e-4, 0);
+		chain_smooth_init(&c->slope, rate, MB_THR_TAU_MS, 1e-5, 0);
+		chain_smooth_init(&c->att, rate, MB_TIME_TAU_MS, 1e-3, 0);
+		chain_smooth_init(&c->rel, rate, MB_TIME_TAU_MS, 1e-3, 0);
+		chain_smooth_init(&c->mk, rate, MB_GAIN_TAU_MS, 1e-6, 1);
+		chain_smooth_init(&c->wm, rate, MB_GAIN_TAU_MS, 1e-4, 1);
+		chain_smooth_init(&c->ws, rate, MB_GAIN_TAU_MS, 1e-4, 1);
+		chain_smooth_init(&c->on, rate, MB_GAIN_TAU_MS, 1e-4, 1);
+		c->att_at = c->rel_at = c->thr_at = NAN;
+	}
+	for (unsigned id = 0; id < MB_N_PARAMS; id++)
+		mb_set_param(p, id, mb_params[id].def, 1);
+	mb_reset(p);
+	return CHAIN_OK;
+}
+
+static unsigned mb_latency(const struct chain_proc *p)
+{
+	(void)p;
 	return 0;
 }
 
-static void ph_set_param(struct chain_proc *p, unsigned id, float value, int snap)
+static float mb_gain_reduction_db(const struct chain_proc *p)
 {
+	const struct mb_priv *s = p->priv;
+
+	return s->gr_db;
 }
 
-static void ph_process(struct chain_proc *p, float *const *buf, unsigned n)
+static float mb_meter(const struct chain_proc *p, unsigned which)
 {
+	const struct mb_priv *s = p->priv;
+
+	return which < MB_BANDS ? s->meter_db[which] : 0.0f;
 }
 
-static void ph_reset(struct chain_proc *p)
+static void mb_destroy(struct chain_proc *p)
 {
-}
-
-static unsigned ph_latency(const struct chain_proc *p)
-{
-	return 0;
+	(void)p;
 }
 
 const struct chain_proc_ops chain_mb_ops = {
 	.name = "mb",
-	.label = "Multiband compressor",
-	.priv_size = 0,
-	.params = NULL,
-	.n_params = 0,
-	.init = ph_init,
-	.set_param = ph_set_param,
-	.process = ph_process,
-	.reset = ph_reset,
-	.latency = ph_latency,
+	.label = "Multiband",
+	.bypass = CHAIN_BYPASS_OFF,
+	.priv_size = sizeof(struct mb_priv),
+	.params = mb_params,
+	.n_params = MB_N_PARAMS,
+	.init = mb_init,
+	.set_param = mb_set_param,
+	.process = mb_process,
+	.reset = mb_reset,
+	.latency = mb_latency,
+	.gain_reduction_db = mb_gain_reduction_db,
+	.n_meters = MB_BANDS,
+	.meter_names = mb_meter_names,
+	.meter = mb_meter,
+	.destroy = mb_destroy,
 };

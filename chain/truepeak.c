@@ -3,21 +3,33 @@
  *
  * Two interpolators read the same history of each channel:
  *
- *  - the fine one (ITU-R BS.1770-4 Annex 2: zero-stuffing by os = 4 or 8
- *    and low-pass filtering, computed per phase).  A phase p and its mirror
- *    os - p weigh the window with the same taps in reverse order
- *    (h[os-p][k] = h[p][TP_TAPS-1-k], the prototype being even), so with
- *    s[k] = x[k] + x[TP_TAPS-1-k] and d[k] = x[k] - x[TP_TAPS-1-k] and the
- *    even and odd halves E = (h[p][k] + h[p][TP_TAPS-1-k]) / 2,
- *    O = (h[p][k] - h[p][TP_TAPS-1-k]) / 2 of the taps (k < TP_FOLD),
- *        y[p] = E·s + O·d,  y[os-p] = E·s - O·d:
- *    9 dot products of 64 taps give the points 0 … 8 of an 8× interval
- *    (8 is the next interval's 0, unused), where the direct form takes 8
- *    of 128.  A second ring holds the history newest first, so that s and
- *    d are sums of two forward arrays.  The dot products run side by side
- *    in 4-lane vectors (GCC/Clang vector extension), each lane a partial
- *    sum, added up in a fixed order: no reassociation is left to the
- *    compiler, and the result is the same wherever it is computed;
+ *  - the fine one (ITU-R BS.1770-4 Annex 2: oversampling by os = 4 or 8
+ *    and low-pass filtering), in three stages, each point computed once
+ *    and kept in a ring:
+ *     1. 2×: the points at the samples and half-way between them, y(n)
+ *        and y(n + ½), each a dot product of 64 folded taps (a symmetric
+ *        filter weighs x[n - t] and x[n + t] alike, so it adds them first)
+ *        of the long filter described in truepeak.h (Kaiser-windowed sinc,
+ *        beta 10, cut off at 0.98 of the input Nyquist, each phase
+ *        normalised to unity gain at DC; the point at the sample uses 127
+ *        taps, the half-way one 128);
+ *     2. 4×: the points at ¼ and ¾ from the 2× stream by a half-band
+ *        interpolator of TP_N2 = 10 tap pairs (Kaiser-windowed sinc cut off
+ *        at the 2× stream's Nyquist, beta 10): the content after stage 1
+ *        lies below 0.52 fs, its images above 1.48 fs, so a short filter
+ *        separates them;
+ *     3. 8× (os = 8 only): the same from the 4× stream, TP_N3 = 6 pairs,
+ *        beta 9.
+ *    Per channel and frame 2·64 (folded) + 2·20 + 4·12 = 216
+ *    multiply-adds, where one stage of 8 phases × 128 taps takes 9 folded
+ *    dot products of 64 (576).  Measured worst under-read for a peak at any sub-sample
+ *    position (tests/test_limiter.c): 8× 0.001 dB up to 0.465 fs (over-
+ *    read 0.002 dB), 4× 0.031 dB near 0.4 fs, as with one stage: the error
+ *    at 4× is the parabolic refinement's, not the filters'.  The dot
+ *    products run side by side in 4-lane vectors (GCC/Clang vector
+ *    extension), each lane a partial sum, added up in a fixed order: no
+ *    reassociation is left to the compiler, and a point is the same
+ *    wherever it is computed;
  *  - the meter one: what libebur128 computes (ebur128.c, interp_create()
  *    and interp_process(), read to learn its behaviour; this is our own
  *    code): a 49-tap sinc cut off at the input Nyquist,
@@ -27,39 +39,43 @@
  *    normalisation, double-precision sums over the float samples, newest
  *    tap first, rounded to float; F = 4 below 96 kHz, 2 below 192 kHz, and
  *    no interpolation (sample peak) above.  Phase f of the output computed
- *    once frame n is known is the point n - 24/F + f/F, so the points of
- *    the interval starting at frame c need the frames c - 24/F + 1 …
- *    c + 24/F: inside the fine window, hence no extra latency.  The
- *    readings are bit-identical to libebur128's (tests/test_limiter.c
- *    checks it) as long as both are compiled alike as to fusing multiply
- *    and add (baseline x86-64 has no FMA); otherwise they may differ in
- *    the last bit of a float, 1e-6 dB.
+ *    once frame n is known is the point n - 24/F + f/F.  The readings are
+ *    bit-identical to libebur128's (tests/test_limiter.c checks it) as
+ *    long as both are compiled alike as to fusing multiply and add
+ *    (baseline x86-64 has no FMA); otherwise they may differ in the last
+ *    bit of a float, 1e-6 dB.
+ *
+ * Latency: the interval starting at frame c needs the 8× points up to
+ * c + 1; stage 3 needs the 4× points TP_N3/4 frames further, stage 2 the
+ * 2× points TP_N2/2 further, stage 1 the samples 64 further, and each
+ * stage works a push behind the one before (fill()): c is reported once
+ * frame c + TP_LAT is in, TP_LAT = 64 + ceil((24 + 4 TP_N2 + 2 TP_N3)/8)
+ * = 74.
  *
  * Skipping (chain_truepeak_push_above): every point the fine detector
  * reports for an interval, refined or not, is at most K·M, where M is the
- * largest |sample| of the TP_RING frames its computation reads (this
- * window and the previous one, whose last two points the refinement
- * uses) and K = 9/8 · A · (1 + 1e-4):
- *   - an interpolated point is a sum of taps times samples, so
- *     |y[p]| <= A·M with A = max over p of sum_k |h[p][k]| = 2.89 (taken
- *     from the stored float taps; >= 1, so the sample points are covered
- *     as well);
+ * largest |sample| of the TP_SPAN frames its computation reads and
+ * K = 9/8 · A · (1 + 1e-4):
+ *   - a point of any stage is a linear combination of the samples; A is
+ *     the largest sum of the magnitudes of those weights over the eight
+ *     phases (computed at creation by carrying the weights through the
+ *     stages, from the stored float taps; >= 1, so the sample points are
+ *     covered as well);
  *   - refine() returns y0 + b²/(4|a|) with |b| <= |a| (y0 is a local
  *     maximum), so at most y0 + |b|/4 = y0 + |yp - ym|/8 <= 9/8 of the
  *     largest of the three;
- *   - 1e-4 covers the float rounding of the sums (< 1e-5 relative).
- * K = 3.25 (10.2 dB).  When K·M <= max(thr, meter reading), the fine
- * reading cannot exceed the larger of the two, so the reported value is
- * the meter reading if that is above thr, and something <= thr otherwise:
- * exactly what the full computation gives whenever that is above thr.  In
- * the same way the meter reading is at most K_m·M (K_m = its largest
- * per-phase sum of |taps|, 1.86 at 4×, 2.31 at 2×, plus 1e-6 for rounding)
- * and is skipped, 0 standing for it, when K_m·M <= thr.  The refinement
- * state of a skipped interval is rebuilt from the previous window (kept
- * for this) before the next interval is interpolated, so the values
- * reported afterwards are bit-identical as well.  The bound is tight: the
- * signs of the taps of one phase, at ±M, make that point A·M (the test
- * builds it), so no smaller K is safe for arbitrary input.
+ *   - 1e-4 covers the float rounding of the sums (< 2e-5 relative).
+ * When K·M <= max(thr, meter reading), the fine reading cannot exceed the
+ * larger of the two, so the reported value is the meter reading if that is
+ * above thr, and something <= thr otherwise: exactly what the full
+ * computation gives whenever that is above thr.  In the same way the meter
+ * reading is at most K_m·M (K_m = its largest per-phase sum of |taps|,
+ * 1.86 at 4×, 2.31 at 2×, plus 1e-6 for rounding) and is skipped, 0
+ * standing for it, when K_m·M <= thr.  After skipped intervals the stages
+ * are recomputed for the last TP_REFILL frames before the next interval is
+ * read, so the values reported are bit-identical as well.  The bound is
+ * tight: the signs of the taps of one phase, at ±M, make that point A·M
+ * (the test builds it), so no smaller K is safe for arbitrary input.
  */
 #include "config.h"
 
@@ -71,42 +87,72 @@
 #include "chain/chain.h"
 #include "chain/truepeak.h"
 
-#define TP_TAPS (2 * CHAIN_TP_HALF)  /* per phase */
-#define TP_FOLD CHAIN_TP_HALF        /* folded taps per phase */
-#define TP_RING (TP_TAPS + 1)        /* history kept: this window and the last */
+#define TP_FOLD CHAIN_TP_HALF        /* folded taps of a stage-1 point */
 #define TP_BETA 10.0                 /* Kaiser window: ~100 dB stop band */
 #define TP_FC 0.98                   /* cut-off relative to the input Nyquist */
-#define TP_MAX_OS 8
+#define TP_N2 10                     /* stage 2: tap pairs */
+#define TP_B2 10.0                   /* … and its Kaiser beta */
+#define TP_N3 6                      /* stage 3 */
+#define TP_B3 9.0
+#define TP_LAT (CHAIN_TP_HALF + (24 + 4 * TP_N2 + 2 * TP_N3 + 7) / 8)
+#define TP_REFILL 20                 /* frames recomputed after skipping */
+/* input frames one interval's reading depends on, newest first */
+#define TP_SPAN (TP_LAT + CHAIN_TP_HALF + (2 * TP_N2 + TP_N3 + 7) / 4 + 2)
+/* input history kept: the span, and what a refill reads (stage 1 for the
+ * frames 64 … 64 + TP_REFILL - 1 back, each 63 further) */
+#define TP_RING (TP_SPAN + 8)
+#define TP_T2 (2 * TP_N2)             /* even: two chains */
+#define TP_T3 (2 * TP_N3)
+#define TP_WN 64                     /* 2× ring (power of two) */
+#define TP_ZN 128                    /* 4× ring */
+#define TP_QN 64                     /* 8× ring */
 #define TP_MAX_CH 8
 #define TP_PART 4                    /* partial sums per dot product */
 
 _Static_assert(TP_PART == 4, "refine() and vmax() are written for 4 lanes");
-_Static_assert(TP_FOLD % TP_PART == 0, "the folded taps fill whole vectors");
+_Static_assert(TP_FOLD % (2 * TP_PART) == 0, "the folded taps fill whole vector pairs");
+_Static_assert(TP_T2 + 2 * TP_PART <= TP_WN && TP_T3 + 2 * TP_PART <= TP_ZN,
+	       "a half-band window of four positions fits its ring");
+_Static_assert(TP_RING >= TP_SPAN && TP_RING >= 2 * CHAIN_TP_HALF + TP_REFILL,
+	       "the input ring holds what a reading and a refill read");
 
 /* libebur128's interpolator (see above) */
 #define EBU_TAPS 49
 #define EBU_MAX_DELAY 25             /* (EBU_TAPS + F - 1) / F for F = 2 */
 #define EBU_ALMOST_ZERO 0.000001
 
+/* TP_PART floats side by side (GCC/Clang vector extension: plain
+ * element-wise arithmetic, compiled to SIMD where there is some). */
+typedef float tp_vec __attribute__((vector_size(TP_PART * sizeof(float))));
+typedef int32_t tp_ivec __attribute__((vector_size(TP_PART * sizeof(int32_t))));
+
 struct chain_truepeak {
 	unsigned channels;
 	unsigned os;             /* 4 or 8; 0: meter reading only */
-	/* fine taps, folded: even[p * TP_FOLD + k] for p = 0 … os/2 and
-	 * odd[p * TP_FOLD + k] for p = 0 … os/2-1 (see above) */
-	float *even, *odd;
+	/* stage 1, folded: at the sample (e0[63] halved: its pair is the
+	 * centre sample twice) and half-way */
+	float e0[TP_FOLD], eh[TP_FOLD];
+	float a2[TP_N2], a3[TP_N3];  /* stages 2 and 3, pair i at ±(i + ½) */
+	/* the same unfolded over the window u - N + 1 … u + N, each tap in
+	 * all lanes */
+	tp_vec t2[TP_T2], t3[TP_T3];
 	/* per channel, TP_RING samples oldest first (fwd) and newest first
 	 * (rev), each stored twice so that a window is always contiguous */
 	float *fwd, *rev;
-	unsigned w;              /* fwd: next write index, 0 … TP_RING-1 */
-	unsigned v;              /* rev: last write index, 0 … TP_RING-1 */
-	float last[TP_MAX_CH];   /* |last point| of the previous interval */
-	float prev[TP_MAX_CH];   /* |the one before it| */
-	int stale;               /* last/prev not computed (interval skipped) */
-	float bound_k;           /* K: fine reading <= K · window max */
-	/* running maximum of max_c |x_c| over the last TP_RING frames: a
+	unsigned w;              /* fwd: index of the newest frame, 0 … TP_RING-1 */
+	unsigned v;              /* rev: the same */
+	/* per channel, the 2×, 4× and 8× streams, indexed by the frame
+	 * counter times 2, 4, 8 (plus the phase) modulo their lengths, each
+	 * kept twice (put()) */
+	float *wr, *zr, *qr;
+	int stale;               /* the streams miss the last frame(s) */
+	int q_stale;             /* the 8× stream misses them (os was 4) */
+	unsigned os_prev;        /* factor before a switch, 0: no switch pending */
+	float bound_k[2];        /* K at 4× and 8×: fine reading <= K · window max */
+	/* running maximum of max_c |x_c| over the last TP_SPAN frames: a
 	 * deque of decreasing values, oldest first (Lemire 2006) */
-	float mq_val[TP_RING];
-	unsigned mq_pos[TP_RING];
+	float mq_val[TP_SPAN];
+	unsigned mq_pos[TP_SPAN];
 	unsigned mq_head, mq_len;
 	unsigned pos;            /* frames pushed, modulo 2^32 */
 	/* meter reading: factor F (0: none, 1: sample peak only);
@@ -130,49 +176,127 @@ static double bessel_i0(double x)
 	return s;
 }
 
-/* The fine taps, folded, and the bound factor K. */
-static void design(struct chain_truepeak *tp)
+/* Kaiser window at t of half-width half, beta b. */
+static double kaiser(double t, double half, double b)
 {
-	unsigned os = tp->os;
-	double h[TP_MAX_OS / 2 + 1][TP_TAPS];
-	double a_max = 1;
+	double r = t / half;
 
-	for (unsigned p = 0; p <= os / 2; p++) {
-		double frac = (double)p / os, sum = 0;
-
-		for (int k = 0; k < TP_TAPS; k++) {
-			/* distance of tap k from the point, in input frames */
-			double t = (double)(k - (CHAIN_TP_HALF - 1)) - frac;
-			double r = t / (CHAIN_TP_HALF + 1);
-			double w = bessel_i0(TP_BETA * sqrt(1 - r * r)) / bessel_i0(TP_BETA);
-
-			h[p][k] = (t == 0 ? TP_FC : sin(M_PI * TP_FC * t) / (M_PI * t)) * w;
-			sum += h[p][k];
-		}
-		for (int k = 0; k < TP_TAPS; k++)
-			h[p][k] /= sum;
-	}
-	for (unsigned p = 0; p <= os / 2; p++) {
-		double a = 0;
-
-		for (unsigned k = 0; k < TP_FOLD; k++) {
-			float e = (float)(0.5 * (h[p][k] + h[p][TP_TAPS - 1 - k]));
-			float o = (float)(0.5 * (h[p][k] - h[p][TP_TAPS - 1 - k]));
-
-			tp->even[p * TP_FOLD + k] = e;
-			if (p < os / 2)
-				tp->odd[p * TP_FOLD + k] = o;
-			else
-				o = 0;
-			/* the taps actually applied: e + o and e - o */
-			a += fabs((double)e + o) + fabs((double)e - o);
-		}
-		if (a > a_max)
-			a_max = a;
-	}
-	tp->bound_k = (float)(1.125 * a_max * (1 + 1e-4));
+	return r * r < 1 ? bessel_i0(b * sqrt(1 - r * r)) / bessel_i0(b) : 0;
 }
 
+/* The fine taps of the three stages, and the bound factors K. */
+#define TP_WSPAN 192                 /* weights over frames c - 96 … c + 95 */
+static void design(struct chain_truepeak *tp)
+{
+	double h0[2 * TP_FOLD], hh[2 * TP_FOLD], s0 = 0, sh = 0, s2 = 0, s3 = 0;
+	/* weights (over TP_WSPAN frames around c) of the 2× points u = -40 …
+	 * 40 (relative to 2c), the 4× points -40 … 40 and 8× points 0 … 8 */
+	static const int wu = 40;
+	double (*W)[TP_WSPAN] = calloc(2 * wu + 1, sizeof(*W));
+	double (*Z)[TP_WSPAN] = calloc(2 * wu + 1, sizeof(*Z));
+	double a_max[2] = { 1, 1 };
+
+	for (int k = 0; k < 2 * TP_FOLD; k++) {
+		double t0 = k - (CHAIN_TP_HALF - 1), th = t0 - 0.5;
+
+		h0[k] = k == 2 * TP_FOLD - 1 ? 0 :
+			(t0 == 0 ? TP_FC : sin(M_PI * TP_FC * t0) / (M_PI * t0)) *
+			kaiser(t0, CHAIN_TP_HALF + 1, TP_BETA);
+		hh[k] = sin(M_PI * TP_FC * th) / (M_PI * th) * kaiser(th, CHAIN_TP_HALF + 1, TP_BETA);
+		s0 += h0[k];
+		sh += hh[k];
+	}
+	/* h0: taps t = -63 … 63 at k = 0 … 126; hh: t = -63.5 … 63.5 */
+	for (int k = 0; k < TP_FOLD; k++) {
+		tp->e0[k] = (float)(h0[k] / s0);
+		tp->eh[k] = (float)(hh[k] / sh);
+	}
+	tp->e0[TP_FOLD - 1] = (float)(0.5 * h0[TP_FOLD - 1] / s0);
+	for (int i = 0; i < TP_N2; i++) {
+		double t = i + 0.5;
+
+		s2 += 2 * sin(M_PI * t) / (M_PI * t) * kaiser(t, TP_N2 + 0.5, TP_B2);
+	}
+	for (int i = 0; i < TP_N2; i++) {
+		double t = i + 0.5;
+
+		tp->a2[i] = (float)(sin(M_PI * t) / (M_PI * t) * kaiser(t, TP_N2 + 0.5, TP_B2) / s2);
+	}
+	for (int i = 0; i < TP_N3; i++) {
+		double t = i + 0.5;
+
+		s3 += 2 * sin(M_PI * t) / (M_PI * t) * kaiser(t, TP_N3 + 0.5, TP_B3);
+	}
+	for (int i = 0; i < TP_N3; i++) {
+		double t = i + 0.5;
+
+		tp->a3[i] = (float)(sin(M_PI * t) / (M_PI * t) * kaiser(t, TP_N3 + 0.5, TP_B3) / s3);
+	}
+	for (int i = 0; i < TP_N2; i++)
+		for (int l = 0; l < TP_PART; l++)
+			tp->t2[TP_N2 - 1 - i][l] = tp->t2[TP_N2 + i][l] = tp->a2[i];
+	for (int i = 0; i < TP_N3; i++)
+		for (int l = 0; l < TP_PART; l++)
+			tp->t3[TP_N3 - 1 - i][l] = tp->t3[TP_N3 + i][l] = tp->a3[i];
+	if (!W || !Z)
+		goto done;  /* K stays at its safe fallback (below) */
+	/* weights of the 2× points: frame index f - c + 96 */
+	for (int u = -wu; u <= wu; u++) {
+		int n = (u >= 0 ? u : u - 1) / 2;  /* floor(u / 2) */
+		double *w = W[u + wu];
+
+		for (int k = 0; k < TP_FOLD; k++) {
+			int lo = n - (CHAIN_TP_HALF - 1) + k;
+			int hi = (u & 1) ? n + CHAIN_TP_HALF - k : n + CHAIN_TP_HALF - 1 - k;
+			const float e = (u & 1) ? tp->eh[k] : tp->e0[k];
+
+			w[lo + 96] += e;
+			w[hi + 96] += e;
+		}
+	}
+	/* 4× points v: even = W[v/2], odd from stage 2 */
+	for (int v = -wu; v <= wu; v++) {
+		int u = (v >= 0 ? v : v - 1) / 2;
+		double *z = Z[v + wu];
+
+		if (!(v & 1)) {
+			memcpy(z, W[u + wu], sizeof(*Z));
+			continue;
+		}
+		for (int i = 0; i < TP_N2; i++) {
+			int ua = u - i, ub = u + 1 + i;
+
+			if (ua < -wu || ub > wu)
+				continue;
+			for (int f = 0; f < TP_WSPAN; f++)
+				z[f] += tp->a2[i] * (W[ua + wu][f] + W[ub + wu][f]);
+		}
+	}
+	/* 8× points p = 0 … 7 of the interval at 0 (and their sums) */
+	for (int p = 0; p < 8; p++) {
+		double q[TP_WSPAN] = { 0 }, a = 0;
+		int v = p / 2;
+
+		if (!(p & 1)) {
+			memcpy(q, Z[v + wu], sizeof(q));
+		} else {
+			for (int i = 0; i < TP_N3; i++)
+				for (int f = 0; f < TP_WSPAN; f++)
+					q[f] += tp->a3[i] * (Z[v - i + wu][f] + Z[v + 1 + i + wu][f]);
+		}
+		for (int f = 0; f < TP_WSPAN; f++)
+			a += fabs(q[f]);
+		if (a > a_max[1])
+			a_max[1] = a;
+		if (!(p & 1) && a > a_max[0])
+			a_max[0] = a;
+	}
+done:
+	for (int fo = 0; fo < 2; fo++)
+		tp->bound_k[fo] = W && Z ? (float)(1.125 * a_max[fo] * (1 + 1e-4)) : HUGE_VALF;
+	free(W);
+	free(Z);
+}
 /* libebur128's taps for factor F (see the top of the file). */
 static void design_ebu(struct chain_truepeak *tp, double rate)
 {
@@ -223,14 +347,15 @@ static struct chain_truepeak *tp_new(unsigned channels, unsigned oversample,
 	tp->os = oversample;
 	tp->fwd = calloc((size_t)channels * 2 * TP_RING, sizeof(float));
 	tp->rev = calloc((size_t)channels * 2 * TP_RING, sizeof(float));
-	if (!tp->fwd || !tp->rev)
+	tp->wr = calloc((size_t)channels * 2 * (TP_WN + TP_ZN + TP_QN), sizeof(float));
+	if (!tp->fwd || !tp->rev || !tp->wr)
 		goto fail;
+	tp->zr = tp->wr + (size_t)channels * 2 * TP_WN;
+	tp->qr = tp->zr + (size_t)channels * 2 * TP_ZN;
 	if (oversample) {
-		tp->even = calloc((size_t)(oversample / 2 + 1) * TP_FOLD, sizeof(float));
-		tp->odd = calloc((size_t)oversample / 2 * TP_FOLD, sizeof(float));
-		if (!tp->even || !tp->odd)
-			goto fail;
 		design(tp);
+		if (tp->bound_k[1] == HUGE_VALF)
+			goto fail;
 	}
 	if (meter)
 		design_ebu(tp, rate);
@@ -262,10 +387,9 @@ void chain_truepeak_free(struct chain_truepeak **tp)
 {
 	if (!tp || !*tp)
 		return;
-	free((*tp)->even);
-	free((*tp)->odd);
 	free((*tp)->fwd);
 	free((*tp)->rev);
+	free((*tp)->wr);
 	free(*tp);
 	*tp = NULL;
 }
@@ -274,11 +398,12 @@ void chain_truepeak_reset(struct chain_truepeak *tp)
 {
 	memset(tp->fwd, 0, sizeof(float) * tp->channels * 2 * TP_RING);
 	memset(tp->rev, 0, sizeof(float) * tp->channels * 2 * TP_RING);
-	memset(tp->last, 0, sizeof(tp->last));
-	memset(tp->prev, 0, sizeof(tp->prev));
-	tp->w = 0;
+	memset(tp->wr, 0, sizeof(float) * tp->channels * 2 * (TP_WN + TP_ZN + TP_QN));
+	tp->w = TP_RING - 1;
 	tp->v = 0;
-	tp->stale = 0;
+	tp->stale = 0;   /* the streams of silence are zeros */
+	tp->q_stale = 0;
+	tp->os_prev = 0;
 	tp->mq_head = tp->mq_len = 0;
 	tp->pos = 0;
 }
@@ -286,13 +411,9 @@ void chain_truepeak_reset(struct chain_truepeak *tp)
 unsigned chain_truepeak_latency(const struct chain_truepeak *tp)
 {
 	(void)tp;
-	return CHAIN_TP_HALF;
+	return TP_LAT;
 }
 
-/* TP_PART floats side by side (GCC/Clang vector extension: plain
- * element-wise arithmetic, compiled to SIMD where there is some). */
-typedef float tp_vec __attribute__((vector_size(TP_PART * sizeof(float))));
-typedef int32_t tp_ivec __attribute__((vector_size(TP_PART * sizeof(int32_t))));
 
 /* TP_PART floats from any address */
 static inline tp_vec load(const float *p)
@@ -343,104 +464,163 @@ static inline float vmax(float acc, tp_vec v)
 	return max3(max3(acc, v[0], v[1]), v[2], v[3]);
 }
 
+/* Input frame pos - 1 - a of channel c (a = 0: the newest), in a view
+ * running forward (oldest first) or backward (newest first). */
+static inline const float *at_fwd(const struct chain_truepeak *tp, unsigned c,
+				  unsigned a)
+{
+	return tp->fwd + (size_t)c * 2 * TP_RING + tp->w + TP_RING - a;
+}
+
+static inline const float *at_rev(const struct chain_truepeak *tp, unsigned c,
+				  unsigned a)
+{
+	return tp->rev + (size_t)c * 2 * TP_RING + tp->v + a;
+}
+
+/* Store y at index i of a ring of n (a power of two) kept twice, so that
+ * any window of up to n entries is contiguous. */
+static inline void put(float *ring, unsigned n, unsigned i, float y)
+{
+	i &= n - 1;
+	ring[i] = ring[i + n] = y;
+}
+
+/* Stage 1 of channel c for input frame n = pos - 1 - a (a >= 64: frames
+ * n - 63 … n + 64 are in): the 2× points 2n and 2n + 1, two dot products
+ * of TP_FOLD folded taps with the pair sums x[n - 63 + k] + x[n + 63 - k]
+ * (x[n + 64 - k] half-way), each in two vectors of TP_PART partial sums
+ * (even and odd k), added up in a fixed order. */
+static void stage1(struct chain_truepeak *tp, unsigned c, unsigned a)
+{
+	const float *f = at_fwd(tp, c, a + CHAIN_TP_HALF - 1);  /* frame n - 63 */
+	const float *r0 = at_rev(tp, c, a - (CHAIN_TP_HALF - 1));  /* n + 63 */
+	const float *rh = at_rev(tp, c, a - CHAIN_TP_HALF);  /* n + 64 */
+	float *wr = tp->wr + (size_t)c * 2 * TP_WN;
+	unsigned n = tp->pos - 1 - a;
+	tp_vec s0 = { 0 }, s1 = { 0 }, h0 = { 0 }, h1 = { 0 }, y0, yh;
+
+	for (unsigned k = 0; k < TP_FOLD; k += 2 * TP_PART) {
+		tp_vec x0 = load(f + k), x1 = load(f + k + TP_PART);
+
+		s0 += load(tp->e0 + k) * (x0 + load(r0 + k));
+		s1 += load(tp->e0 + k + TP_PART) * (x1 + load(r0 + k + TP_PART));
+		h0 += load(tp->eh + k) * (x0 + load(rh + k));
+		h1 += load(tp->eh + k + TP_PART) * (x1 + load(rh + k + TP_PART));
+	}
+	y0 = s0 + s1;
+	yh = h0 + h1;
+	put(wr, TP_WN, 2 * n, (y0[0] + y0[2]) + (y0[1] + y0[3]));
+	put(wr, TP_WN, 2 * n + 1, (yh[0] + yh[2]) + (yh[1] + yh[3]));
+}
+
 /*
- * The folded dot products of one interval, all at once so that their
- * sums proceed side by side: ne even ones (taps e, against s) and no odd
- * ones (taps o, against d), each in TP_PART interleaved partial sums (the
- * lanes of a vector) added up in a fixed order at the end: the same
- * result wherever it is computed.  ne and no are constants at each call
- * site; the loops over them unroll, so the sums stay in registers.
+ * A half-band stage over a ring (kept twice): for the cnt positions
+ * i = i0 … i0 + cnt - 1, out[2i] = in[i] and out[2i + 1] = the dot product
+ * of the nt taps t (unfolded, zero-padded) with in[i - nt/2 + 1 …].  Four
+ * positions at a time, one per lane, each the sum over the taps in two
+ * chains (even and odd taps) added at the end: every point is computed by
+ * the same operations in the same order, however it is grouped.
  */
-static inline void dots(const float *restrict e, const float *restrict o,
-			const tp_vec *restrict s, const tp_vec *restrict d,
-			float *restrict ye, float *restrict yo, unsigned ne,
-			unsigned no)
+static inline __attribute__((always_inline)) void
+halfband(const tp_vec *restrict t, unsigned nt, unsigned half,
+			    const float *restrict in, unsigned in_n,
+			    float *restrict out, unsigned out_n, unsigned i0,
+			    unsigned cnt)
 {
-	tp_vec ae[TP_MAX_OS / 2 + 1], ao[TP_MAX_OS / 2];
+	for (unsigned g = 0; g < cnt; g += TP_PART) {
+		const float *w = in + ((i0 + g - (half - 1)) & (in_n - 1));
+		tp_vec e = { 0 }, o = { 0 }, y;
 
-#pragma GCC unroll 8
-	for (unsigned p = 0; p < ne; p++)
-		ae[p] = (tp_vec){ 0 };
-#pragma GCC unroll 8
-	for (unsigned p = 0; p < no; p++)
-		ao[p] = (tp_vec){ 0 };
-	for (unsigned k = 0; k < TP_FOLD / TP_PART; k++) {
-		tp_vec sk = s[k], dk = d[k];
+#pragma GCC unroll 16
+		for (unsigned j = 0; j < nt; j += 2) {
+			e += t[j] * load(w + j);
+			o += t[j + 1] * load(w + j + 1);
+		}
+		y = e + o;
+		for (unsigned k = 0; k < TP_PART && g + k < cnt; k++) {
+			unsigned i = i0 + g + k;
 
-#pragma GCC unroll 8
-		for (unsigned p = 0; p < ne; p++)
-			ae[p] += load(e + p * TP_FOLD + k * TP_PART) * sk;
-#pragma GCC unroll 8
-		for (unsigned p = 0; p < no; p++)
-			ao[p] += load(o + p * TP_FOLD + k * TP_PART) * dk;
+			put(out, out_n, 2 * i, in[i & (in_n - 1)]);
+			put(out, out_n, 2 * i + 1, y[k]);
+		}
 	}
-#pragma GCC unroll 8
-	for (unsigned p = 0; p < ne; p++)
-		ye[p] = (ae[p][0] + ae[p][2]) + (ae[p][1] + ae[p][3]);
-#pragma GCC unroll 8
-	for (unsigned p = 0; p < no; p++)
-		yo[p] = (ao[p][0] + ao[p][2]) + (ao[p][1] + ao[p][3]);
 }
 
-/* The fine points 0 … os of one interval (os: the next one's point 0):
- * f is its window oldest first, r the same newest first. */
-static void interpolate(const struct chain_truepeak *tp,
-			const float *restrict f, const float *restrict r,
-			float *restrict y)
+/* Stage 2 of channel c: the 4× points 2u, 2u + 1 for cnt 2× indices from
+ * u (each with its TP_N2 neighbours each side in). */
+static inline __attribute__((always_inline)) void
+stage2(struct chain_truepeak *tp, unsigned c, unsigned u, unsigned cnt)
 {
-	tp_vec s[TP_FOLD / TP_PART], d[TP_FOLD / TP_PART];
-	float e[TP_MAX_OS / 2 + 1], o[TP_MAX_OS / 2];
-	unsigned half = tp->os / 2;
+	halfband(tp->t2, TP_T2, TP_N2, tp->wr + (size_t)c * 2 * TP_WN, TP_WN,
+		 tp->zr + (size_t)c * 2 * TP_ZN, TP_ZN, u, cnt);
+}
 
-	for (unsigned k = 0; k < TP_FOLD / TP_PART; k++) {
-		tp_vec a = load(f + k * TP_PART), b = load(r + k * TP_PART);
+/* Stage 3 of channel c: the 8× points 2v and 2v + 1, likewise. */
+static inline __attribute__((always_inline)) void
+stage3(struct chain_truepeak *tp, unsigned c, unsigned v, unsigned cnt)
+{
+	halfband(tp->t3, TP_T3, TP_N3, tp->zr + (size_t)c * 2 * TP_ZN, TP_ZN,
+		 tp->qr + (size_t)c * 2 * TP_QN, TP_QN, v, cnt);
+}
 
-		s[k] = a + b;
-		d[k] = a - b;
+/*
+ * The streams of channel c once input frame pos - 1 is in (stage 1 can do
+ * frame n1 = pos - 1 - 64).  Each stage reads only points stored by an
+ * earlier push, never one just stored (a vector load of scalars just
+ * stored stalls): stage 1 does frame n1, stage 2 the 2× indices whose
+ * neighbours were all in after the last push, stage 3 likewise: 2, 2 and
+ * 4 new points.  A refill (frames > 1, after skipped frames) does stage 1
+ * for the last `frames` frames and the other stages for every index whose
+ * inputs it made fresh, up to the same last ones.
+ */
+static void fill(struct chain_truepeak *tp, unsigned c, unsigned frames, int q)
+{
+	unsigned n1 = tp->pos - 1 - CHAIN_TP_HALF, n0 = n1 - (frames - 1);
+	unsigned u_hi = 2 * n1 - 1 - TP_N2, u_lo = u_hi - 1;
+	unsigned v_hi = 2 * u_hi - 3 - TP_N3, v_lo = v_hi - 3;
+
+	if (frames == 1) {
+		/* the common case, with the counts known to the compiler */
+		stage1(tp, c, CHAIN_TP_HALF);
+		stage2(tp, c, u_lo, 2);
+		if (q)
+			stage3(tp, c, v_lo, 4);
+		return;
 	}
-	if (half == 4)
-		dots(tp->even, tp->odd, s, d, e, o, 5, 4);
-	else
-		dots(tp->even, tp->odd, s, d, e, o, 3, 2);
-	for (unsigned p = 0; p < half; p++) {
-		y[p] = fabsf(e[p] + o[p]);
-		y[tp->os - p] = fabsf(e[p] - o[p]);  /* p = 0: the next interval's 0 */
+	u_lo = 2 * n0 + TP_N2 - 1;
+	v_lo = 2 * u_lo + TP_N3 - 1;
+	for (unsigned k = 0; k < frames; k++)
+		stage1(tp, c, CHAIN_TP_HALF + (frames - 1 - k));
+	stage2(tp, c, u_lo, u_hi + 1 - u_lo);
+	if (q)
+		stage3(tp, c, v_lo, v_hi + 1 - v_lo);
+}
+
+/* Fine peak of channel c's interval (frame cf = pos - 1 - TP_LAT) at
+ * factor os from the streams: the sample, and the refined points from
+ * 1/os before the interval start to 2/os before its end (each refined
+ * with its two neighbours), so that consecutive intervals cover the
+ * waveform without gaps. */
+static float channel_peak(const struct chain_truepeak *tp, unsigned c, unsigned os)
+{
+	const tp_vec sign = (tp_vec){ -0.0f, -0.0f, -0.0f, -0.0f };
+	unsigned cf = tp->pos - 1 - TP_LAT;
+	float peak = fabsf(at_fwd(tp, c, TP_LAT)[0]);
+
+	/* |y| as the vector with the sign bits cleared */
+#define TP_ABS(p) ((tp_vec)((tp_ivec)load(p) & ~(tp_ivec)sign))
+	if (os == 8) {
+		const float *q = tp->qr + (size_t)c * 2 * TP_QN + ((8 * cf - 2) & (TP_QN - 1));
+
+		peak = vmax(peak, refine(TP_ABS(q), TP_ABS(q + 1), TP_ABS(q + 2)));
+		peak = vmax(peak, refine(TP_ABS(q + 4), TP_ABS(q + 5), TP_ABS(q + 6)));
+	} else {
+		const float *z = tp->zr + (size_t)c * 2 * TP_ZN + ((4 * cf - 2) & (TP_ZN - 1));
+
+		peak = vmax(peak, refine(TP_ABS(z), TP_ABS(z + 1), TP_ABS(z + 2)));
 	}
-	y[half] = fabsf(e[half]);
-}
-
-/* Windows of channel c: the current one (prev_win = 0) or the one before. */
-static inline const float *win_fwd(const struct chain_truepeak *tp,
-				   unsigned c, unsigned prev_win)
-{
-	return tp->fwd + (size_t)c * 2 * TP_RING + tp->w + (prev_win ? 0 : 1);
-}
-
-static inline const float *win_rev(const struct chain_truepeak *tp,
-				   unsigned c, unsigned prev_win)
-{
-	return tp->rev + (size_t)c * 2 * TP_RING + tp->v + prev_win;
-}
-
-/* Fine peak of channel c's interval: a point is refined once both its
- * neighbours are known, so the points covered are those from 1/os before
- * the interval start to 2/os before its end; the sample counts as well.
- * pt[] holds the points in order: the previous interval's last two, then
- * this one's 0 … os (os: the next interval's 0); those refined are
- * pt[1 … os]. */
-static float channel_peak(struct chain_truepeak *tp, unsigned c)
-{
-	float pt[TP_MAX_OS + 3];
-	unsigned os = tp->os;
-	float peak = fabsf(win_fwd(tp, c, 0)[CHAIN_TP_HALF - 1]);
-
-	pt[0] = tp->prev[c];
-	pt[1] = tp->last[c];
-	interpolate(tp, win_fwd(tp, c, 0), win_rev(tp, c, 0), pt + 2);
-	for (unsigned q = 1; q <= os; q += TP_PART)
-		peak = vmax(peak, refine(load(pt + q - 1), load(pt + q), load(pt + q + 1)));
-	tp->prev[c] = pt[os];
-	tp->last[c] = pt[os + 1];
+#undef TP_ABS
 	return peak;
 }
 
@@ -455,13 +635,13 @@ static void meter_pair(const struct chain_truepeak *tp, unsigned c0,
 		       unsigned c1, float *m0, float *m1)
 {
 	/* the newest sample of the span: frame c + 24/F */
-	unsigned newest = CHAIN_TP_HALF - 1 + (EBU_TAPS - 1) / 2 / tp->ebu_f;
-	const float *x0 = win_fwd(tp, c0, 0) + newest;
-	const float *x1 = win_fwd(tp, c1, 0) + newest;
+	unsigned newest = TP_LAT - (EBU_TAPS - 1) / 2 / tp->ebu_f;
+	const float *x0 = at_fwd(tp, c0, newest);
+	const float *x1 = at_fwd(tp, c1, newest);
 	const double *h = tp->ebu;
 	tp_vd lo0 = { 0, 0 }, hi0 = { 0, 0 }, lo1 = { 0, 0 }, hi1 = { 0, 0 };
-	float p0 = fabsf(win_fwd(tp, c0, 0)[CHAIN_TP_HALF - 1]);
-	float p1 = fabsf(win_fwd(tp, c1, 0)[CHAIN_TP_HALF - 1]);
+	float p0 = fabsf(at_fwd(tp, c0, TP_LAT)[0]);
+	float p1 = fabsf(at_fwd(tp, c1, TP_LAT)[0]);
 
 	if (tp->ebu_f == 4) {
 		/* lanes: phases 0, 1 (lo) and 2, 3 (hi) */
@@ -494,10 +674,11 @@ static void meter_pair(const struct chain_truepeak *tp, unsigned c0,
 }
 
 /* Store one frame in the rings and the running maximum; returns the
- * largest |sample| of the last TP_RING frames. */
+ * largest |sample| of the last TP_SPAN frames. */
 static float store(struct chain_truepeak *tp, const float *frame)
 {
-	unsigned w = tp->w, v = tp->v == 0 ? TP_RING - 1 : tp->v - 1;
+	unsigned w = tp->w + 1 == TP_RING ? 0 : tp->w + 1;
+	unsigned v = tp->v == 0 ? TP_RING - 1 : tp->v - 1;
 	unsigned head = tp->mq_head, len = tp->mq_len, pos = tp->pos;
 	float a = 0;
 
@@ -515,18 +696,18 @@ static float store(struct chain_truepeak *tp, const float *frame)
 	}
 	/* the last TP_RING frames are now fwd[w+1 … w+TP_RING], oldest
 	 * first, and rev[v … v+TP_RING-1], newest first */
-	tp->w = w + 1 == TP_RING ? 0 : w + 1;
+	tp->w = w;
 	tp->v = v;
 
-	if (len && pos - tp->mq_pos[head] >= TP_RING) {
-		head = head + 1 == TP_RING ? 0 : head + 1;
+	if (len && pos - tp->mq_pos[head] >= TP_SPAN) {
+		head = head + 1 == TP_SPAN ? 0 : head + 1;
 		len--;
 	}
 	while (len) {
 		unsigned back = head + len - 1;
 
-		if (back >= TP_RING)
-			back -= TP_RING;
+		if (back >= TP_SPAN)
+			back -= TP_SPAN;
 		if (tp->mq_val[back] > a)
 			break;
 		len--;
@@ -534,8 +715,8 @@ static float store(struct chain_truepeak *tp, const float *frame)
 	{
 		unsigned back = head + len;
 
-		if (back >= TP_RING)
-			back -= TP_RING;
+		if (back >= TP_SPAN)
+			back -= TP_SPAN;
 		tp->mq_val[back] = a;
 		tp->mq_pos[back] = pos;
 		len++;
@@ -546,13 +727,16 @@ static float store(struct chain_truepeak *tp, const float *frame)
 	return tp->mq_val[head];
 }
 
-/* thr < 0: never skip. */
+/* thr < 0: never skip.  With ch_peak, every channel's reading is exact
+ * above thr (the fine skip then compares with the smallest channel's
+ * meter reading instead of the largest). */
 static float push(struct chain_truepeak *tp, const float *frame, float thr,
 		  float *ch_peak)
 {
 	float meter[TP_MAX_CH] = { 0 };
-	float m_max = 0, peak = 0;
+	float m_max = 0, m_min = HUGE_VALF, peak = 0;
 	float win_max = store(tp, frame);
+	int q;
 
 	/* skipped when it cannot exceed thr (then 0 stands for it: the
 	 * larger reading is either the fine one, if above thr, or <= thr) */
@@ -563,33 +747,42 @@ static float push(struct chain_truepeak *tp, const float *frame, float thr,
 
 			meter_pair(tp, c, c1, meter + c, c1 > c ? meter + c1 : &spare);
 		}
-		for (unsigned c = 0; c < tp->channels; c++)
-			if (meter[c] > m_max)
-				m_max = meter[c];
+	}
+	for (unsigned c = 0; c < tp->channels; c++) {
+		if (meter[c] > m_max)
+			m_max = meter[c];
+		if (meter[c] < m_min)
+			m_min = meter[c];
 	}
 	if (!tp->os) {
 		if (ch_peak)
 			memcpy(ch_peak, meter, sizeof(float) * tp->channels);
 		return m_max;
 	}
-	if (thr >= 0 && tp->bound_k * win_max <= (thr > m_max ? thr : m_max)) {
-		tp->stale = 1;
-		return m_max;
-	}
-	if (tp->stale) {
-		/* the previous interval was skipped: its last two points */
-		for (unsigned c = 0; c < tp->channels; c++) {
-			float y[TP_MAX_OS + 1];
+	if (thr >= 0 && !tp->os_prev) {
+		float m = ch_peak ? m_min : m_max;
 
-			interpolate(tp, win_fwd(tp, c, 1), win_rev(tp, c, 1), y);
-			tp->prev[c] = y[tp->os - 2];
-			tp->last[c] = y[tp->os - 1];
+		if (tp->bound_k[tp->os == 8] * win_max <= (thr > m ? thr : m)) {
+			tp->stale = 1;
+			if (ch_peak)
+				memcpy(ch_peak, meter, sizeof(float) * tp->channels);
+			return m_max;
 		}
-		tp->stale = 0;
 	}
+	/* the streams: this frame's points, or all a reading needs after
+	 * skipped frames (or the 8× ones after running at 4×) */
+	q = tp->os == 8 || tp->os_prev == 8;
+	for (unsigned c = 0; c < tp->channels; c++)
+		fill(tp, c, tp->stale || (q && tp->q_stale) ? TP_REFILL : 1, q);
+	tp->stale = 0;
+	tp->q_stale = !q;
 	for (unsigned c = 0; c < tp->channels; c++) {
-		float e = channel_peak(tp, c);
+		float e = channel_peak(tp, c, tp->os);
 
+		/* the first interval after a switch of factor: read with both,
+		 * so that its points join those of the interval before */
+		if (tp->os_prev)
+			e = max3(e, channel_peak(tp, c, tp->os_prev), 0);
 		if (meter[c] > e)
 			e = meter[c];
 		if (ch_peak)
@@ -597,6 +790,7 @@ static float push(struct chain_truepeak *tp, const float *frame, float thr,
 		if (e > peak)
 			peak = e;
 	}
+	tp->os_prev = 0;
 	return peak;
 }
 
@@ -607,9 +801,28 @@ float chain_truepeak_push(struct chain_truepeak *tp, const float *frame,
 }
 
 float chain_truepeak_push_above(struct chain_truepeak *tp, const float *frame,
-				float thr)
+				float thr, float *ch_peak)
 {
-	return push(tp, frame, thr >= 0 ? thr : 0, NULL);
+	return push(tp, frame, thr >= 0 ? thr : 0, ch_peak);
+}
+
+int chain_truepeak_set_oversample(struct chain_truepeak *tp, unsigned oversample)
+{
+	if (!tp->os || (oversample != 4 && oversample != 8))
+		return CHAIN_ERROR_RANGE;
+	if (oversample != tp->os) {
+		if (!tp->os_prev)
+			tp->os_prev = tp->os;
+		else if (tp->os_prev == oversample)
+			tp->os_prev = 0;  /* switched back before any push */
+		tp->os = oversample;
+	}
+	return CHAIN_OK;
+}
+
+unsigned chain_truepeak_oversample(const struct chain_truepeak *tp)
+{
+	return tp->os;
 }
 
 void chain_truepeak_process(struct chain_truepeak *tp, const float *in,

@@ -1,15 +1,15 @@
 /*
  * termaster — true-peak detector (ITU-R BS.1770-4 Annex 2).
  *
- * Oversamples each channel 4× or 8× with a polyphase FIR interpolator and
- * reports the largest magnitude of the reconstructed waveform.  Used by the
+ * Oversamples each channel 4× or 8× with FIR interpolators and reports
+ * the largest magnitude of the reconstructed waveform.  Used by the
  * limiter (chain/limiter.c) and reusable by meters.
  *
  * BS.1770-4 Annex 2 notes that a 4× meter built on its short 48-tap
  * example filter under-reads by up to 0.55–0.69 dB near Nyquist (8× by
  * 0.14–0.17 dB).  These close that gap here:
  *
- *  - a long interpolator: 2 × CHAIN_TP_HALF = 128 taps per phase, a
+ *  - a long interpolator: 2 × CHAIN_TP_HALF = 128 taps, a
  *    Kaiser-windowed sinc (beta 10, ~100 dB stop band) cut off at 0.98 of
  *    the input Nyquist, each phase normalised to unity gain at DC.  It is
  *    flat (±0.0001 dB) to 0.465·fs — 20.5 kHz at 44.1 kHz —, -6 dB at
@@ -22,16 +22,27 @@
  *    its peaks next to a sample count (the sample values count as well;
  *    taking the sample as the phase-0 point instead let music overshoot
  *    the reference meter of tests/util.c by 0.05 dB);
- *  - each phase p is computed together with its mirror os - p from the
- *    folded window (truepeak.c): 9 dot products of 64 taps for 8×;
+ *  - in three stages (truepeak.c): the long filter gives the points at
+ *    the samples and half-way (2×), two short half-band filters the rest
+ *    (4×, 8×), where the 2× content is already band-limited: 216
+ *    multiply-adds per channel and frame at 8×, against 576 for the
+ *    eight phases of the long filter at once;
  *  - a parabolic refinement: where an oversampled point is a local maximum
  *    of |x|, the vertex of the parabola through it and its two neighbours is
  *    taken as the peak;
- *  - 8× where accuracy matters most (the limiter).
+ *  - 8× where accuracy matters most (the limiter's default); the factor
+ *    can be switched at run time without allocating
+ *    (chain_truepeak_set_oversample()): both tap sets are designed at
+ *    creation.  Consecutive intervals cover the waveform without gaps at
+ *    one factor, but the points of 4× and 8× differ, so the first
+ *    interval after a switch is read with both factors and reports the
+ *    larger: nothing between the last interval of one and the first of
+ *    the other goes unread.
  *
  * Measured worst under-read for a peak at any sub-sample position (a
  * cosine at a random phase; tests/test_limiter.c prints the table): 8×
- * within 0.003 dB up to 0.453·fs (20 kHz at 44.1 kHz); 4× within 0.031 dB.
+ * within 0.002 dB up to 0.453·fs (20 kHz at 44.1 kHz), over-read within
+ * 0.0005 dB; 4× within 0.031 dB (the refinement's error at that spacing).
  *
  * Content between 0.47·fs and Nyquist has no single true peak: its
  * reconstruction depends on where a filter's transition band lies (an
@@ -49,11 +60,11 @@
  * same history and for the same interval, exactly what libebur128
  * computes, and reports the larger reading: a limiter driven by it holds
  * its ceiling on both.  That costs 4·13 (2·25 at 96 kHz) double-precision
- * multiply-adds per channel and frame, against 9·64 for the 8× filter.
+ * multiply-adds per channel and frame.
  *
  * Latency: the peak of the interval between input frames m and m+1 is known
- * once frame m + CHAIN_TP_HALF has been pushed (chain_truepeak_latency()),
- * for both readings.
+ * once frame m + chain_truepeak_latency() (74) has been pushed, for both
+ * readings.
  *
  * Errors: 0 or CHAIN_ERROR_* (chain/chain.h).
  */
@@ -62,7 +73,8 @@
 
 #include <stddef.h>
 
-/* Half the interpolator length, in input frames; also its latency. */
+/* Half the long interpolator's length, in input frames (the detector's
+ * latency is a few frames more: chain_truepeak_latency()). */
 #define CHAIN_TP_HALF 64
 
 struct chain_truepeak;
@@ -90,7 +102,8 @@ void chain_truepeak_free(struct chain_truepeak **tp);
 void chain_truepeak_reset(struct chain_truepeak *tp);
 
 /* Frames between pushing frame m and the report of the interval that
- * starts at frame m - latency: CHAIN_TP_HALF. */
+ * starts at frame m - latency: 74 (CHAIN_TP_HALF and the half-band
+ * stages). */
 unsigned chain_truepeak_latency(const struct chain_truepeak *tp);
 
 /*
@@ -109,21 +122,34 @@ float chain_truepeak_push(struct chain_truepeak *tp, const float *frame,
 			  float *ch_peak);
 
 /*
- * RT-safe.  As chain_truepeak_push() without ch_peak, for a caller that
- * only needs readings above `thr` (linear, >= 0; a limiter's ceiling):
- * returns the same value as chain_truepeak_push() whenever that value is
- * above thr, and otherwise some value <= thr.  It skips the 8×/4×
- * interpolation of an interval when K × (largest |sample| of the 129
- * frames it reads) cannot exceed max(thr, libebur128 reading), where
- * K = 3.25 (10.2 dB) bounds the filter's gain and the refinement
+ * RT-safe.  As chain_truepeak_push(), for a caller that only needs
+ * readings above `thr` (linear, >= 0; a limiter's ceiling): returns the
+ * same value as chain_truepeak_push() whenever that value is above thr,
+ * and otherwise some value <= thr; ch_peak (NULL or `channels` entries)
+ * likewise per channel.  It skips the 8×/4× interpolation of an interval
+ * when K × (largest |sample| of the 148 frames it reads) cannot exceed
+ * max(thr, libebur128 reading) (with ch_peak: the smallest channel's),
+ * where K = 3.25 (10.2 dB) bounds the filter's gain and the refinement
  * (truepeak.c proves it), and the libebur128 reading likewise below
  * 1.86 (4×) or 2.31 (2×) times that sample: so it cannot miss a reading
  * above thr, and once it interpolates again its values are bit-identical
- * to chain_truepeak_push()'s.  Costs one extra interpolation when it
- * resumes after skipping.
+ * to chain_truepeak_push()'s.  When it resumes after skipping it
+ * recomputes the stages of the last 20 frames.
  */
 float chain_truepeak_push_above(struct chain_truepeak *tp, const float *frame,
-				float thr);
+				float thr, float *ch_peak);
+
+/*
+ * RT-safe, allocates nothing.  Switch the fine reading of a detector
+ * created with oversample 4 or 8 to the other factor (4 or 8).  Takes
+ * effect with the next push: the refinement of the next interval is
+ * rebuilt at the new spacing, so from that interval on the readings are
+ * those of a detector created with the new factor.  Returns 0, or
+ * CHAIN_ERROR_RANGE (other factors, or a meter-only detector).
+ */
+int chain_truepeak_set_oversample(struct chain_truepeak *tp, unsigned oversample);
+/* The current factor (0: meter reading only). */
+unsigned chain_truepeak_oversample(const struct chain_truepeak *tp);
 
 /*
  * RT-safe.  Meter form: push `frames` interleaved frames and raise

@@ -1,5 +1,6 @@
 /*
- * termaster — word-length reduction with TPDF dither (see dither.h).
+ * termaster — word-length reduction with TPDF dither, optionally noise
+ * shaped (see dither.h).
  *
  * For each sample: scale to LSBs of the target width, add triangular-PDF
  * noise (the sum of two independent uniform variates of ±0.5 LSB each, so
@@ -10,6 +11,28 @@
  * Lipshitz, "Resolution below the least significant bit in digital systems
  * with dither", JAES 32(3), 1984; Wannamaker, Lipshitz & Vanderkooy, "A
  * theory of non-subtractive dither", IEEE Trans. SP 48(2), 2000).
+ *
+ * Noise shaping is error feedback around that quantiser (Lipshitz,
+ * Vanderkooy & Wannamaker, "Minimally audible noise shaping", JAES 39(11),
+ * 1991):
+ *
+ *   d[n] = v[n] + Σ_j c_j·e[n−1−j]      v: the input in LSBs
+ *   q[n] = round(d[n] + tpdf[n])         (then clipped)
+ *   e[n] = d[n] − q[n]                   total error, dither included
+ *
+ * so q − v = −(1 − Σ c_j z^-(j+1))·e: the white TPDF error e (variance
+ * LSB²/4, signal-independent as above, the dither being inside the loop)
+ * comes out filtered by H(z) = 1 − Σ c_j z^-(j+1).  The c_j are
+ * Wannamaker's nine-tap F-weighted filter for 44.1 kHz (JAES 40(7/8),
+ * 1992; the same table as SoX's dither.c and FFmpeg's libswresample).
+ *
+ * Stability: e[n] is taken before clipping, so what is fed back is only
+ * the quantiser's own error, |e| <= 1.5 LSB (0.5 rounding + 1 dither) —
+ * never the clipping error, which would otherwise circulate and grow when
+ * the signal sits at full scale.  The feedback is then bounded by
+ * Σ|c_j| · 1.5 = 32.1 LSB, and v is limited to ±(full scale + 64 LSB)
+ * before it enters (infinities included), so d is always finite and every
+ * value is exact in double.
  *
  * The arithmetic is in double: a float has 24 mantissa bits, too few to
  * hold a 24-bit sample plus its fractional dither.
@@ -22,25 +45,43 @@
 #include "chain/chain.h"
 #include "chain/dither.h"
 
+#define DITHER_TAPS 9
+#define DITHER_MARGIN 64.0  /* LSBs beyond full scale that may enter */
+
+/* Wannamaker 1992, F-weighted, 44.1 kHz */
+static const double fweighted[DITHER_TAPS] = {
+	2.412, -3.370, 3.937, -4.174, 3.353, -2.205, 1.281, -0.569, 0.0847,
+};
+
 struct chain_dither {
 	unsigned channels;
 	unsigned shift;     /* 32 - bits: left-justification */
 	double scale;       /* 2^(bits-1): full scale in LSBs */
 	double lo, hi;      /* integer range: -2^(bits-1) … 2^(bits-1)-1 */
 	uint32_t state;     /* xorshift32 (Marsaglia 2003), never 0 */
+	enum chain_dither_shape shape;
+	unsigned pos;       /* ring index of the newest error, 0 … TAPS-1 */
+	/* per channel, the last DITHER_TAPS errors (LSB), newest at [pos],
+	 * stored twice ([k] and [k + TAPS]) so that a convolution reads them
+	 * in one run (SoX dither.c) */
+	double err[];
 };
 
-struct chain_dither *chain_dither_new(unsigned channels, unsigned bits,
-				      uint32_t seed, int *err)
+struct chain_dither *chain_dither_new_shaped(unsigned channels, unsigned bits,
+					     uint32_t seed,
+					     enum chain_dither_shape shape,
+					     int *err)
 {
 	struct chain_dither *d;
+	size_t hist = shape == CHAIN_DITHER_SHAPED ? 2 * DITHER_TAPS * (size_t)channels : 0;
 
-	if (channels == 0 || bits < 8 || bits > 24) {
+	if (channels == 0 || bits < 8 || bits > 24 ||
+	    (shape != CHAIN_DITHER_TPDF && shape != CHAIN_DITHER_SHAPED)) {
 		if (err)
 			*err = CHAIN_ERROR_RANGE;
 		return NULL;
 	}
-	d = calloc(1, sizeof(*d));
+	d = calloc(1, sizeof(*d) + hist * sizeof(double));
 	if (!d) {
 		if (err)
 			*err = CHAIN_ERROR_NOMEM;
@@ -52,9 +93,17 @@ struct chain_dither *chain_dither_new(unsigned channels, unsigned bits,
 	d->lo = -d->scale;
 	d->hi = d->scale - 1;
 	d->state = seed ? seed : 0x9e3779b9u;
+	d->shape = shape;
+	d->pos = 0;
 	if (err)
 		*err = CHAIN_OK;
 	return d;
+}
+
+struct chain_dither *chain_dither_new(unsigned channels, unsigned bits,
+				      uint32_t seed, int *err)
+{
+	return chain_dither_new_shaped(channels, bits, seed, CHAIN_DITHER_TPDF, err);
 }
 
 void chain_dither_free(struct chain_dither **d)
@@ -77,8 +126,8 @@ static inline double uniform(uint32_t *s)
 	return (double)(x >> 8) * (1.0 / 16777216.0) - 0.5;
 }
 
-void chain_dither_process(struct chain_dither *d, const float *in,
-			  int32_t *out, size_t frames)
+static void dither_tpdf(struct chain_dither *d, const float *in,
+			int32_t *out, size_t frames)
 {
 	size_t n = frames * d->channels;
 	uint32_t s = d->state;
@@ -98,4 +147,60 @@ void chain_dither_process(struct chain_dither *d, const float *in,
 		out[i] = (int32_t)((uint32_t)(int32_t)q << d->shift);
 	}
 	d->state = s;
+}
+
+/*
+ * State: err[c·2T + k] (and its copy at k + T) is channel c's error from
+ * 1 + ((k − pos) mod T) frames ago, T = DITHER_TAPS: the newest at pos, so
+ * the convolution reads err[pos … pos + T − 1] in one run.  Each frame
+ * writes its errors one place down, over the oldest, after reading it.
+ */
+static void dither_shaped(struct chain_dither *d, const float *in,
+			  int32_t *out, size_t frames)
+{
+	const unsigned ch = d->channels;
+	const double vmax = d->scale + DITHER_MARGIN;
+	uint32_t s = d->state;
+	unsigned pos = d->pos;
+
+	for (size_t f = 0; f < frames; f++) {
+		unsigned next = pos ? pos - 1 : DITHER_TAPS - 1;
+
+		for (unsigned c = 0; c < ch; c++) {
+			double *e = d->err + (size_t)c * 2 * DITHER_TAPS;
+			double v = (double)in[f * ch + c] * d->scale;
+			double tpdf = uniform(&s) + uniform(&s);
+			double fb = 0, x, q, err;
+
+			if (!(v == v))
+				v = 0;
+			if (v > vmax)
+				v = vmax;
+			else if (v < -vmax)
+				v = -vmax;
+			for (unsigned j = 0; j < DITHER_TAPS; j++)
+				fb += fweighted[j] * e[pos + j];
+			x = v + fb;
+			q = floor(x + tpdf + 0.5);
+			err = x - q;  /* before clipping: never the clip error */
+			e[next] = e[next + DITHER_TAPS] = err;
+			if (q < d->lo)
+				q = d->lo;
+			else if (q > d->hi)
+				q = d->hi;
+			out[f * ch + c] = (int32_t)((uint32_t)(int32_t)q << d->shift);
+		}
+		pos = next;
+	}
+	d->state = s;
+	d->pos = pos;
+}
+
+void chain_dither_process(struct chain_dither *d, const float *in,
+			  int32_t *out, size_t frames)
+{
+	if (d->shape == CHAIN_DITHER_SHAPED)
+		dither_shaped(d, in, out, frames);
+	else
+		dither_tpdf(d, in, out, frames);
 }

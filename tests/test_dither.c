@@ -8,6 +8,16 @@
  * + 2·LSB²/12 (dither) = LSB²/4, i.e. RMS 0.5 LSB, independently of the
  * signal: no correlation with it and no harmonic distortion, even for a
  * sine of about one LSB.
+ *
+ * Noise shaping (error feedback through Wannamaker's F-weighted filter c_j,
+ * JAES 1992): the error out − in is −H(z)·e with H(z) = 1 − Σ c_j z^-(j+1)
+ * and e the white TPDF error above, so its spectrum is LSB²/4 · |H|².  The
+ * figures the tests hold it to are computed here from the published
+ * coefficients: |H|² averaged over 1–5 kHz at 44.1 kHz is −19.25 dB (the
+ * shaped noise is that much under TPDF there), over 18–22.05 kHz +25.37 dB,
+ * over the whole band +18.40 dB (RMS 0.5·10^(18.40/20) = 4.16 LSB).  The
+ * feedback never sees the clipping error, so |out − in| <= Σ|c_j|·1.5 +
+ * 1.5 = 33.6 LSB wherever the output is not clipped, whatever came before.
  */
 #include "config.h"
 
@@ -241,6 +251,344 @@ static void test_clip_and_justify(void)
 	}
 }
 
+/* ---- noise shaping ---- */
+
+#define SH_RATE 44100.0
+#define SH_TAPS 9
+
+/* The published F-weighted coefficients (Wannamaker 1992), kept here
+ * independently of chain/dither.c. */
+static const double fw[SH_TAPS] = {
+	2.412, -3.370, 3.937, -4.174, 3.353, -2.205, 1.281, -0.569, 0.0847,
+};
+
+/* |H(e^jω)|² for H(z) = 1 − Σ c_j z^-(j+1). */
+static double shape_h2(double f, double rate)
+{
+	double re = 1, im = 0;
+
+	for (int j = 0; j < SH_TAPS; j++) {
+		double w = 2 * M_PI * f / rate * (j + 1);
+
+		re -= fw[j] * cos(w);
+		im += fw[j] * sin(w);
+	}
+	return re * re + im * im;
+}
+
+static struct chain_dither *open_shaped(unsigned ch, unsigned bits, uint32_t seed,
+					enum chain_dither_shape shape)
+{
+	int err = -1;
+	struct chain_dither *d = chain_dither_new_shaped(ch, bits, seed, shape, &err);
+
+	if (!d) {
+		fprintf(stderr, "chain_dither_new_shaped: %s\n", chain_strerror(err));
+		exit(99);
+	}
+	ASSERT_INT("new_shaped: err", CHAIN_OK, err);
+	return d;
+}
+
+/* In-place radix-2 complex FFT, n a power of two. */
+static void fft(double *re, double *im, size_t n)
+{
+	for (size_t i = 1, j = 0; i < n; i++) {
+		size_t bit = n >> 1;
+
+		for (; j & bit; bit >>= 1)
+			j ^= bit;
+		j ^= bit;
+		if (i < j) {
+			double t = re[i];
+
+			re[i] = re[j];
+			re[j] = t;
+			t = im[i];
+			im[i] = im[j];
+			im[j] = t;
+		}
+	}
+	for (size_t len = 2; len <= n; len <<= 1) {
+		double a = -2 * M_PI / (double)len;
+
+		for (size_t i = 0; i < n; i += len)
+			for (size_t k = 0; k < len / 2; k++) {
+				double wr = cos(a * (double)k), wi = sin(a * (double)k);
+				double *ur = re + i + k, *ui = im + i + k;
+				double *vr = re + i + k + len / 2, *vi = im + i + k + len / 2;
+				double tr = *vr * wr - *vi * wi, ti = *vr * wi + *vi * wr;
+
+				*vr = *ur - tr;
+				*vi = *ui - ti;
+				*ur += tr;
+				*ui += ti;
+			}
+	}
+}
+
+#define SEG 1024
+
+/* Welch PSD (Hann, 50 % overlap, SEG bins, relative units) of x. */
+static void welch(const double *x, size_t n, double *psd)
+{
+	double re[SEG], im[SEG];
+	unsigned segs = 0;
+
+	for (size_t k = 0; k <= SEG / 2; k++)
+		psd[k] = 0;
+	for (size_t at = 0; at + SEG <= n; at += SEG / 2, segs++) {
+		for (size_t i = 0; i < SEG; i++) {
+			double w = 0.5 - 0.5 * cos(2 * M_PI * (double)i / SEG);
+
+			re[i] = x[at + i] * w;
+			im[i] = 0;
+		}
+		fft(re, im, SEG);
+		for (size_t k = 0; k <= SEG / 2; k++)
+			psd[k] += re[k] * re[k] + im[k] * im[k];
+	}
+	for (size_t k = 0; k <= SEG / 2; k++)
+		psd[k] /= segs;
+}
+
+/* Mean of psd over the bins in [f0, f1], and of |H|² over the same bins. */
+static double band(const double *psd, double f0, double f1, double *h2)
+{
+	double s = 0, sh = 0;
+	unsigned cnt = 0;
+
+	for (size_t k = 0; k <= SEG / 2; k++) {
+		double f = (double)k * SH_RATE / SEG;
+
+		if (f < f0 || f > f1)
+			continue;
+		s += psd[k];
+		sh += shape_h2(f, SH_RATE);
+		cnt++;
+	}
+	*h2 = sh / cnt;
+	return s / cnt;
+}
+
+static void test_shaped_new(void)
+{
+	size_t n = 5000;
+	float *in = xcalloc(2 * n, sizeof(float));
+	int32_t *a = xcalloc(2 * n, sizeof(int32_t)), *b = xcalloc(2 * n, sizeof(int32_t));
+	struct chain_dither *d1, *d2;
+	int err = 0, same = 1;
+
+	d1 = chain_dither_new_shaped(2, 16, 1, (enum chain_dither_shape)7, &err);
+	ASSERT_TRUE("unknown shape refused", d1 == NULL && err == CHAIN_ERROR_RANGE);
+	d1 = chain_dither_new_shaped(2, 25, 1, CHAIN_DITHER_SHAPED, &err);
+	ASSERT_TRUE("shaped: 25 bits refused", d1 == NULL && err == CHAIN_ERROR_RANGE);
+	d1 = chain_dither_new_shaped(0, 16, 1, CHAIN_DITHER_SHAPED, &err);
+	ASSERT_TRUE("shaped: 0 channels refused", d1 == NULL && err == CHAIN_ERROR_RANGE);
+	ASSERT_INT("CHAIN_DITHER_SHAPED is the second value", 1, CHAIN_DITHER_SHAPED);
+	/* TPDF through the new constructor: the old output, bit for bit */
+	gen_noise(in, n, 2, 0.7, 5);
+	d1 = open_dither(2, 16, 42);
+	d2 = open_shaped(2, 16, 42, CHAIN_DITHER_TPDF);
+	chain_dither_process(d1, in, a, n);
+	chain_dither_process(d2, in, b, n);
+	for (size_t i = 0; i < 2 * n; i++)
+		if (a[i] != b[i])
+			same = 0;
+	ASSERT_TRUE("new_shaped(TPDF) = new(), bit for bit", same);
+	chain_dither_free(&d1);
+	chain_dither_free(&d2);
+	d1 = open_shaped(2, 16, 42, CHAIN_DITHER_SHAPED);
+	chain_dither_free(&d1);
+	ASSERT_TRUE("free clears the pointer", d1 == NULL);
+	free(in);
+	free(a);
+	free(b);
+}
+
+static void test_shaped_deterministic(void)
+{
+	static const size_t pieces[] = { 1, 7, 333, 4096 };
+	size_t n = 20000;
+	float *in = xcalloc(2 * n, sizeof(float));
+	int32_t *a = xcalloc(2 * n, sizeof(int32_t)), *b = xcalloc(2 * n, sizeof(int32_t));
+	struct chain_dither *d;
+	int differ = 0;
+
+	gen_music(in, n, 2, SH_RATE, 0.9, 3);
+	d = open_shaped(2, 16, 99, CHAIN_DITHER_SHAPED);
+	chain_dither_process(d, in, a, n);
+	chain_dither_free(&d);
+	for (unsigned p = 0; p < 4; p++) {
+		int same = 1;
+		char msg[96];
+
+		d = open_shaped(2, 16, 99, CHAIN_DITHER_SHAPED);
+		for (size_t i = 0; i < n;) {
+			size_t m = n - i < pieces[p] ? n - i : pieces[p];
+
+			chain_dither_process(d, in + 2 * i, b + 2 * i, m);
+			i += m;
+		}
+		for (size_t i = 0; i < 2 * n; i++)
+			if (a[i] != b[i])
+				same = 0;
+		snprintf(msg, sizeof(msg), "shaped: same seed, same output (calls of %zu)",
+			 pieces[p]);
+		ASSERT_TRUE(msg, same);
+		chain_dither_free(&d);
+	}
+	d = open_shaped(2, 16, 100, CHAIN_DITHER_SHAPED);
+	chain_dither_process(d, in, b, n);
+	for (size_t i = 0; i < 2 * n; i++)
+		if (a[i] != b[i])
+			differ++;
+	ASSERT_GE("shaped: another seed, other noise", differ, n / 2);
+	chain_dither_free(&d);
+	free(in);
+	free(a);
+	free(b);
+}
+
+/*
+ * Error spectra of TPDF and shaped dither, 16 bits, 44.1 kHz, 10 s of a
+ * -60 dBFS 997 Hz sine (left) and of quiet noise (right).  Welch with
+ * 430 × 2 segments of 1024 bins: the band means below have a standard
+ * error near 0.02 dB, and the Hann window's leakage from the shaped
+ * noise's +27 dB top into 1–5 kHz is under -90 dB: 0.3 dB tolerance.
+ */
+static void test_shaped_spectrum(void)
+{
+	size_t n = 441000;
+	float *in = xcalloc(2 * n, sizeof(float)), *tmp = xcalloc(n, sizeof(float));
+	int32_t *out = xcalloc(2 * n, sizeof(int32_t));
+	double *e = xcalloc(n, sizeof(double));
+	double psd[2][2][SEG / 2 + 1];  /* [shape][channel] */
+	double h2_mid, h2_top, h2_all;
+
+	gen_sine(tmp, n, 1, SH_RATE, 997, db_to_lin(-60), 0.2);
+	for (size_t i = 0; i < n; i++)
+		in[2 * i] = tmp[i];
+	gen_noise(tmp, n, 1, db_to_lin(-50), 8);
+	for (size_t i = 0; i < n; i++)
+		in[2 * i + 1] = tmp[i];
+	for (unsigned sh = 0; sh < 2; sh++) {
+		struct chain_dither *d = open_shaped(2, 16, 1234,
+						     sh ? CHAIN_DITHER_SHAPED : CHAIN_DITHER_TPDF);
+
+		chain_dither_process(d, in, out, n);
+		for (unsigned c = 0; c < 2; c++) {
+			double s2 = 0;
+
+			for (size_t i = 0; i < n; i++) {
+				e[i] = (double)(out[2 * i + c] >> 16) -
+				       (double)in[2 * i + c] * 32768.0;
+				s2 += e[i] * e[i];
+			}
+			welch(e, n, psd[sh][c]);
+			if (sh) {
+				double rms = sqrt(s2 / (double)n), want;
+
+				band(psd[0][0], 0, SH_RATE / 2, &h2_all);
+				want = 0.5 * sqrt(h2_all);
+				printf("shaped, channel %u: error RMS %.3f LSB (theory %.3f)\n",
+				       c, rms, want);
+				ASSERT_CLOSE("shaped: error RMS = 0.5·sqrt(mean |H|²) LSB", want,
+					     rms, 0.03 * want);
+			}
+		}
+		chain_dither_free(&d);
+	}
+	for (unsigned c = 0; c < 2; c++) {
+		double t_mid = band(psd[0][c], 1000, 5000, &h2_mid);
+		double s_mid = band(psd[1][c], 1000, 5000, &h2_mid);
+		double t_top = band(psd[0][c], 18000, SH_RATE / 2, &h2_top);
+		double s_top = band(psd[1][c], 18000, SH_RATE / 2, &h2_top);
+		double t_low = band(psd[0][c], 100, 1000, &h2_all);
+
+		printf("channel %u: shaped − TPDF: 1–5 kHz %.2f dB (theory %.2f), "
+		       "18–22 kHz %+.2f dB (theory %+.2f); TPDF flat: %.2f dB\n", c,
+		       10 * log10(s_mid / t_mid), 10 * log10(h2_mid),
+		       10 * log10(s_top / t_top), 10 * log10(h2_top), 10 * log10(t_top / t_low));
+		ASSERT_CLOSE("shaped noise under TPDF in 1–5 kHz (dB)", 10 * log10(h2_mid),
+			     10 * log10(s_mid / t_mid), 0.3);
+		ASSERT_LE("  by at least 19 dB", 10 * log10(s_mid / t_mid), -18.9);
+		ASSERT_CLOSE("shaped noise over TPDF near Nyquist (dB)", 10 * log10(h2_top),
+			     10 * log10(s_top / t_top), 0.3);
+		ASSERT_CLOSE("TPDF error is white (dB)", 0.0, 10 * log10(t_top / t_low), 0.3);
+	}
+	free(in);
+	free(tmp);
+	free(out);
+	free(e);
+}
+
+/*
+ * Full scale and beyond: a 0 dBFS sine (its peaks clip), a full-scale
+ * square, DC at both rails, ±2, infinities and NaN, one after the other,
+ * then a -60 dBFS sine.  Wherever the output is not clipped, |out − in|
+ * stays within 33.6 LSB (the feedback bound), and afterwards the error is
+ * the nominal shaped noise again (RMS 4.16 LSB within 3 %).
+ */
+static void test_shaped_full_scale(unsigned bits)
+{
+	size_t seg = 44100, n = 9 * seg;
+	float *in = xcalloc(2 * n, sizeof(float));
+	int32_t *out = xcalloc(2 * n, sizeof(int32_t));
+	struct chain_dither *d = open_shaped(2, bits, 77, CHAIN_DITHER_SHAPED);
+	double scale = ldexp(1.0, (int)bits - 1), worst = 0, s2 = 0, h2_all = 0;
+	unsigned shift = 32 - bits;
+	int32_t top = (int32_t)(scale - 1), bot = (int32_t)-scale;
+	char msg[96];
+
+	for (size_t i = 0; i < n; i++) {
+		size_t part = i / seg;
+		double t = (double)i / SH_RATE;
+		float v;
+
+		switch (part) {
+		case 0: v = (float)sin(2 * M_PI * 1000 * t); break;
+		case 1: v = sin(2 * M_PI * 50 * t) >= 0 ? 1.0f : -1.0f; break;
+		case 2: v = 1.0f; break;
+		case 3: v = -1.0f; break;
+		case 4: v = (float)(2 * sin(2 * M_PI * 300 * t)); break;
+		case 5: v = i % 2 ? INFINITY : -INFINITY; break;
+		case 6: v = NAN; break;
+		default: v = (float)(db_to_lin(-60) * sin(2 * M_PI * 997 * t)); break;
+		}
+		in[2 * i] = v;
+		in[2 * i + 1] = part == 5 ? -v : v;
+	}
+	chain_dither_process(d, in, out, n);
+	for (size_t i = 0; i < 2 * n; i++) {
+		int32_t q = out[i] >> shift;
+		double x = (double)in[i] * scale;
+
+		if (!isfinite(x) || q == top || q == bot)
+			continue;
+		worst = fmax(worst, fabs((double)q - x));
+	}
+	for (size_t i = 2 * 8 * seg; i < 2 * n; i++) {
+		double err = (double)(out[i] >> shift) - (double)in[i] * scale;
+
+		s2 += err * err;
+	}
+	for (double f = 0; f <= SH_RATE / 2; f += 1)
+		h2_all += shape_h2(f, SH_RATE);
+	h2_all /= floor(SH_RATE / 2) + 1;
+	printf("%u-bit shaped, full scale and beyond: largest unclipped |out − in| %.2f LSB; "
+	       "error RMS afterwards %.3f LSB (theory %.3f)\n", bits, worst,
+	       sqrt(s2 / (double)(2 * seg)), 0.5 * sqrt(h2_all));
+	snprintf(msg, sizeof(msg), "%u-bit: no runaway (unclipped error within the bound)", bits);
+	ASSERT_LE(msg, worst, 21.386 * 1.5 + 1.5);
+	snprintf(msg, sizeof(msg), "%u-bit: nominal noise after full scale", bits);
+	ASSERT_CLOSE(msg, 0.5 * sqrt(h2_all), sqrt(s2 / (double)(2 * seg)),
+		     0.03 * 0.5 * sqrt(h2_all));
+	chain_dither_free(&d);
+	free(in);
+	free(out);
+}
+
 int main(void)
 {
 	test_new();
@@ -249,5 +597,10 @@ int main(void)
 	test_error_stats(24);
 	test_no_distortion();
 	test_clip_and_justify();
+	test_shaped_new();
+	test_shaped_deterministic();
+	test_shaped_spectrum();
+	test_shaped_full_scale(16);
+	test_shaped_full_scale(24);
 	return test_done();
 }

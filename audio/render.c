@@ -5,10 +5,16 @@
  *
  *   clip ─▶ chain (fixed blocks of AUDIO_RENDER_BLOCK, latency dropped,
  *           tail flushed) ─▶ libsamplerate (only when the rate changes)
+ *        ─▶ true-peak guard (only after libsamplerate, latency dropped,
+ *           tail flushed)
  *        ─▶ dither/quantise (integer) or as-is (float)
  *        ─▶ libsndfile, temporary file in the target folder
  *        └▶ refs_analyser (the very samples written, as floats)
  *   then fsync, rename into place, fsync the folder.
+ *
+ * audio_render_find_gain() runs the same pipeline without the file
+ * (render_pass() with no SNDFILE), so what it measures is what
+ * audio_render_file() then writes, sample for sample.
  *
  * Everything here is deterministic: fixed block sizes, a fixed dither seed,
  * no time stamps in the file (libsndfile's PEAK chunk carries one, so it is
@@ -106,9 +112,43 @@ static void ftz_restore(unsigned long old)
 
 /* ---- the chain over a whole clip ---- */
 
-int audio_render_run(const float *lr, int64_t frames, double rate,
+/* What run_chain() saw of the limiter (NULL: nothing asked). */
+struct run_stats {
+	double gr_max_db;   /* largest reduction of any block */
+	double gr_e_sum;    /* Σ energy × reduction over the blocks */
+	double e_sum;       /* Σ energy */
+	float *gr_blocks;   /* reduction of each block above the gate (run_chain
+			     * allocates it, the caller frees it) */
+	size_t n_blocks;
+};
+
+/* Blocks quieter than this mean square (-70 dBFS) are not counted in the
+ * peak gain reduction: silence is not music the limiter works on. */
+#define RENDER_GR_GATE 1e-7
+
+static int cmp_float(const void *a, const void *b)
+{
+	float x = *(const float *)a, y = *(const float *)b;
+
+	return (x > y) - (x < y);
+}
+
+/* The reduction exceeded in no more than AUDIO_RENDER_GR_PEAK_SHARE of the
+ * counted blocks (sorts them). */
+static double gr_peak(struct run_stats *st)
+{
+	size_t k;
+
+	if (!st->n_blocks)
+		return 0.0;
+	qsort(st->gr_blocks, st->n_blocks, sizeof(float), cmp_float);
+	k = (size_t)ceil((1.0 - AUDIO_RENDER_GR_PEAK_SHARE) * (double)st->n_blocks);
+	return st->gr_blocks[k ? k - 1 : 0];
+}
+
+static int run_chain(const float *lr, int64_t frames, double rate,
 		     const struct chain_settings *s, audio_render_sink sink,
-		     void *user)
+		     void *user, struct run_stats *st)
 {
 	float left[AUDIO_RENDER_BLOCK], right[AUDIO_RENDER_BLOCK];
 	float out[2 * AUDIO_RENDER_BLOCK];
@@ -116,7 +156,7 @@ int audio_render_run(const float *lr, int64_t frames, double rate,
 	struct chain *c;
 	unsigned long csr;
 	int64_t latency, total, pos;
-	int err = 0, ret = AUDIO_RENDER_OK;
+	int err = 0, ret = AUDIO_RENDER_OK, lim = chain_proc_find("limiter");
 
 	if (frames < 0 || !sink || (frames > 0 && !lr))
 		return AUDIO_RENDER_ERROR_CHAIN;
@@ -124,9 +164,17 @@ int audio_render_run(const float *lr, int64_t frames, double rate,
 	if (!c)
 		return err == CHAIN_ERROR_NOMEM ? AUDIO_RENDER_ERROR_NOMEM
 						: AUDIO_RENDER_ERROR_CHAIN;
-	csr = ftz_enable();
 	latency = chain_latency(c);
 	total = frames + latency;
+	if (st && lim >= 0) {
+		st->gr_blocks = malloc(sizeof(float) *
+				       (size_t)(total / AUDIO_RENDER_BLOCK + 1));
+		if (!st->gr_blocks) {
+			chain_free(&c);
+			return AUDIO_RENDER_ERROR_NOMEM;
+		}
+	}
+	csr = ftz_enable();
 
 	/*
 	 * Input frame i comes out of the chain at i + latency.  Feed the
@@ -154,6 +202,22 @@ int audio_render_run(const float *lr, int64_t frames, double rate,
 		skip = pos >= latency ? 0 :
 		       (unsigned)(latency - pos < n ? latency - pos : n);
 		m = n - skip;
+		if (st && lim >= 0 && m) {
+			/* the largest reduction applied to this block's
+			 * output, weighted by that output's energy */
+			double gr = chain_gain_reduction_db(c, (unsigned)lim);
+			double e = 0;
+
+			for (i = skip; i < n; i++)
+				e += (double)left[i] * left[i] +
+				     (double)right[i] * right[i];
+			if (gr > st->gr_max_db)
+				st->gr_max_db = gr;
+			st->gr_e_sum += e * gr;
+			st->e_sum += e;
+			if (e > RENDER_GR_GATE * 2.0 * m)
+				st->gr_blocks[st->n_blocks++] = (float)gr;
+		}
 		if (!m)
 			continue;
 		for (i = 0; i < m; i++) {
@@ -171,13 +235,20 @@ int audio_render_run(const float *lr, int64_t frames, double rate,
 	return ret;
 }
 
+int audio_render_run(const float *lr, int64_t frames, double rate,
+		     const struct chain_settings *s, audio_render_sink sink,
+		     void *user)
+{
+	return run_chain(lr, frames, rate, s, sink, user, NULL);
+}
+
 /* ---- options and formats ---- */
 
 void audio_render_opts_default(struct audio_render_opts *o)
 {
 	memset(o, 0, sizeof(*o));
 	o->bits = 24;
-	o->dither = true;
+	o->dither = AUDIO_RENDER_DITHER_TPDF;
 	chain_settings_default(&o->settings);
 }
 
@@ -288,13 +359,37 @@ static bool same_file(const char *out, const char *in)
 	       !strcmp(co, ci);
 }
 
+/* The options that shape the samples: bits, rate, dither. */
+static int check_signal(const struct audio_render_opts *o, char *msg,
+			size_t msg_len)
+{
+	int bits = opts_bits(o);
+
+	if (bits != 16 && bits != 24 && bits != 32) {
+		set_msg(msg, msg_len, "%d bits is not supported: use 16, 24 "
+			"(integer) or 32 (float)", bits);
+		return AUDIO_RENDER_ERROR_FORMAT;
+	}
+	if (o->rate != 0 && !(o->rate >= AUDIO_CLIP_MIN_RATE &&
+			      o->rate <= AUDIO_CLIP_MAX_RATE)) {
+		set_msg(msg, msg_len, "sample rate %g Hz is outside %d … %d Hz",
+			o->rate, AUDIO_CLIP_MIN_RATE, AUDIO_CLIP_MAX_RATE);
+		return AUDIO_RENDER_ERROR_FORMAT;
+	}
+	if ((unsigned)o->dither > AUDIO_RENDER_DITHER_SHAPED) {
+		set_msg(msg, msg_len, "unknown dither %d", (int)o->dither);
+		return AUDIO_RENDER_ERROR_FORMAT;
+	}
+	return AUDIO_RENDER_OK;
+}
+
 static int check_opts(const struct audio_render_opts *o, const char *clip_path,
 		      char *msg, size_t msg_len)
 {
 	const char *out = o->out_path;
 	const char *ext;
 	struct stat st;
-	int fmt, bits = opts_bits(o);
+	int fmt, err, bits = opts_bits(o);
 
 	if (!out || !*out) {
 		set_msg(msg, msg_len, "no output file given");
@@ -311,20 +406,12 @@ static int check_opts(const struct audio_render_opts *o, const char *clip_path,
 				"output format: use .wav, .aiff, .aif or .flac");
 		return AUDIO_RENDER_ERROR_FORMAT;
 	}
-	if (bits != 16 && bits != 24 && bits != 32) {
-		set_msg(msg, msg_len, "%d bits is not supported: use 16, 24 "
-			"(integer) or 32 (float)", bits);
-		return AUDIO_RENDER_ERROR_FORMAT;
-	}
+	err = check_signal(o, msg, msg_len);
+	if (err)
+		return err;
 	if (fmt == SF_FORMAT_FLAC && bits == 32) {
 		set_msg(msg, msg_len, "FLAC has no 32-bit float: use 16 or 24 "
 			"bits, or .wav/.aiff for float");
-		return AUDIO_RENDER_ERROR_FORMAT;
-	}
-	if (o->rate != 0 && !(o->rate >= AUDIO_CLIP_MIN_RATE &&
-			      o->rate <= AUDIO_CLIP_MAX_RATE)) {
-		set_msg(msg, msg_len, "sample rate %g Hz is outside %d … %d Hz",
-			o->rate, AUDIO_CLIP_MIN_RATE, AUDIO_CLIP_MAX_RATE);
 		return AUDIO_RENDER_ERROR_FORMAT;
 	}
 	if ((o->in_path && same_file(out, o->in_path)) ||
@@ -356,17 +443,146 @@ int audio_render_check(const struct audio_render_opts *o, char *msg,
 	return check_opts(o, NULL, msg, msg_len);
 }
 
-/* ---- the writer: sink of audio_render_run() ---- */
+/* ---- the true-peak guard after a rate conversion ---- */
+
+/*
+ * libsamplerate reconstructs the waveform at the new rate, and a
+ * band-limited waveform sampled elsewhere can peak higher than the limiter
+ * allowed at the old rate (measured: a -2 dBTP ceiling read -1.65 dBTP
+ * after 48 → 44.1 kHz and 44.1 → 48 kHz).  The guard is a second instance
+ * of the chain's own limiter (chain_limiter_ops, driven through its ops as
+ * chain.c drives it) at the output rate, with the chain's ceiling, a short
+ * fixed release (AUDIO_RENDER_GUARD_RELEASE_MS, no auto release) and its
+ * other parameters at their defaults.  Its reductions are rare and small:
+ * at most 0.2–0.6 dB, on isolated peaks, on music limited 8 dB deep.  It
+ * runs only when the rate changes and the chain's limiter is on; below
+ * the ceiling it passes the samples unchanged, delayed by its latency,
+ * which is dropped.
+ *
+ * State glossary:
+ *   p          the limiter: ops, private state allocated here, initialised
+ *              at the output rate for blocks of up to WR_CHUNK frames
+ *   lat        its latency (lookahead), frames
+ *   skip       output frames still to drop: lat at the start, so that the
+ *              output is aligned with its input
+ *   in         frames fed so far
+ *   plane      planar scratch, WR_CHUNK frames per channel
+ *   out        interleaved scratch, WR_CHUNK frames
+ *   gr_max_db  the largest reduction it applied
+ */
 
 #define WR_CHUNK 4096  /* frames per conversion step */
 
+struct guard {
+	struct chain_proc p;
+	unsigned lat;
+	int64_t skip;
+	int64_t in;
+	float *plane[CHAIN_CHANNELS];
+	float *out;
+	double gr_max_db;
+};
+
+/* Index of a parameter in a processor's own table, or -1. */
+static int local_param(const struct chain_proc_ops *ops, const char *id)
+{
+	for (unsigned k = 0; k < ops->n_params; k++)
+		if (!strcmp(ops->params[k].id, id))
+			return (int)k;
+	return -1;
+}
+
+static void guard_free(struct guard **gp)
+{
+	struct guard *g;
+
+	if (!gp || !*gp)
+		return;
+	g = *gp;
+	if (g->p.priv) {
+		if (g->p.ops->destroy)
+			g->p.ops->destroy(&g->p);
+		free(g->p.priv);
+	}
+	for (unsigned ch = 0; ch < CHAIN_CHANNELS; ch++)
+		free(g->plane[ch]);
+	free(g->out);
+	free(g);
+	*gp = NULL;
+}
+
+/* A guard at `rate` holding ceiling_dbtp.  NULL with *err an
+ * AUDIO_RENDER_ERROR_* on failure. */
+static struct guard *guard_new(double rate, double ceiling_dbtp, int *err)
+{
+	const struct chain_proc_ops *ops = &chain_limiter_ops;
+	struct guard *g = calloc(1, sizeof(*g));
+	int e, ci = local_param(ops, "ceiling_dbtp");
+	int ri = local_param(ops, "release_ms");
+	int ai = local_param(ops, "auto_release");  /* a fixed release */
+
+	*err = AUDIO_RENDER_ERROR_NOMEM;
+	if (!g)
+		return NULL;
+	if (ci < 0) {
+		*err = AUDIO_RENDER_ERROR_CHAIN;  /* a limiter without a ceiling */
+		goto fail;
+	}
+	g->p.ops = ops;
+	g->p.rate = rate;
+	g->p.max_frames = WR_CHUNK;
+	g->p.priv = calloc(1, ops->priv_size ? ops->priv_size : 1);
+	if (!g->p.priv)
+		goto fail;
+	e = ops->init(&g->p, rate, WR_CHUNK);
+	if (e) {
+		/* init cleans up after itself (chain.c does the same) */
+		free(g->p.priv);
+		g->p.priv = NULL;
+		*err = e == CHAIN_ERROR_NOMEM ? AUDIO_RENDER_ERROR_NOMEM :
+						AUDIO_RENDER_ERROR_CHAIN;
+		goto fail;
+	}
+	for (unsigned k = 0; k < ops->n_params; k++) {
+		const struct chain_param *pa = &ops->params[k];
+		double v = pa->def;
+
+		if ((int)k == ci)
+			v = ceiling_dbtp;
+		else if ((int)k == ri)
+			v = AUDIO_RENDER_GUARD_RELEASE_MS;
+		else if ((int)k == ai)
+			v = 0.0;
+		v = v < pa->min ? pa->min : v > pa->max ? pa->max : v;
+		ops->set_param(&g->p, k, (float)v, 1);
+	}
+	g->lat = ops->latency(&g->p);
+	g->skip = g->lat;
+	for (unsigned ch = 0; ch < CHAIN_CHANNELS; ch++) {
+		g->plane[ch] = malloc(sizeof(float) * WR_CHUNK);
+		if (!g->plane[ch])
+			goto fail;
+	}
+	g->out = malloc(sizeof(float) * 2 * WR_CHUNK);
+	if (!g->out)
+		goto fail;
+	*err = AUDIO_RENDER_OK;
+	return g;
+fail:
+	guard_free(&g);
+	return NULL;
+}
+
+/* ---- the writer: sink of audio_render_run() ---- */
+
 struct writer {
-	SNDFILE *sf;
+	SNDFILE *sf;                 /* NULL: measure only */
 	int bits;
 	struct chain_dither *dither;
 	double lsb_scale;            /* 2^(bits-1) */
 	SRC_STATE *src;
 	double ratio;
+	struct guard *guard;         /* after src, when the limiter is on */
 	float *src_out;              /* WR_CHUNK frames */
 	int32_t *ibuf;               /* WR_CHUNK frames */
 	float *fbuf;                 /* WR_CHUNK frames: what ibuf holds, as float */
@@ -427,8 +643,10 @@ static int wr_write(struct writer *w, const float *lr, size_t n)
 			m = (size_t)(w->out_frames - w->out_done);
 		if (!m)
 			return 0;
+		done = (sf_count_t)m;  /* measuring only */
 		if (w->bits == 32) {
-			done = sf_writef_float(w->sf, lr, (sf_count_t)m);
+			if (w->sf)
+				done = sf_writef_float(w->sf, lr, (sf_count_t)m);
 		} else {
 			if (w->dither)
 				chain_dither_process(w->dither, lr, w->ibuf, m);
@@ -438,7 +656,8 @@ static int wr_write(struct writer *w, const float *lr, size_t n)
 				w->fbuf[i] = (float)((double)w->ibuf[i] *
 						     (1.0 / 2147483648.0));
 			meas = w->fbuf;
-			done = sf_writef_int(w->sf, w->ibuf, (sf_count_t)m);
+			if (w->sf)
+				done = sf_writef_int(w->sf, w->ibuf, (sf_count_t)m);
 		}
 		if (done != (sf_count_t)m) {
 			char why[256];
@@ -465,6 +684,48 @@ static int wr_write(struct writer *w, const float *lr, size_t n)
 		n -= m;
 	}
 	return 0;
+}
+
+/* Runs n frames through the guard and writes what comes out of it past
+ * its latency. */
+static int wr_guard(struct writer *w, const float *lr, size_t n)
+{
+	struct guard *g = w->guard;
+	float *const buf[CHAIN_CHANNELS] = { g->plane[0], g->plane[1] };
+
+	while (n > 0) {
+		size_t m = n < WR_CHUNK ? n : WR_CHUNK, skip, i;
+
+		for (i = 0; i < m; i++) {
+			g->plane[0][i] = lr[2 * i];
+			g->plane[1][i] = lr[2 * i + 1];
+		}
+		g->p.ops->process(&g->p, buf, (unsigned)m);
+		if (g->p.ops->gain_reduction_db) {
+			double gr = g->p.ops->gain_reduction_db(&g->p);
+
+			if (gr > g->gr_max_db)
+				g->gr_max_db = gr;
+		}
+		g->in += (int64_t)m;
+		skip = g->skip < (int64_t)m ? (size_t)g->skip : m;
+		g->skip -= (int64_t)skip;
+		for (i = skip; i < m; i++) {
+			g->out[2 * (i - skip)] = g->plane[0][i];
+			g->out[2 * (i - skip) + 1] = g->plane[1][i];
+		}
+		if (m > skip && wr_write(w, g->out, m - skip))
+			return -1;
+		lr += 2 * m;
+		n -= m;
+	}
+	return 0;
+}
+
+/* What comes out of the converter: through the guard when there is one. */
+static int wr_post(struct writer *w, const float *lr, size_t n)
+{
+	return w->guard ? wr_guard(w, lr, n) : wr_write(w, lr, n);
 }
 
 /* Streams n frames (n = 0 with eoi to drain) through libsamplerate. */
@@ -497,7 +758,7 @@ static int wr_resample(struct writer *w, const float *lr, size_t n, int eoi)
 		lr += 2 * d.input_frames_used;
 		n -= (size_t)d.input_frames_used;
 		if (d.output_frames_gen > 0 &&
-		    wr_write(w, w->src_out, (size_t)d.output_frames_gen))
+		    wr_post(w, w->src_out, (size_t)d.output_frames_gen))
 			return -1;
 		if (eoi ? d.output_frames_gen == 0 :
 			  n == 0 && d.output_frames_gen < WR_CHUNK)
@@ -533,18 +794,197 @@ static int wr_sink(void *user, const float *lr, size_t frames)
 				   (double)w->in_frames : 1.0, false);
 }
 
-/* Writes silence until out_frames (libsamplerate may stop a frame short). */
-static int wr_pad(struct writer *w)
+/* After the chain: drains the converter, pads with silence up to
+ * out_frames (libsamplerate may stop a frame short), then flushes the
+ * guard's lookahead. */
+static int wr_finish(struct writer *w)
 {
 	static const float zero[2 * 256];
+	int64_t m;
 
-	while (w->out_done < w->out_frames) {
-		int64_t m = w->out_frames - w->out_done;
-
-		if (wr_write(w, zero, (size_t)(m < 256 ? m : 256)))
+	if (w->src && wr_resample(w, NULL, 0, 1))
+		return -1;
+	while ((m = w->out_frames - (w->guard ? w->guard->in : w->out_done)) > 0)
+		if (wr_post(w, zero, (size_t)(m < 256 ? m : 256)))
 			return -1;
-	}
+	for (m = w->guard ? w->guard->lat : 0; m > 0; m -= 256)
+		if (wr_guard(w, zero, (size_t)(m < 256 ? m : 256)))
+			return -1;
 	return 0;
+}
+
+/* ---- one render: the chain and everything after it ---- */
+
+/* Output frames for `frames` input frames converted from in_rate to
+ * out_rate. */
+static int64_t out_frames_for(int64_t frames, double in_rate, double out_rate)
+{
+	return out_rate == in_rate ? frames :
+	       (int64_t)llround((double)frames * (out_rate / in_rate));
+}
+
+/* Value of a chain parameter in s, or `def` when the table lacks it. */
+static double setting(const struct chain_settings *s, const char *id, double def)
+{
+	int i = chain_param_find(id);
+
+	return i >= 0 ? s->value[i] : def;
+}
+
+/* The dither the options ask for, or NULL with *err = 0 for none. */
+static struct chain_dither *dither_new(const struct audio_render_opts *o,
+				       int bits, int *err)
+{
+	*err = CHAIN_OK;
+	if (bits == 32)
+		return NULL;
+	switch (o->dither) {
+	case AUDIO_RENDER_DITHER_TPDF:
+		return chain_dither_new(2, (unsigned)bits, RENDER_DITHER_SEED, err);
+	case AUDIO_RENDER_DITHER_SHAPED:
+		return chain_dither_new_shaped(2, (unsigned)bits, RENDER_DITHER_SEED,
+					       CHAIN_DITHER_SHAPED, err);
+	default:
+		return NULL;
+	}
+}
+
+/*
+ * Renders mix with the settings s (in place of o->settings) as o says —
+ * bits, rate, dither — into sf, or only measures when sf is NULL.  Fills
+ * *measured and *pass when not NULL.  Progress as audio_render_file()
+ * reports it, through progress/user.  Returns 0 or AUDIO_RENDER_ERROR_*,
+ * with the reason in msg.
+ */
+static int render_pass(const struct audio_clip *mix,
+		       const struct audio_render_opts *o,
+		       const struct chain_settings *s, SNDFILE *sf,
+		       struct refs_loudness *measured,
+		       struct audio_render_pass *pass,
+		       int (*progress)(void *user, double fraction), void *user,
+		       char *msg, size_t msg_len)
+{
+	struct writer w;
+	struct run_stats st;
+	struct refs_loudness lm;
+	double out_rate = o->rate ? o->rate : mix->rate;
+	unsigned long csr;
+	int bits = opts_bits(o), err = AUDIO_RENDER_OK, e = 0;
+
+	memset(&w, 0, sizeof(w));
+	memset(&st, 0, sizeof(st));
+	w.sf = sf;
+	w.bits = bits;
+	w.msg = msg;
+	w.msg_len = msg_len;
+	w.progress = progress;
+	w.user = user;
+	w.in_frames = mix->frames;
+	w.ratio = out_rate / mix->rate;
+	w.out_frames = out_frames_for(mix->frames, mix->rate, out_rate);
+	w.lsb_scale = ldexp(1.0, bits - 1);
+
+	w.dither = dither_new(o, bits, &e);
+	if (e) {
+		set_msg(msg, msg_len, "dither: %s", chain_strerror(e));
+		return e == CHAIN_ERROR_NOMEM ? AUDIO_RENDER_ERROR_NOMEM :
+						AUDIO_RENDER_ERROR_CHAIN;
+	}
+	if (out_rate != mix->rate) {
+		w.src = src_new(SRC_SINC_BEST_QUALITY, 2, &e);
+		if (!w.src) {
+			set_msg(msg, msg_len, "sample rate conversion: %s",
+				src_strerror(e));
+			err = AUDIO_RENDER_ERROR_SRC;
+			goto out;
+		}
+		if (setting(s, "limiter.on", 1.0) >= 0.5) {
+			w.guard = guard_new(out_rate, setting(s, "limiter.ceiling_dbtp",
+							      0.0), &err);
+			if (!w.guard) {
+				set_msg(msg, msg_len, "true-peak guard: %s",
+					err == AUDIO_RENDER_ERROR_NOMEM ?
+					"out of memory" : "cannot build it");
+				goto out;
+			}
+		}
+	}
+	w.src_out = malloc(sizeof(float) * 2 * WR_CHUNK);
+	w.ibuf = malloc(sizeof(int32_t) * 2 * WR_CHUNK);
+	w.fbuf = malloc(sizeof(float) * 2 * WR_CHUNK);
+	if (!w.src_out || !w.ibuf || !w.fbuf) {
+		set_msg(msg, msg_len, "out of memory");
+		err = AUDIO_RENDER_ERROR_NOMEM;
+		goto out;
+	}
+	if (measured || pass) {
+		w.an = refs_analyser_new(2, out_rate, &e);
+		if (!w.an) {
+			set_msg(msg, msg_len, "loudness analysis: %s",
+				refs_loudness_strerror(e));
+			err = e == REFS_LOUDNESS_ERROR_NOMEM ?
+			      AUDIO_RENDER_ERROR_NOMEM : AUDIO_RENDER_ERROR_WRITE;
+			goto out;
+		}
+	}
+
+	clock_gettime(CLOCK_MONOTONIC, &w.last);
+	if (wr_progress(&w, 0.0, true)) {
+		err = w.err;
+		goto out;
+	}
+	err = run_chain(mix->data, mix->frames, mix->rate, s, wr_sink, &w, &st);
+	if (err == AUDIO_RENDER_ERROR_CANCELLED && w.err)
+		err = w.err;  /* the sink's reason */
+	if (err) {
+		if (err == AUDIO_RENDER_ERROR_CHAIN)
+			set_msg(msg, msg_len, "cannot build the chain at %g Hz",
+				mix->rate);
+		else if (err == AUDIO_RENDER_ERROR_NOMEM && !w.err)
+			set_msg(msg, msg_len, "out of memory");
+		goto out;
+	}
+	/* the tail in the same floating-point mode as the rest */
+	csr = ftz_enable();
+	e = wr_finish(&w);
+	ftz_restore(csr);
+	if (e || wr_progress(&w, 1.0, true)) {
+		err = w.err;
+		goto out;
+	}
+	if (w.an) {
+		e = refs_analyser_result(w.an, &lm);
+		if (e) {
+			set_msg(msg, msg_len, "loudness analysis: %s",
+				refs_loudness_strerror(e));
+			err = e == REFS_LOUDNESS_ERROR_NOMEM ?
+			      AUDIO_RENDER_ERROR_NOMEM : AUDIO_RENDER_ERROR_WRITE;
+			goto out;
+		}
+		if (measured)
+			*measured = lm;
+		if (pass) {
+			pass->gain_db = setting(s, "gain.gain_db", 0.0);
+			pass->lufs = lm.integrated_lufs;
+			pass->true_peak_dbtp = lm.true_peak_dbtp;
+			pass->gr_peak_db = gr_peak(&st);
+			pass->gr_max_db = st.gr_max_db;
+			pass->gr_mean_db = st.e_sum > 0 ? st.gr_e_sum / st.e_sum : 0.0;
+			pass->guard_gr_max_db = w.guard ? w.guard->gr_max_db : 0.0;
+		}
+	}
+
+out:
+	free(st.gr_blocks);
+	refs_analyser_free(&w.an);
+	guard_free(&w.guard);
+	if (w.src)
+		src_delete(w.src);
+	chain_dither_free(&w.dither);
+	free(w.src_out);
+	free(w.ibuf);
+	free(w.fbuf);
+	return err;
 }
 
 /* ---- files ---- */
@@ -620,15 +1060,15 @@ exists:
 int audio_render_file(const struct audio_clip *mix, const struct audio_render_opts *o,
 		      struct refs_loudness *measured, char *msg, size_t msg_len)
 {
-	struct writer w;
+	SNDFILE *sf = NULL;
 	SF_INFO info;
 	char dir[PATH_MAX], tmp[PATH_MAX + 64];
 	const char *base;
 	double out_rate;
+	int64_t out_frames;
 	int fmt, bits, fd = -1, err, e = 0;
 	bool have_tmp = false;
 
-	memset(&w, 0, sizeof(w));
 	if (msg && msg_len)
 		msg[0] = '\0';
 	if (!mix || !o) {
@@ -642,23 +1082,14 @@ int audio_render_file(const struct audio_clip *mix, const struct audio_render_op
 	fmt = audio_render_format_for(o->out_path);
 	bits = opts_bits(o);
 	out_rate = o->rate ? o->rate : mix->rate;
-	w.bits = bits;
-	w.msg = msg;
-	w.msg_len = msg_len;
-	w.progress = o->progress;
-	w.user = o->user;
-	w.in_frames = mix->frames;
-	w.ratio = out_rate / mix->rate;
-	w.out_frames = out_rate == mix->rate ? mix->frames :
-		       (int64_t)llround((double)mix->frames * w.ratio);
-	w.lsb_scale = ldexp(1.0, bits - 1);
+	out_frames = out_frames_for(mix->frames, mix->rate, out_rate);
 
 	/* the file's format */
 	memset(&info, 0, sizeof(info));
 	info.samplerate = (int)lround(out_rate);
 	info.channels = 2;
 	if (fmt == SF_FORMAT_WAV &&
-	    (double)w.out_frames * 2.0 * (bits / 8) > RENDER_WAV_MAX_BYTES)
+	    (double)out_frames * 2.0 * (bits / 8) > RENDER_WAV_MAX_BYTES)
 		fmt = SF_FORMAT_RF64;
 	info.format = fmt | (bits == 16 ? SF_FORMAT_PCM_16 :
 			     bits == 24 ? SF_FORMAT_PCM_24 : SF_FORMAT_FLOAT);
@@ -668,98 +1099,41 @@ int audio_render_file(const struct audio_clip *mix, const struct audio_render_op
 		return AUDIO_RENDER_ERROR_FORMAT;
 	}
 
-	/* the processing objects */
-	if (bits != 32 && o->dither) {
-		w.dither = chain_dither_new(2, (unsigned)bits, RENDER_DITHER_SEED, &e);
-		if (!w.dither) {
-			set_msg(msg, msg_len, "dither: %s", chain_strerror(e));
-			return e == CHAIN_ERROR_NOMEM ? AUDIO_RENDER_ERROR_NOMEM :
-							AUDIO_RENDER_ERROR_CHAIN;
-		}
-	}
-	if (out_rate != mix->rate) {
-		w.src = src_new(SRC_SINC_BEST_QUALITY, 2, &e);
-		if (!w.src) {
-			set_msg(msg, msg_len, "sample rate conversion: %s",
-				src_strerror(e));
-			err = AUDIO_RENDER_ERROR_SRC;
-			goto out;
-		}
-	}
-	w.src_out = malloc(sizeof(float) * 2 * WR_CHUNK);
-	w.ibuf = malloc(sizeof(int32_t) * 2 * WR_CHUNK);
-	w.fbuf = malloc(sizeof(float) * 2 * WR_CHUNK);
-	if (!w.src_out || !w.ibuf || !w.fbuf) {
-		set_msg(msg, msg_len, "out of memory");
-		err = AUDIO_RENDER_ERROR_NOMEM;
-		goto out;
-	}
-	if (measured) {
-		w.an = refs_analyser_new(2, out_rate, &e);
-		if (!w.an) {
-			set_msg(msg, msg_len, "loudness analysis: %s",
-				refs_loudness_strerror(e));
-			err = e == REFS_LOUDNESS_ERROR_NOMEM ?
-			      AUDIO_RENDER_ERROR_NOMEM : AUDIO_RENDER_ERROR_WRITE;
-			goto out;
-		}
-	}
-
 	/* the temporary file, beside the output so rename() is atomic */
 	if (split_path(o->out_path, dir, sizeof(dir), &base) ||
 	    snprintf(tmp, sizeof(tmp), "%s/.%s.XXXXXX.tmp", dir, base) >=
 	    (int)sizeof(tmp)) {
 		set_msg(msg, msg_len, "path too long");
-		err = AUDIO_RENDER_ERROR_WRITE;
-		goto out;
+		return AUDIO_RENDER_ERROR_WRITE;
 	}
 	fd = mkostemps(tmp, 4, O_CLOEXEC);
 	if (fd < 0) {
 		set_msg(msg, msg_len, "cannot write to %s: %s", dir, strerror(errno));
-		err = AUDIO_RENDER_ERROR_WRITE;
-		goto out;
+		return AUDIO_RENDER_ERROR_WRITE;
 	}
 	have_tmp = true;
 	(void)fchmod(fd, 0666 & ~current_umask());
-	w.sf = sf_open_fd(fd, SFM_WRITE, &info, SF_FALSE);
-	if (!w.sf) {
+	sf = sf_open_fd(fd, SFM_WRITE, &info, SF_FALSE);
+	if (!sf) {
 		set_msg(msg, msg_len, "cannot write: %s", sf_strerror(NULL));
 		err = AUDIO_RENDER_ERROR_WRITE;
 		goto out;
 	}
 	/* no PEAK chunk: it holds a time stamp, and renders must be
 	 * byte-identical */
-	sf_command(w.sf, SFC_SET_ADD_PEAK_CHUNK, NULL, SF_FALSE);
-	sf_command(w.sf, SFC_SET_CLIPPING, NULL, SF_FALSE);
-	sf_set_string(w.sf, SF_STR_SOFTWARE, PACKAGE_STRING);
+	sf_command(sf, SFC_SET_ADD_PEAK_CHUNK, NULL, SF_FALSE);
+	sf_command(sf, SFC_SET_CLIPPING, NULL, SF_FALSE);
+	sf_set_string(sf, SF_STR_SOFTWARE, PACKAGE_STRING);
 
 	/* render */
-	clock_gettime(CLOCK_MONOTONIC, &w.last);
-	if (wr_progress(&w, 0.0, true)) {
-		err = w.err;
+	err = render_pass(mix, o, &o->settings, sf, measured, NULL, o->progress,
+			  o->user, msg, msg_len);
+	if (err)
 		goto out;
-	}
-	err = audio_render_run(mix->data, mix->frames, mix->rate, &o->settings,
-			       wr_sink, &w);
-	if (err == AUDIO_RENDER_ERROR_CANCELLED && w.err)
-		err = w.err;  /* the sink's reason */
-	if (err) {
-		if (err == AUDIO_RENDER_ERROR_CHAIN)
-			set_msg(msg, msg_len, "cannot build the chain at %g Hz",
-				mix->rate);
-		else if (err == AUDIO_RENDER_ERROR_NOMEM && !w.err)
-			set_msg(msg, msg_len, "out of memory");
-		goto out;
-	}
-	if ((w.src && wr_resample(&w, NULL, 0, 1)) || wr_pad(&w) ||
-	    wr_progress(&w, 1.0, true)) {
-		err = w.err;
-		goto out;
-	}
 
 	/* finish the file: header, data on disk, then the name */
-	e = sf_close(w.sf);
-	w.sf = NULL;
+	e = sf_close(sf);
+	sf = NULL;
 	if (e) {
 		set_msg(msg, msg_len, "write failed: %s", sf_error_number(e));
 		err = AUDIO_RENDER_ERROR_WRITE;
@@ -777,16 +1151,6 @@ int audio_render_file(const struct audio_clip *mix, const struct audio_render_op
 		err = AUDIO_RENDER_ERROR_WRITE;
 		goto out;
 	}
-	if (w.an) {
-		e = refs_analyser_result(w.an, measured);
-		if (e) {
-			set_msg(msg, msg_len, "loudness analysis: %s",
-				refs_loudness_strerror(e));
-			err = e == REFS_LOUDNESS_ERROR_NOMEM ?
-			      AUDIO_RENDER_ERROR_NOMEM : AUDIO_RENDER_ERROR_WRITE;
-			goto out;
-		}
-	}
 	err = publish(tmp, o->out_path, o->force, msg, msg_len);
 	if (!err) {
 		have_tmp = false;
@@ -794,18 +1158,365 @@ int audio_render_file(const struct audio_clip *mix, const struct audio_render_op
 	}
 
 out:
-	if (w.sf)
-		sf_close(w.sf);
+	if (sf)
+		sf_close(sf);
 	if (fd >= 0)
 		close(fd);
 	if (have_tmp)
 		unlink(tmp);
-	refs_analyser_free(&w.an);
-	if (w.src)
-		src_delete(w.src);
-	chain_dither_free(&w.dither);
-	free(w.src_out);
-	free(w.ibuf);
-	free(w.fbuf);
 	return err;
+}
+
+/* ---- loudness target ---- */
+
+/*
+ * The search, on f(g) = L(g) − target where L is the integrated loudness
+ * of the master rendered with input gain g (dB).  L rises monotonically
+ * with g: 1 LU per dB while nothing limits, less once the limiter (and any
+ * compressor) works.  Constraints, also monotonic in g: the limiter's peak
+ * gain reduction at most max_gr_db, the true peak at most the ceiling +
+ * AUDIO_RENDER_TARGET_TP_TOL_DB.
+ *
+ *   1. a render at the settings' own gain; then secant steps through the
+ *      last two renders (slope 1 to begin with), kept inside the bracket
+ *      [lo, hi] of renders known below and above the target, bisecting
+ *      when a step would leave it; until |f| <= AUDIO_RENDER_TARGET_TOL_LU;
+ *   2. a render below the target that already breaks a constraint, or one
+ *      on the target that does, proves the target unreachable: the same
+ *      kind of search then looks for the largest gain within the
+ *      constraints (the loudest reachable master), to within 0.25 dB of
+ *      the limit;
+ *   3. the ends of the gain parameter's range stop it (ABOVE_RANGE,
+ *      BELOW_RANGE).
+ *
+ * Gains are rounded to float first: the gain rendered is then exactly the
+ * gain reported, and a render with gain.gain_db set to it gives the same
+ * samples.
+ */
+
+struct search {
+	const struct audio_clip *mix;
+	const struct audio_render_opts *o;
+	struct chain_settings s;
+	int gain_idx;
+	double gmin, gmax;
+	double target, ceiling, max_gr;
+	struct audio_render_target *r;
+	audio_render_pass_progress progress;
+	void *user;
+	char *msg;
+	size_t msg_len;
+};
+
+struct pass_user {
+	struct search *se;
+	int pass;
+};
+
+static int pass_progress(void *user, double fraction)
+{
+	struct pass_user *pu = user;
+
+	return pu->se->progress(pu->se->user, pu->pass, fraction);
+}
+
+static int measure(struct search *se, double g, struct audio_render_pass *p)
+{
+	struct pass_user pu = { se, se->r->passes + 1 };
+	int err;
+
+	g = g < se->gmin ? se->gmin : g > se->gmax ? se->gmax : g;
+	se->s.value[se->gain_idx] = (float)g;
+	err = render_pass(se->mix, se->o, &se->s, NULL, NULL, p,
+			  se->progress ? pass_progress : NULL, &pu,
+			  se->msg, se->msg_len);
+	if (!err)
+		se->r->passes++;
+	return err;
+}
+
+/* Whether a render keeps within the constraints. */
+static bool feasible(const struct search *se, const struct audio_render_pass *p)
+{
+	return p->gr_peak_db <= se->max_gr &&
+	       !(p->true_peak_dbtp > se->ceiling + AUDIO_RENDER_TARGET_TP_TOL_DB);
+}
+
+/* How far a render is over one constraint (> 0: over), dB: the limiter's
+ * peak gain reduction, or the true peak when `tp`. */
+static double excess(const struct search *se, const struct audio_render_pass *p,
+		     bool tp)
+{
+	if (tp)
+		return isfinite(p->true_peak_dbtp) ? p->true_peak_dbtp -
+		       (se->ceiling + AUDIO_RENDER_TARGET_TP_TOL_DB) : -HUGE_VAL;
+	return p->gr_peak_db - se->max_gr;
+}
+
+/* Next gain of a safeguarded secant: the zero of the line through (g0, y0)
+ * and (g1, y1) when it lies strictly inside (lo, hi), else the middle of
+ * that bracket (lo/hi may be infinite: then a plain step of `fallback`
+ * from g1). */
+static double next_gain(double g0, double y0, double g1, double y1, double lo,
+			double hi, double gmin, double gmax, double fallback)
+{
+	double slope = (g1 != g0 && isfinite(y0) && isfinite(y1)) ?
+		       (y1 - y0) / (g1 - g0) : NAN;
+	double g;
+
+	if (slope > 0.02 && isfinite(y1))
+		g = g1 - y1 / slope;
+	else
+		g = g1 + fallback;
+	if (isfinite(lo) && isfinite(hi)) {
+		double margin = 0.02 * (hi - lo);
+
+		if (!(g > lo + margin && g < hi - margin))
+			g = 0.5 * (lo + hi);
+	} else if (isfinite(lo) && !(g > lo)) {
+		g = lo + fabs(fallback);
+	} else if (isfinite(hi) && !(g < hi)) {
+		g = hi - fabs(fallback);
+	}
+	return g < gmin ? gmin : g > gmax ? gmax : g;
+}
+
+/* Step 2: the loudest render within the constraints, given `over` (a
+ * render that breaks them) and r->best (one within them) if any: a
+ * safeguarded secant between the two on the excess of the constraint
+ * `over` breaks (the gain reduction, else the true peak), aiming 0.1 dB
+ * inside it, until a render within 0.25 dB of the limit is found.  Fills
+ * r->best and r->has_best. */
+static int search_best(struct search *se, const struct audio_render_pass *over)
+{
+	struct audio_render_target *r = se->r;
+	struct audio_render_pass in_p = *over, out_p = *over, p;
+	struct audio_render_pass a = *over, b = *over;  /* the two latest */
+	bool have_in = r->has_best, have_b = r->has_best;
+	bool tp = !(over->gr_peak_db > se->max_gr);
+	int err;
+
+	if (have_in)
+		in_p = b = r->best;
+	while (r->passes < AUDIO_RENDER_TARGET_MAX_PASSES) {
+		double eo = excess(se, &out_p, tp), g;
+
+		if (have_in && (excess(se, &in_p, tp) >= -0.25 ||
+				out_p.gain_db - in_p.gain_db < 0.05))
+			break;  /* close enough to the limit */
+		if (!have_in && out_p.gain_db <= se->gmin)
+			break;  /* even the lowest gain breaks them */
+		g = next_gain(have_b ? b.gain_db : a.gain_db,
+			      have_b ? excess(se, &b, tp) + 0.1 : NAN,
+			      a.gain_db, excess(se, &a, tp) + 0.1,
+			      have_in ? in_p.gain_db : -HUGE_VAL, out_p.gain_db,
+			      se->gmin, se->gmax, -(eo + 0.5));
+		err = measure(se, g, &p);
+		if (err)
+			return err;
+		b = a;
+		a = p;
+		have_b = true;
+		if (feasible(se, &p)) {
+			if (!have_in || p.gain_db > in_p.gain_db)
+				in_p = p;
+			have_in = true;
+		} else if (p.gain_db < out_p.gain_db) {
+			out_p = p;
+		}
+	}
+	r->has_best = have_in;
+	if (have_in)
+		r->best = in_p;
+	return 0;
+}
+
+/* One-line reason for a refused target (no path). */
+static void target_msg(const struct search *se, bool on_target, char *msg,
+		       size_t msg_len)
+{
+	const struct audio_render_target *r = se->r;
+	char best[160] = "";
+
+	if (r->has_best && r->status == AUDIO_RENDER_TARGET_TRUE_PEAK)
+		snprintf(best, sizeof(best), "; the loudest within it is %.1f LUFS "
+			 "(input gain %+.1f dB, true peak %.2f dBTP)", r->best.lufs,
+			 r->best.gain_db, r->best.true_peak_dbtp);
+	else if (r->has_best)
+		snprintf(best, sizeof(best), "; the loudest within it is %.1f LUFS "
+			 "(input gain %+.1f dB, limiter gain reduction %.1f dB)",
+			 r->best.lufs, r->best.gain_db, r->best.gr_peak_db);
+	switch (r->status) {
+	case AUDIO_RENDER_TARGET_LIMITING:
+		if (on_target)
+			set_msg(msg, msg_len, "%.1f LUFS needs %.1f dB of limiter gain "
+				"reduction, more than the %.1f dB allowed%s",
+				se->target, r->at.gr_peak_db, se->max_gr,
+				*best ? best : "; no input gain stays within it");
+		else
+			set_msg(msg, msg_len, "%.1f LUFS needs more than the %.1f dB of "
+				"limiter gain reduction allowed (%.1f dB already at "
+				"%.1f LUFS)%s", se->target, se->max_gr,
+				r->at.gr_peak_db, r->at.lufs,
+				*best ? best : "; no input gain stays within it");
+		break;
+	case AUDIO_RENDER_TARGET_TRUE_PEAK:
+		set_msg(msg, msg_len, "%.1f LUFS puts the true peak %s %.2f dBTP, "
+			"over the %.1f dBTP ceiling%s%s", se->target,
+			on_target ? "at" : "above", r->at.true_peak_dbtp, se->ceiling,
+			setting(&se->s, "limiter.on", 1.0) < 0.5 ?
+			" (the limiter is off)" : "",
+			*best ? best : "; no input gain stays within it");
+		break;
+	case AUDIO_RENDER_TARGET_ABOVE_RANGE:
+		set_msg(msg, msg_len, "%.1f LUFS is beyond the input gain's range: "
+			"at %+.0f dB the master reads %.1f LUFS", se->target,
+			se->gmax, r->at.lufs);
+		break;
+	case AUDIO_RENDER_TARGET_BELOW_RANGE:
+		set_msg(msg, msg_len, "%.1f LUFS is below the input gain's range: "
+			"at %+.0f dB the master still reads %.1f LUFS", se->target,
+			se->gmin, r->at.lufs);
+		break;
+	case AUDIO_RENDER_TARGET_SILENT:
+		set_msg(msg, msg_len, "the master is silent (no integrated loudness "
+			"even at %+.0f dB of input gain)", se->gmax);
+		break;
+	case AUDIO_RENDER_TARGET_NOT_FOUND:
+		set_msg(msg, msg_len, "%.1f LUFS not reached within %.2f LU in %d "
+			"renders (closest %.2f LUFS)", se->target,
+			AUDIO_RENDER_TARGET_TOL_LU, r->passes, r->at.lufs);
+		break;
+	default:
+		break;
+	}
+}
+
+int audio_render_find_gain(const struct audio_clip *mix,
+			   const struct audio_render_opts *o, double target_lufs,
+			   double max_gr_db, struct audio_render_target *r,
+			   audio_render_pass_progress progress, void *user,
+			   char *msg, size_t msg_len)
+{
+	struct search se;
+	struct audio_render_pass p, prev = { 0 };
+	const struct chain_param *gp;
+	double lo = -HUGE_VAL, hi = HUGE_VAL, g;
+	bool have_prev = false, on_target = false, refused = false;
+	int err;
+
+	if (msg && msg_len)
+		msg[0] = '\0';
+	if (!mix || !o || !r) {
+		set_msg(msg, msg_len, "nothing to render");
+		return AUDIO_RENDER_ERROR_FORMAT;
+	}
+	memset(r, 0, sizeof(*r));
+	err = check_signal(o, msg, msg_len);
+	if (err)
+		return err;
+	if (!isfinite(target_lufs) || !(max_gr_db >= 0) || !isfinite(max_gr_db)) {
+		set_msg(msg, msg_len, "bad target (%g LUFS, at most %g dB of limiting)",
+			target_lufs, max_gr_db);
+		return AUDIO_RENDER_ERROR_FORMAT;
+	}
+	memset(&se, 0, sizeof(se));
+	se.gain_idx = chain_param_find("gain.gain_db");
+	if (se.gain_idx < 0) {
+		set_msg(msg, msg_len, "the chain has no input gain");
+		return AUDIO_RENDER_ERROR_CHAIN;
+	}
+	gp = chain_param_at((unsigned)se.gain_idx)->param;
+	se.mix = mix;
+	se.o = o;
+	se.s = o->settings;
+	se.gmin = gp->min;
+	se.gmax = gp->max;
+	se.target = target_lufs;
+	se.ceiling = setting(&o->settings, "limiter.ceiling_dbtp", 0.0);
+	se.max_gr = max_gr_db;
+	se.r = r;
+	se.progress = progress;
+	se.user = user;
+	se.msg = msg;
+	se.msg_len = msg_len;
+	r->target_lufs = target_lufs;
+	r->ceiling_dbtp = se.ceiling;
+	r->max_gr_db = max_gr_db;
+
+	/* 1: the target */
+	g = o->settings.value[se.gain_idx];
+	for (;;) {
+		double f;
+
+		if (r->passes >= AUDIO_RENDER_TARGET_MAX_PASSES) {
+			r->status = AUDIO_RENDER_TARGET_NOT_FOUND;
+			break;
+		}
+		err = measure(&se, g, &p);
+		if (err)
+			return err;
+		r->at = p;
+		g = p.gain_db;
+		f = p.lufs - target_lufs;  /* -inf when gated out */
+		if (feasible(&se, &p) &&
+		    (!r->has_best || p.gain_db > r->best.gain_db)) {
+			r->best = p;
+			r->has_best = true;
+		}
+		if (fabs(f) <= AUDIO_RENDER_TARGET_TOL_LU) {
+			on_target = true;
+			if (!feasible(&se, &p))
+				refused = true;
+			break;
+		}
+		if (f < 0 && !feasible(&se, &p)) {
+			refused = true;  /* louder needs still more */
+			break;
+		}
+		if (f < 0) {
+			if (g >= se.gmax) {
+				r->status = isfinite(p.lufs) ?
+					    AUDIO_RENDER_TARGET_ABOVE_RANGE :
+					    AUDIO_RENDER_TARGET_SILENT;
+				break;
+			}
+			if (g > lo)
+				lo = g;
+		} else {
+			if (g <= se.gmin) {
+				r->status = AUDIO_RENDER_TARGET_BELOW_RANGE;
+				break;
+			}
+			if (g < hi)
+				hi = g;
+		}
+		if (isfinite(lo) && isfinite(hi) && hi - lo < 1e-4) {
+			r->status = AUDIO_RENDER_TARGET_NOT_FOUND;
+			break;
+		}
+		g = next_gain(have_prev ? prev.gain_db : g,
+			      have_prev ? prev.lufs - target_lufs : NAN,
+			      g, f, lo, hi, se.gmin, se.gmax,
+			      isfinite(f) ? -f : se.gmax - se.gmin);
+		prev = p;
+		have_prev = true;
+	}
+
+	/* 2: refused: the loudest master within the constraints */
+	if (refused) {
+		r->status = r->at.gr_peak_db > max_gr_db ?
+			    AUDIO_RENDER_TARGET_LIMITING :
+			    AUDIO_RENDER_TARGET_TRUE_PEAK;
+		err = search_best(&se, &r->at);
+		if (err)
+			return err;
+	}
+	if (r->status == AUDIO_RENDER_TARGET_REACHED)
+		return AUDIO_RENDER_OK;
+	if (r->status == AUDIO_RENDER_TARGET_BELOW_RANGE ||
+	    r->status == AUDIO_RENDER_TARGET_SILENT)
+		r->has_best = false;
+	target_msg(&se, on_target, msg, msg_len);
+	return AUDIO_RENDER_ERROR_TARGET;
 }

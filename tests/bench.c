@@ -1,16 +1,37 @@
 /*
  * termaster — `make bench`: speed figures (never part of `make check`).
  *
- *   1. the chain alone (audio_render_run) over 4 minutes of 44.1 kHz
- *      stereo, in × realtime on one core;
- *   2. the whole `termaster render` command (decode, chain, dither, write,
- *      measure) on the same material written to a 24-bit WAV;
- *   3. the engine's DSP cost per callback block (256 frames at 48 kHz),
+ *   1. each processor's cost in ns per stereo frame at 44.1 kHz: a chain
+ *      with every processor switched off, then with only that one on and
+ *      representative settings, chain_process() timed over the same 30 s
+ *      of music in blocks of AUDIO_RENDER_BLOCK; the cost is the
+ *      difference.  Settings: EQ 8 bands of ±3 dB, compressor at about
+ *      4 dB of gain reduction (threshold searched), multiband 3 bands,
+ *      saturation, stereo with bass mono, limiter on music +9 dB (at its
+ *      default oversampling, and at 4×).
+ *      Parameter ids are looked up in the table at run time; a processor
+ *      whose parameters are not there (yet) prints "n/a";
+ *   2. the full chain (8 EQ bands, compressor, 3-band multiband, stereo,
+ *      4× true-peak limiter) alone (audio_render_run) over 4 minutes of
+ *      44.1 kHz stereo, in × realtime on one core;
+ *   3. the whole `termaster render` command with that chain (decode,
+ *      chain, 24-bit TPDF dither, write, measure) on the same material as
+ *      a 24-bit WAV, and, when ffmpeg is there ($FFMPEG from configure,
+ *      else `ffmpeg` on PATH), `ffmpeg -af volume,equalizer×8,acompressor,
+ *      alimiter` on the same file to the same format, and the ratio;
+ *   4. `termaster render --target-lufs -14` on that file: renders made and
+ *      time;
+ *   5. the engine's DSP cost per callback block (256 frames at 48 kHz),
  *      mean and worst, as a share of the block's real-time budget.
+ *
+ * The process (and the commands it starts) is pinned to one CPU.
  */
+#define _GNU_SOURCE 1  /* sched_setaffinity, sched_getcpu */
 #include "config.h"
 
 #include <math.h>
+#include <sched.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,6 +48,8 @@
 
 #define SECONDS 240.0
 #define RATE 44100.0
+#define PROC_SECONDS 30.0  /* material per processor timing */
+#define RUNS 3
 
 static double now(void)
 {
@@ -57,60 +80,443 @@ static int write_wav(const char *path, const float *buf, int64_t frames)
 	return 0;
 }
 
-int main(void)
+/* ---- settings by id, skipping what the table does not have ---- */
+
+static bool has(const char *id)
 {
-	int64_t frames = (int64_t)(SECONDS * RATE);
-	float *buf = malloc(sizeof(float) * 2 * (size_t)frames);
-	struct chain_settings s;
-	double t, best = HUGE_VAL, acc = 0;
-	const char *termaster = getenv("TERMASTER");
-	char dir[] = "/tmp/termaster-bench-XXXXXX";
-	char in[256], out[256], cmd[1024];
+	return chain_param_find(id) >= 0;
+}
 
-	if (!buf || !mkdtemp(dir))
-		return 1;
-	gen_music(buf, (size_t)frames, 2, RATE, 0.5, 7);
-	chain_settings_default(&s);
-	chain_settings_assign(&s, "gain.gain_db=9", NULL, 0);  /* the limiter works */
+/* Sets id to the text value; 0, or -1 when the id or value is not taken. */
+static int set(struct chain_settings *s, const char *id, const char *value)
+{
+	return has(id) && !chain_settings_set(s, id, value, NULL, 0) ? 0 : -1;
+}
 
-	printf("termaster bench: %.0f s of 44.1 kHz stereo music-like signal, gain +9 dB into a -1 dBTP limiter\n",
-	       SECONDS);
-	for (int run = 0; run < 3; run++) {
+static int setf(struct chain_settings *s, const char *id, double v)
+{
+	char text[32];
+
+	snprintf(text, sizeof(text), "%.6g", v);
+	return set(s, id, text);
+}
+
+/* Every processor with a switch off; input gain gain_db. */
+static void all_off(struct chain_settings *s, double gain_db)
+{
+	chain_settings_default(s);
+	for (unsigned p = 0; p < chain_proc_count(); p++) {
+		char id[64];
+
+		snprintf(id, sizeof(id), "%s.on", chain_proc_ops_at(p)->name);
+		set(s, id, "0");
+	}
+	setf(s, "gain.gain_db", gain_db);
+}
+
+/* ---- the processors' settings ---- */
+
+/* Each returns 0 and a one-line note, or -1 when its parameters are not
+ * in the table.  `music` is PROC_SECONDS of material for calibration. */
+struct bench_proc {
+	const char *name;
+	double gain_db;
+	int (*setup)(struct chain_settings *s, const float *music, int64_t frames,
+		     char *note, size_t note_len);
+};
+
+static int setup_eq(struct chain_settings *s, const float *music, int64_t frames,
+		    char *note, size_t note_len)
+{
+	static const double freq_hz[8] = { 40, 90, 200, 450, 1000, 2500, 6000, 12000 };
+	int bands = 0;
+
+	if (set(s, "eq.on", "1") && !has("eq.1.gain_db"))
+		return -1;
+	for (int k = 1; k <= 8; k++) {
+		char id[48];
+
+		snprintf(id, sizeof(id), "eq.%d.gain_db", k);
+		if (setf(s, id, k % 2 ? 3.0 : -3.0))
+			continue;
+		snprintf(id, sizeof(id), "eq.%d.on", k);
+		set(s, id, "1");
+		snprintf(id, sizeof(id), "eq.%d.type", k);
+		set(s, id, "bell");
+		snprintf(id, sizeof(id), "eq.%d.freq_hz", k);
+		setf(s, id, freq_hz[k - 1]);
+		bands++;
+	}
+	if (!bands)
+		return -1;
+	snprintf(note, note_len, "%d bell bands, ±3 dB", bands);
+	return 0;
+}
+
+/* Mean over the blocks of the processor's gain reduction with settings s. */
+static double mean_gr(const struct chain_settings *s, const char *proc,
+		      const float *music, int64_t frames)
+{
+	float l[AUDIO_RENDER_BLOCK], r[AUDIO_RENDER_BLOCK];
+	float *const buf[2] = { l, r };
+	struct chain *c = chain_new(RATE, AUDIO_RENDER_BLOCK, s, NULL);
+	int p = chain_proc_find(proc);
+	double sum = 0;
+	int64_t blocks = 0;
+
+	if (!c || p < 0) {
+		chain_free(&c);
+		return 0;
+	}
+	for (int64_t pos = 0; pos + AUDIO_RENDER_BLOCK <= frames; pos += AUDIO_RENDER_BLOCK) {
+		for (int i = 0; i < AUDIO_RENDER_BLOCK; i++) {
+			l[i] = music[2 * (pos + i)];
+			r[i] = music[2 * (pos + i) + 1];
+		}
+		chain_process(c, buf, AUDIO_RENDER_BLOCK);
+		sum += chain_gain_reduction_db(c, (unsigned)p);
+		blocks++;
+	}
+	chain_free(&c);
+	return blocks ? sum / (double)blocks : 0;
+}
+
+static int setup_comp(struct chain_settings *s, const float *music, int64_t frames,
+		      char *note, size_t note_len)
+{
+	double lo = -60, hi = 0, th = -20, gr = 0;
+
+	if (set(s, "comp.on", "1") || !has("comp.threshold_db"))
+		return -1;
+	/* the threshold that gives about 4 dB of gain reduction on average
+	 * (10 s are enough to tell) */
+	if (frames > (int64_t)(10 * RATE))
+		frames = (int64_t)(10 * RATE);
+	for (int it = 0; it < 10; it++) {
+		th = 0.5 * (lo + hi);
+		setf(s, "comp.threshold_db", th);
+		gr = mean_gr(s, "comp", music, frames);
+		if (gr > 4.0)
+			lo = th;
+		else
+			hi = th;
+	}
+	snprintf(note, note_len, "threshold %.1f dB: %.1f dB mean GR", th, gr);
+	return 0;
+}
+
+static int setup_mb(struct chain_settings *s, const float *music, int64_t frames,
+		    char *note, size_t note_len)
+{
+	if (set(s, "mb.on", "1") || set(s, "mb.bands", "3"))
+		return -1;
+	snprintf(note, note_len, "3 bands, %.1f dB mean GR",
+		 mean_gr(s, "mb", music, frames > (int64_t)(10 * RATE) ?
+			 (int64_t)(10 * RATE) : frames));
+	return 0;
+}
+
+static int setup_sat(struct chain_settings *s, const float *music, int64_t frames,
+		     char *note, size_t note_len)
+{
+	if (set(s, "sat.on", "1"))
+		return -1;
+	if (!setf(s, "sat.drive_db", 6.0))
+		snprintf(note, note_len, "drive 6 dB");
+	else
+		snprintf(note, note_len, "defaults");
+	return 0;
+}
+
+static int setup_stereo(struct chain_settings *s, const float *music, int64_t frames,
+			char *note, size_t note_len)
+{
+	if (set(s, "stereo.on", "1") || setf(s, "stereo.bass_mono_hz", 120.0))
+		return -1;
+	if (!setf(s, "stereo.width_pct", 120.0))
+		snprintf(note, note_len, "bass mono below 120 Hz, width 120 %%");
+	else
+		snprintf(note, note_len, "bass mono below 120 Hz");
+	return 0;
+}
+
+static int setup_limiter(struct chain_settings *s, const float *music, int64_t frames,
+			 char *note, size_t note_len)
+{
+	if (set(s, "limiter.on", "1"))
+		return -1;
+	snprintf(note, note_len, "music +9 dB into -1 dBTP, %.1f dB mean GR",
+		 mean_gr(s, "limiter", music, frames > (int64_t)(10 * RATE) ?
+			 (int64_t)(10 * RATE) : frames));
+	return 0;
+}
+
+/* The limiter at 4× oversampling, if it has the choice. */
+static int limiter_4x(struct chain_settings *s)
+{
+	return set(s, "limiter.oversampling", "4x") &&
+	       set(s, "limiter.oversampling", "4") ? -1 : 0;
+}
+
+static int setup_limiter_4x(struct chain_settings *s, const float *music,
+			    int64_t frames, char *note, size_t note_len)
+{
+	if (limiter_4x(s))
+		return -1;
+	return setup_limiter(s, music, frames, note, note_len);
+}
+
+static const struct bench_proc procs[] = {
+	{ "eq", 0.0, setup_eq },
+	{ "comp", 0.0, setup_comp },
+	{ "mb", 0.0, setup_mb },
+	{ "sat", 0.0, setup_sat },
+	{ "stereo", 0.0, setup_stereo },
+	{ "limiter", 9.0, setup_limiter },
+	{ "lim 4x", 9.0, setup_limiter_4x },
+};
+
+/* Best of RUNS: seconds for chain_process() over the planar material. */
+static double time_chain(const struct chain_settings *s, const float *l_in,
+			 const float *r_in, int64_t frames)
+{
+	float l[AUDIO_RENDER_BLOCK], r[AUDIO_RENDER_BLOCK];
+	float *const buf[2] = { l, r };
+	double best = HUGE_VAL;
+
+	for (int run = 0; run < RUNS; run++) {
+		struct chain *c = chain_new(RATE, AUDIO_RENDER_BLOCK, s, NULL);
+		double t;
+
+		if (!c)
+			return NAN;
 		t = now();
-		audio_render_run(buf, frames, RATE, &s, sink, &acc);
+		for (int64_t pos = 0; pos < frames; pos += AUDIO_RENDER_BLOCK) {
+			unsigned n = (unsigned)(frames - pos < AUDIO_RENDER_BLOCK ?
+						frames - pos : AUDIO_RENDER_BLOCK);
+
+			memcpy(l, l_in + pos, sizeof(float) * n);
+			memcpy(r, r_in + pos, sizeof(float) * n);
+			chain_process(c, buf, n);
+		}
+		t = now() - t;
+		chain_free(&c);
+		if (t < best)
+			best = t;
+	}
+	return best;
+}
+
+/* `--set id=value` for every parameter of s away from its default. */
+static void set_args(const struct chain_settings *s, char *out, size_t len)
+{
+	size_t used = 0;
+
+	out[0] = '\0';
+	for (unsigned i = 0; i < chain_param_count(); i++) {
+		const struct chain_param_info *pi = chain_param_at(i);
+		int w;
+
+		if (s->value[i] == pi->param->def)
+			continue;
+		w = snprintf(out + used, len - used, " --set %s=%.9g", pi->id,
+			     (double)s->value[i]);
+		if (w < 0 || (size_t)w >= len - used)
+			break;
+		used += (size_t)w;
+	}
+}
+
+/* Best of RUNS wall time of a shell command; HUGE_VAL when it fails. */
+static double time_cmd(const char *cmd, const char *out)
+{
+	double best = HUGE_VAL;
+
+	for (int run = 0; run < RUNS; run++) {
+		double t;
+
+		unlink(out);
+		t = now();
+		if (system(cmd) != 0) {
+			printf("  failed: %s\n", cmd);
+			return HUGE_VAL;
+		}
 		t = now() - t;
 		if (t < best)
 			best = t;
 	}
-	printf("chain (audio_render_run), best of 3: %.3f s = %.0f x realtime, %.1f ns/frame\n",
-	       best, SECONDS / best, best * 1e9 / (double)frames);
+	return best;
+}
 
+static const char *find_ffmpeg(void)
+{
+	const char *f = getenv("FFMPEG");
+
+	if (f && *f)
+		return f;
+	return system("command -v ffmpeg >/dev/null 2>&1") == 0 ? "ffmpeg" : NULL;
+}
+
+/* One CPU for this process and what it starts. */
+static int pin_one_cpu(void)
+{
+	cpu_set_t set;
+	int cpu = sched_getcpu();
+
+	if (cpu < 0)
+		cpu = 0;
+	CPU_ZERO(&set);
+	CPU_SET(cpu, &set);
+	return sched_setaffinity(0, sizeof(set), &set) ? -1 : cpu;
+}
+
+int main(void)
+{
+	int64_t frames = (int64_t)(SECONDS * RATE);
+	int64_t pframes = (int64_t)(PROC_SECONDS * RATE);
+	float *buf = malloc(sizeof(float) * 2 * (size_t)frames);
+	float *pl = malloc(sizeof(float) * (size_t)pframes);
+	float *pr = malloc(sizeof(float) * (size_t)pframes);
+	struct chain_settings s, full, base0, base9;
+	double t, best = HUGE_VAL, acc = 0, chain_s, cmd_s = HUGE_VAL;
+	const char *termaster = getenv("TERMASTER"), *ffmpeg = find_ffmpeg();
+	char dir[] = "/tmp/termaster-bench-XXXXXX";
+	char in[256], out[256], cmd[8192], args[6144];
+	int cpu;
+
+	if (!buf || !pl || !pr || !mkdtemp(dir))
+		return 1;
+	cpu = pin_one_cpu();
+	gen_music(buf, (size_t)frames, 2, RATE, 0.5, 7);
+	for (int64_t i = 0; i < pframes; i++) {
+		pl[i] = buf[2 * i];
+		pr[i] = buf[2 * i + 1];
+	}
+	printf("termaster bench: %.0f s of 44.1 kHz stereo music-like signal (peak -6 dBFS), "
+	       "pinned to CPU %d\n", SECONDS, cpu);
+
+	/* 1: each processor */
+	printf("\nper processor, ns per stereo frame over %.0f s (chain_process, "
+	       "blocks of %d, best of %d, minus the all-off chain):\n",
+	       PROC_SECONDS, AUDIO_RENDER_BLOCK, RUNS);
+	all_off(&base0, 0.0);
+	all_off(&base9, 9.0);
+	{
+		double t0 = time_chain(&base0, pl, pr, pframes);
+		double t9 = time_chain(&base9, pl, pr, pframes);
+
+		printf("  %-8s %8.1f ns  (all processors off: input gain and "
+		       "latency lines)\n", "all-off", t0 * 1e9 / (double)pframes);
+		for (size_t k = 0; k < sizeof(procs) / sizeof(procs[0]); k++) {
+			char note[128] = "";
+
+			s = procs[k].gain_db ? base9 : base0;
+			if (procs[k].setup(&s, buf, pframes, note, sizeof(note))) {
+				printf("  %-8s %8s     (parameters not in the table)\n",
+				       procs[k].name, "n/a");
+				continue;
+			}
+			t = time_chain(&s, pl, pr, pframes);
+			printf("  %-8s %8.1f ns  (%s)\n", procs[k].name,
+			       (t - (procs[k].gain_db ? t9 : t0)) * 1e9 / (double)pframes,
+			       note);
+		}
+	}
+
+	/* the full chain: all but saturation, the limiter at 4x; in chain
+	 * order, so that the compressor is calibrated behind the EQ */
+	{
+		char nt[128];
+
+		all_off(&full, 9.0);
+		setup_eq(&full, buf, pframes, nt, sizeof(nt));
+		setup_comp(&full, buf, pframes, nt, sizeof(nt));
+		setup_mb(&full, buf, pframes, nt, sizeof(nt));
+		setup_stereo(&full, buf, pframes, nt, sizeof(nt));
+		setup_limiter(&full, buf, pframes, nt, sizeof(nt));
+		limiter_4x(&full);
+	}
+
+	/* 2: the full chain alone */
+	for (int run = 0; run < RUNS; run++) {
+		t = now();
+		audio_render_run(buf, frames, RATE, &full, sink, &acc);
+		t = now() - t;
+		if (t < best)
+			best = t;
+	}
+	chain_s = best;
+	set_args(&full, args, sizeof(args));
+	printf("\nfull chain:%s\n", args);
+	printf("  chain alone (audio_render_run), best of %d: %.3f s = %.0f x realtime, "
+	       "%.1f ns/frame\n", RUNS, chain_s, SECONDS / chain_s,
+	       chain_s * 1e9 / (double)frames);
+
+	/* 3: the command, and ffmpeg on the same file */
 	snprintf(in, sizeof(in), "%s/in.wav", dir);
 	snprintf(out, sizeof(out), "%s/out.wav", dir);
 	if (termaster && write_wav(in, buf, frames) == 0) {
-		best = HUGE_VAL;
-		for (int run = 0; run < 3; run++) {
-			unlink(out);
-			snprintf(cmd, sizeof(cmd), "'%s' render '%s' -o '%s' --set gain.gain_db=9 --quiet",
-				 termaster, in, out);
-			t = now();
-			if (system(cmd) != 0) {
-				printf("termaster render failed\n");
-				break;
+		snprintf(cmd, sizeof(cmd), "'%s' render '%s' -o '%s'%s --quiet",
+			 termaster, in, out, args);
+		cmd_s = time_cmd(cmd, out);
+		if (cmd_s < HUGE_VAL)
+			printf("  termaster render (decode, chain, dither, write 24-bit WAV, "
+			       "measure), best of %d: %.3f s = %.0f x realtime\n", RUNS,
+			       cmd_s, SECONDS / cmd_s);
+		if (ffmpeg) {
+			double ff;
+
+			snprintf(cmd, sizeof(cmd),
+				 "'%s' -nostdin -hide_banner -loglevel error -threads 1 "
+				 "-filter_threads 1 -i '%s' -af 'volume=9dB,"
+				 "equalizer=f=40:t=q:w=1:g=3,equalizer=f=90:t=q:w=1:g=-3,"
+				 "equalizer=f=200:t=q:w=1:g=3,equalizer=f=450:t=q:w=1:g=-3,"
+				 "equalizer=f=1000:t=q:w=1:g=3,equalizer=f=2500:t=q:w=1:g=-3,"
+				 "equalizer=f=6000:t=q:w=1:g=3,equalizer=f=12000:t=q:w=1:g=-3,"
+				 "acompressor=threshold=-18dB:ratio=2:attack=10:release=200,"
+				 "alimiter=limit=0.891:attack=5:release=100:level=false:latency=true' "
+				 "-c:a pcm_s24le -y '%s'", ffmpeg, in, out);
+			ff = time_cmd(cmd, out);
+			if (ff < HUGE_VAL) {
+				printf("  ffmpeg -af volume,equalizer x8,acompressor,alimiter "
+				       "(no true peak, no multiband), best of %d: %.3f s = %.0f x "
+				       "realtime\n", RUNS, ff, SECONDS / ff);
+				if (cmd_s < HUGE_VAL)
+					printf("  ratio of times, termaster render / ffmpeg: %.2f\n",
+					       cmd_s / ff);
 			}
-			t = now() - t;
-			if (t < best)
-				best = t;
+		} else {
+			printf("  ffmpeg: not found (FFMPEG unset and none on PATH), skipped\n");
 		}
-		if (best < HUGE_VAL)
-			printf("termaster render (decode, chain, dither, write 24-bit WAV, measure), best of 3: "
-			       "%.3f s = %.0f x realtime\n", best, SECONDS / best);
+
+		/* 4: a loudness target */
+		snprintf(cmd, sizeof(cmd), "'%s' render '%s' -o '%s'%s --target-lufs -14 "
+			 "--max-gr-db 24 >'%s/target.txt'", termaster, in, out, args, dir);
+		unlink(out);
+		t = now();
+		if (system(cmd) == 0) {
+			char line[512];
+			FILE *f;
+
+			t = now() - t;
+			snprintf(line, sizeof(line), "%s/target.txt", dir);
+			f = fopen(line, "r");
+			printf("\nrender --target-lufs -14 (same chain): %.3f s\n", t);
+			while (f && fgets(line, sizeof(line), f))
+				printf("  %s", line);
+			if (f)
+				fclose(f);
+			snprintf(line, sizeof(line), "%s/target.txt", dir);
+			unlink(line);
+		} else {
+			printf("\nrender --target-lufs -14: failed\n");
+		}
 		unlink(out);
 		unlink(in);
 	}
 	rmdir(dir);
 
-	/* callback cost */
+	/* 5: callback cost */
 	{
 		const unsigned block = 256;
 		const double rate = 48000;
@@ -121,6 +527,8 @@ int main(void)
 		double sum = 0, worst = 0;
 		int err, blocks = 0;
 
+		chain_settings_default(&s);
+		chain_settings_assign(&s, "gain.gain_db=9", NULL, 0);  /* the limiter works */
 		gen_music(m, (size_t)n, 2, rate, 0.5, 9);
 		e = audio_engine_new(rate, &s, &err);
 		audio_engine_set_clip(e, 0, audio_clip_from_frames("mix", m, n, rate));
@@ -141,14 +549,18 @@ int main(void)
 			blocks++;
 			audio_engine_tap_read(e, tap, block);
 		}
-		printf("engine callback, %u frames at 48 kHz (budget %.0f us): mean %.1f us (%.2f %%), worst %.1f us (%.2f %%)\n",
-		       block, block / rate * 1e6, sum / blocks * 1e6, sum / blocks / (block / rate) * 100,
-		       worst * 1e6, worst / (block / rate) * 100);
+		printf("\nengine callback (default chain, gain +9 dB), %u frames at 48 kHz "
+		       "(budget %.0f us): mean %.1f us (%.2f %%), worst %.1f us (%.2f %%)\n",
+		       block, block / rate * 1e6, sum / blocks * 1e6,
+		       sum / blocks / (block / rate) * 100, worst * 1e6,
+		       worst / (block / rate) * 100);
 		audio_engine_free(&e);
 		free(m);
 		free(o);
 	}
 	free(buf);
+	free(pl);
+	free(pr);
 	(void)acc;
 	return 0;
 }

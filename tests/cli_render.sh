@@ -12,6 +12,16 @@
 #  - --rate and --bits give what they say
 #  - no temporary file is left in the output folder, after success, after
 #    failure and after an interrupted render
+#  - --target-lufs -14 --ceiling-dbtp -1: the file reads -14 ±0.1 LUFS and
+#    at most -0.95 dBTP (analyze --json), and a second stdout line says what
+#    it took; a target needing more limiting than --max-gr-db is refused
+#    with exit status 2, one line naming the loudest reachable level, and
+#    nothing written; bad --target-lufs/--max-gr-db values are refused
+#  - --rate with --ceiling-dbtp -2: the true-peak guard holds the ceiling
+#    (-1.95 dBTP) after 48 → 44.1 kHz, with no warning
+#  - --dither tpdf|none|shaped give different files, the same twice, tpdf
+#    is the default, --no-dither is none, shaped below 44.1 kHz warns; a
+#    bad kind is refused with exit status 2
 
 . "${top_srcdir:-$(dirname "$0")/..}/tests/lib.sh"
 
@@ -178,5 +188,115 @@ else
 	check_status 143 "interrupted render ends by SIGTERM"
 fi
 check_folder "a.wav c.flac f.aiff r.wav " "after an interrupted render"
+
+# ---- loudness target ----
+run "$TERMASTER" render "$mix" -o "$out/t.wav" --target-lufs -14 --ceiling-dbtp -1
+check_status 0 "--target-lufs -14"
+if [ "$(wc -l <"$T/out" | tr -d ' ')" = 2 ] &&
+	head -n 1 "$T/out" | grep -q "^$out/t.wav: WAV 24-bit 48000 Hz, -14.0 LUFS, " &&
+	sed -n 2p "$T/out" | grep -q "^$out/t.wav: target -14.0 LUFS: input gain [-+][0-9.]* dB, limiter gain reduction [0-9.]* dB peak ([0-9.]* max), [0-9.]* dB mean, [0-9]* renders$"; then
+	ok
+else
+	fail "--target-lufs summary: $(cat "$T/out")"
+fi
+[ ! -s "$T/err" ] && ok || fail "--target-lufs printed on stderr: $(cat "$T/err")"
+run "$TERMASTER" analyze --json "$out/t.wav"
+lufs=$(json_field integrated_lufs)
+tp=$(json_field true_peak_dbtp)
+if [ -n "$lufs" ] && [ -n "$tp" ] &&
+	awk -v l="$lufs" -v tp="$tp" 'BEGIN { exit !(l >= -14.1 && l <= -13.9 && tp <= -0.95) }'; then
+	ok
+else
+	fail "--target-lufs -14: the file reads '$lufs' LUFS, '$tp' dBTP"
+fi
+# the same target at another rate and bit depth
+run "$TERMASTER" render "$mix" -o "$out/t.flac" --target-lufs -14 --rate 44100 --bits 16 --quiet
+check_status 0 "--target-lufs -14 --rate 44100 --bits 16"
+run "$TERMASTER" analyze --json "$out/t.flac"
+lufs=$(json_field integrated_lufs)
+if [ -n "$lufs" ] && awk -v l="$lufs" 'BEGIN { exit !(l >= -14.1 && l <= -13.9) }'; then
+	ok
+else
+	fail "--target-lufs -14 at 44.1 kHz: the file reads '$lufs' LUFS"
+fi
+# more limiting than allowed: refused, nothing written
+run "$TERMASTER" render "$mix" -o "$out/loud.wav" --target-lufs -5
+check_status 2 "--target-lufs -5"
+check_err_line "$out/loud.wav" "the loudest within it is" "--target-lufs -5"
+grep -q "nothing written" "$T/err" && grep -q "gain reduction" "$T/err" && ok ||
+	fail "--target-lufs -5: $(cat "$T/err")"
+[ ! -s "$T/out" ] && ok || fail "--target-lufs -5 printed on stdout: $(cat "$T/out")"
+[ ! -e "$out/loud.wav" ] && ok || fail "--target-lufs -5 wrote a file"
+run "$TERMASTER" render "$mix" -o "$out/loud.wav" --target-lufs -10 --max-gr-db 0.5
+check_status 2 "--target-lufs -10 --max-gr-db 0.5"
+check_err_line "$out/loud.wav" "0.5 dB" "--max-gr-db 0.5"
+[ ! -e "$out/loud.wav" ] && ok || fail "--max-gr-db 0.5 wrote a file"
+run "$TERMASTER" render "$mix" -o "$out/loud.wav" --target-lufs -10 --max-gr-db 12 --quiet
+check_status 0 "--target-lufs -10 --max-gr-db 12"
+rm -f "$out/loud.wav"
+run "$TERMASTER" render "$mix" -o "$out/x.wav" --target-lufs -59
+check_status 2 "--target-lufs -59"
+check_err_line "$out/x.wav" "range" "--target-lufs -59"
+# bad values
+run "$TERMASTER" render "$mix" -o "$out/x.wav" --target-lufs loud
+check_status 2 "--target-lufs loud"
+check_err_line "--target-lufs" "not a number" "--target-lufs loud"
+run "$TERMASTER" render "$mix" -o "$out/x.wav" --target-lufs 3
+check_status 2 "--target-lufs 3"
+check_err_line "--target-lufs" "out of range" "--target-lufs 3"
+run "$TERMASTER" render "$mix" -o "$out/x.wav" --target-lufs -14 --max-gr-db -1
+check_status 2 "--max-gr-db -1"
+check_err_line "--max-gr-db" "out of range" "--max-gr-db -1"
+run "$TERMASTER" render "$mix" -o "$out/x.wav" --max-gr-db 3
+check_status 2 "--max-gr-db without --target-lufs"
+check_err_line "--max-gr-db" "--target-lufs" "--max-gr-db without --target-lufs"
+run "$TERMASTER" render "$mix" -o "$out/x.wav" --target-lufs
+check_status 2 "--target-lufs without a value"
+check_folder "a.wav c.flac f.aiff r.wav t.flac t.wav " "after the loudness targets"
+rm -f "$out/t.wav" "$out/t.flac"
+
+# ---- the true-peak guard after a rate conversion ----
+run "$TERMASTER" render "$mix" -o "$out/g.wav" --set gain.gain_db=12 --ceiling-dbtp -2 --rate 44100
+check_status 0 "--rate 44100 --ceiling-dbtp -2"
+[ ! -s "$T/err" ] && ok || fail "--rate 44100 --ceiling-dbtp -2 warned: $(cat "$T/err")"
+run "$TERMASTER" analyze --json "$out/g.wav"
+tp=$(json_field true_peak_dbtp)
+if [ -n "$tp" ] && awk -v tp="$tp" 'BEGIN { exit !(tp <= -1.95) }'; then
+	ok
+else
+	fail "--rate 44100 --ceiling-dbtp -2: true peak '$tp' dBTP is above -1.95"
+fi
+rm -f "$out/g.wav"
+
+# ---- dither ----
+for d in tpdf none shaped; do
+	run "$TERMASTER" render "$mix" -o "$out/d-$d.wav" --bits 16 --dither "$d" --quiet
+	check_status 0 "--dither $d"
+done
+run "$TERMASTER" render "$mix" -o "$out/d-default.wav" --bits 16 --quiet
+check_status 0 "16-bit, default dither"
+run "$TERMASTER" render "$mix" -o "$out/d-no.wav" --bits 16 --no-dither --quiet
+check_status 0 "--no-dither"
+if cmp -s "$out/d-tpdf.wav" "$out/d-default.wav"; then ok; else fail "the default is not tpdf"; fi
+if cmp -s "$out/d-none.wav" "$out/d-no.wav"; then ok; else fail "--no-dither is not --dither none"; fi
+if cmp -s "$out/d-tpdf.wav" "$out/d-none.wav"; then fail "--dither tpdf = none"; else ok; fi
+if cmp -s "$out/d-shaped.wav" "$out/d-tpdf.wav" || cmp -s "$out/d-shaped.wav" "$out/d-none.wav"; then
+	fail "--dither shaped = tpdf or none"
+else
+	ok
+fi
+run "$TERMASTER" render "$mix" -o "$out/d-shaped2.wav" --bits 16 --dither shaped --quiet
+if cmp -s "$out/d-shaped.wav" "$out/d-shaped2.wav"; then ok; else fail "--dither shaped: two renders differ"; fi
+# noise shaping is made for 44.1 kHz and above: a warning below
+run "$TERMASTER" render "$mix" -o "$out/d-low.wav" --bits 16 --dither shaped --rate 32000
+check_status 0 "--dither shaped --rate 32000"
+check_err_line "$out/d-low.wav" "--dither tpdf" "--dither shaped --rate 32000"
+rm -f "$out"/d-*.wav
+run "$TERMASTER" render "$mix" -o "$out/x.wav" --dither rectangular
+check_status 2 "--dither rectangular"
+check_err_line "--dither" "tpdf, shaped or none" "--dither rectangular"
+run "$TERMASTER" render "$mix" -o "$out/x.wav" --dither
+check_status 2 "--dither without a value"
+check_folder "a.wav c.flac f.aiff r.wav " "after the dither renders"
 
 done_tests

@@ -17,6 +17,18 @@
  *     length (±1 frame)
  *  6. the loudness returned is that of the file (±0.01 LU)
  *  7. the demo clips hit their loudness targets and are deterministic
+ *  8. loudness target (audio_render_find_gain): music rendered to -14 LUFS
+ *     / -1 dBTP reads -14 ±0.1 LUFS and <= -0.95 dBTP in the file
+ *     (refs_loudness_measure), also converted to 44.1 kHz and with heavier
+ *     limiting; a target needing more limiting than allowed is refused
+ *     with the loudest level within it, and nothing is written; targets
+ *     outside the input gain's range say so
+ *  9. true-peak guard: renders with a -2 dBTP ceiling converted 48 → 44.1
+ *     kHz and 44.1 → 48 kHz read <= -1.95 dBTP (libebur128), where the
+ *     same conversion without the guard overshoots; without a rate
+ *     conversion the file holds exactly what audio_render_run() gives
+ * 10. dither option: none, tpdf and shaped give different files, each the
+ *     same bytes twice
  */
 #include "config.h"
 
@@ -30,6 +42,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <samplerate.h>
 #include <sndfile.h>
 
 #include "audio/clip.h"
@@ -623,6 +636,355 @@ static void test_demo(void)
 	ASSERT_TRUE("unknown clip", audio_demo_clip(AUDIO_DEMO_COUNT, RATE) == NULL);
 }
 
+/* ---- 8. loudness target ---- */
+
+static int count_progress(void *user, int pass, double fraction)
+{
+	int *last = user;
+
+	if (pass < *last)
+		return 1;  /* passes go up */
+	*last = pass;
+	(void)fraction;
+	return 0;
+}
+
+/* Finds the gain for `target`, renders with it and checks the file. */
+static void target_case(const struct audio_clip *mix, double target,
+			double ceiling, double out_rate, const char *name)
+{
+	struct audio_render_opts o;
+	struct audio_render_target r;
+	struct refs_loudness file_l;
+	char msg[512], set[64];
+	int64_t n = 0;
+	int rate = 0, last = 0, err;
+	float *file;
+
+	opts(&o, path_in(name), 24);
+	o.rate = out_rate;
+	snprintf(set, sizeof(set), "limiter.ceiling_dbtp=%g", ceiling);
+	chain_settings_assign(&o.settings, set, msg, sizeof(msg));
+	err = audio_render_find_gain(mix, &o, target, AUDIO_RENDER_MAX_GR_DB, &r,
+				     count_progress, &last, msg, sizeof(msg));
+	ASSERT_INT(name, 0, err);
+	if (err) {
+		fprintf(stderr, "%s: %s\n", name, msg);
+		return;
+	}
+	ASSERT_INT("reached", AUDIO_RENDER_TARGET_REACHED, r.status);
+	ASSERT_INT("progress saw every pass", r.passes, last);
+	ASSERT_LE("a few passes", r.passes, 6);
+	ASSERT_CLOSE("at the target (search)", target, r.at.lufs,
+		     AUDIO_RENDER_TARGET_TOL_LU);
+	ASSERT_LE("limiting within the limit", r.at.gr_peak_db, AUDIO_RENDER_MAX_GR_DB);
+	ASSERT_LE("peak GR <= max GR", r.at.gr_peak_db, r.at.gr_max_db);
+	ASSERT_LE("mean GR <= max GR", r.at.gr_mean_db, r.at.gr_max_db);
+	printf("target %s: %.1f LUFS / %.1f dBTP at %.0f Hz: gain %+.3f dB, "
+	       "%.3f LUFS, TP %.3f dBTP, GR %.2f dB peak %.2f dB max %.2f dB mean, "
+	       "guard %.2f dB, %d passes\n", name, target, ceiling,
+	       out_rate ? out_rate : RATE, r.at.gain_db, r.at.lufs,
+	       r.at.true_peak_dbtp, r.at.gr_peak_db, r.at.gr_max_db,
+	       r.at.gr_mean_db, r.at.guard_gr_max_db, r.passes);
+
+	/* render with the gain found, measure the file */
+	o.settings.value[chain_param_find("gain.gain_db")] = (float)r.at.gain_db;
+	ASSERT_INT("render at the gain found", 0,
+		   audio_render_file(mix, &o, NULL, msg, sizeof(msg)));
+	file = read_float(path_in(name), &n, &rate);
+	ASSERT_TRUE("file readable", file != NULL);
+	if (!file)
+		return;
+	ASSERT_INT("measure", 0, refs_loudness_measure(file, n, 2, rate, &file_l,
+						       NULL, NULL));
+	ASSERT_CLOSE("file reads the target (±0.1 LU)", target,
+		     file_l.integrated_lufs, 0.1);
+	ASSERT_CLOSE("file = what the search measured", r.at.lufs,
+		     file_l.integrated_lufs, 0.002);
+	ASSERT_LE("file true peak <= ceiling + 0.05", file_l.true_peak_dbtp,
+		  ceiling + 0.05);
+	free(file);
+	unlink(path_in(name));
+}
+
+static void test_target(void)
+{
+	const int64_t n = 12 * (int64_t)RATE;
+	float *music = malloc(sizeof(float) * 2 * (size_t)n);
+	struct audio_clip *mix;
+	struct audio_render_opts o;
+	struct audio_render_target r;
+	char msg[512];
+	int err;
+
+	gen_music(music, (size_t)n, 2, RATE, db_to_lin(-6), 11);
+	mix = audio_clip_from_frames("music", music, n, RATE);
+
+	target_case(mix, -14.0, -1.0, 0, "t14.wav");
+	target_case(mix, -14.0, -1.0, 44100.0, "t14-441.wav");
+	target_case(mix, -10.5, -1.0, 0, "t10.wav");
+
+	/* more limiting than allowed: refused, with the loudest level within */
+	opts(&o, path_in("loud.wav"), 24);
+	err = audio_render_find_gain(mix, &o, -6.0, AUDIO_RENDER_MAX_GR_DB, &r,
+				     NULL, NULL, msg, sizeof(msg));
+	printf("target -6 LUFS: %s (%d passes)\n", msg, r.passes);
+	ASSERT_INT("refused", AUDIO_RENDER_ERROR_TARGET, err);
+	ASSERT_INT("because of limiting", AUDIO_RENDER_TARGET_LIMITING, r.status);
+	ASSERT_TRUE("says how loud it can go", strstr(msg, "loudest") != NULL &&
+		    strstr(msg, "LUFS") != NULL);
+	ASSERT_TRUE("knows the loudest level", r.has_best);
+	ASSERT_LE("loudest within the limit", r.best.gr_peak_db, AUDIO_RENDER_MAX_GR_DB);
+	ASSERT_GE("close to the limit", r.best.gr_peak_db, AUDIO_RENDER_MAX_GR_DB - 0.3);
+	ASSERT_LE("below the target", r.best.lufs, -6.0);
+	ASSERT_LE("at most MAX_PASSES", r.passes, AUDIO_RENDER_TARGET_MAX_PASSES);
+	ASSERT_TRUE("nothing written", access(path_in("loud.wav"), F_OK) != 0);
+	ASSERT_INT("no files at all", 0, stray_files(NULL, 0));
+	/* a smaller allowance refuses a target the default allows */
+	err = audio_render_find_gain(mix, &o, -10.5, 2.0, &r, NULL, NULL, msg,
+				     sizeof(msg));
+	ASSERT_INT("-10.5 LUFS with 2 dB of limiting: refused",
+		   AUDIO_RENDER_ERROR_TARGET, err);
+	ASSERT_LE("loudest within 2 dB", r.best.gr_peak_db, 2.0);
+
+	/* outside the input gain's range */
+	err = audio_render_find_gain(mix, &o, -59.0, AUDIO_RENDER_MAX_GR_DB, &r,
+				     NULL, NULL, msg, sizeof(msg));
+	ASSERT_INT("-59 LUFS: refused", AUDIO_RENDER_ERROR_TARGET, err);
+	ASSERT_INT("below the range", AUDIO_RENDER_TARGET_BELOW_RANGE, r.status);
+	ASSERT_TRUE("says so", strstr(msg, "range") != NULL);
+	err = audio_render_find_gain(mix, &o, -1.0, 24.0, &r, NULL, NULL, msg,
+				     sizeof(msg));
+	ASSERT_INT("-1 LUFS with 24 dB of limiting: refused",
+		   AUDIO_RENDER_ERROR_TARGET, err);
+	ASSERT_INT("above the range", AUDIO_RENDER_TARGET_ABOVE_RANGE, r.status);
+	ASSERT_CLOSE("tried the top of the range", 24.0, r.at.gain_db, 1e-9);
+	/* the limiter off: the true peak is the limit */
+	chain_settings_assign(&o.settings, "limiter.on=0", msg, sizeof(msg));
+	err = audio_render_find_gain(mix, &o, -10.0, AUDIO_RENDER_MAX_GR_DB, &r,
+				     NULL, NULL, msg, sizeof(msg));
+	ASSERT_INT("limiter off, -10 LUFS: refused", AUDIO_RENDER_ERROR_TARGET, err);
+	ASSERT_INT("on the true peak", AUDIO_RENDER_TARGET_TRUE_PEAK, r.status);
+	ASSERT_TRUE("loudest under the ceiling", r.has_best &&
+		    r.best.true_peak_dbtp <= -1.0 + 0.05 &&
+		    r.best.true_peak_dbtp >= -1.0 - 0.3);
+	/* a silent mix */
+	{
+		float *zero = calloc(2 * (size_t)RATE, sizeof(float));
+		struct audio_clip *sil = audio_clip_from_frames("silence", zero,
+								(int64_t)RATE, RATE);
+
+		opts(&o, path_in("sil.wav"), 24);
+		err = audio_render_find_gain(sil, &o, -14.0, AUDIO_RENDER_MAX_GR_DB,
+					     &r, NULL, NULL, msg, sizeof(msg));
+		ASSERT_INT("silence: refused", AUDIO_RENDER_ERROR_TARGET, err);
+		ASSERT_INT("silent", AUDIO_RENDER_TARGET_SILENT, r.status);
+		ASSERT_LE("found out in two passes", r.passes, 2);
+		audio_clip_free(&sil);
+		free(zero);
+	}
+	/* bad arguments */
+	opts(&o, path_in("x.wav"), 20);
+	ASSERT_INT("20 bits", AUDIO_RENDER_ERROR_FORMAT,
+		   audio_render_find_gain(mix, &o, -14.0, 6.0, &r, NULL, NULL,
+					  msg, sizeof(msg)));
+	opts(&o, path_in("x.wav"), 24);
+	ASSERT_INT("NaN target", AUDIO_RENDER_ERROR_FORMAT,
+		   audio_render_find_gain(mix, &o, NAN, 6.0, &r, NULL, NULL,
+					  msg, sizeof(msg)));
+	ASSERT_INT("negative allowance", AUDIO_RENDER_ERROR_FORMAT,
+		   audio_render_find_gain(mix, &o, -14.0, -1.0, &r, NULL, NULL,
+					  msg, sizeof(msg)));
+	{
+		int last = 1000;
+
+		ASSERT_INT("cancelled", AUDIO_RENDER_ERROR_CANCELLED,
+			   audio_render_find_gain(mix, &o, -14.0, 6.0, &r,
+						  count_progress, &last, msg,
+						  sizeof(msg)));
+	}
+	audio_clip_free(&mix);
+	free(music);
+}
+
+/* ---- 9. the true-peak guard after a rate conversion ---- */
+
+/* True peak (libebur128) of mix rendered at its rate with the chain, then
+ * converted to out_rate by libsamplerate alone: what a render without the
+ * guard writes. */
+static double unguarded_tp(const struct audio_clip *mix, const struct chain_settings *s,
+			   double out_rate)
+{
+	struct collect col = { malloc(sizeof(float) * 2 * (size_t)mix->frames), 0,
+			       mix->frames };
+	int64_t m = llround((double)mix->frames * out_rate / mix->rate) + 16;
+	float *out = malloc(sizeof(float) * 2 * (size_t)m);
+	SRC_DATA d;
+	struct refs_loudness l;
+	double tp = NAN;
+
+	if (audio_render_run(mix->data, mix->frames, mix->rate, s, collect, &col))
+		goto out;
+	memset(&d, 0, sizeof(d));
+	d.data_in = col.buf;
+	d.input_frames = (long)col.n;
+	d.data_out = out;
+	d.output_frames = (long)m;
+	d.src_ratio = out_rate / mix->rate;
+	if (src_simple(&d, SRC_SINC_BEST_QUALITY, 2))
+		goto out;
+	if (!refs_loudness_measure(out, d.output_frames_gen, 2, out_rate, &l, NULL, NULL))
+		tp = l.true_peak_dbtp;
+out:
+	free(col.buf);
+	free(out);
+	return tp;
+}
+
+static void test_guard(void)
+{
+	static const struct { double in_rate, out_rate; int bits; } cases[] = {
+		{ 48000.0, 44100.0, 24 },
+		{ 44100.0, 48000.0, 24 },
+		{ 48000.0, 44100.0, 32 },
+		{ 44100.0, 48000.0, 16 },
+		{ 44100.0, 96000.0, 32 },
+	};
+
+	for (size_t k = 0; k < sizeof(cases) / sizeof(cases[0]); k++) {
+		double rate = cases[k].in_rate, out_rate = cases[k].out_rate;
+		int64_t n = 8 * (int64_t)rate, got = 0;
+		float *music = malloc(sizeof(float) * 2 * (size_t)n), *file;
+		struct audio_clip *mix;
+		struct audio_render_opts o;
+		struct refs_loudness l;
+		char msg[512], what[96];
+		int file_rate = 0;
+		double before;
+
+		gen_music(music, (size_t)n, 2, rate, db_to_lin(-6), 5 + (uint32_t)k);
+		mix = audio_clip_from_frames("music", music, n, rate);
+		opts(&o, path_in("g.wav"), cases[k].bits);
+		o.rate = out_rate;
+		chain_settings_assign(&o.settings, "gain.gain_db=12", msg, sizeof(msg));
+		chain_settings_assign(&o.settings, "limiter.ceiling_dbtp=-2", msg, sizeof(msg));
+		before = unguarded_tp(mix, &o.settings, out_rate);
+		snprintf(what, sizeof(what), "%.0f -> %.0f Hz, %d bits", rate,
+			 out_rate, cases[k].bits);
+		ASSERT_INT(what, 0, audio_render_file(mix, &o, NULL, msg, sizeof(msg)));
+		file = read_float(path_in("g.wav"), &got, &file_rate);
+		ASSERT_TRUE("file readable", file != NULL);
+		if (file) {
+			ASSERT_INT("file rate", (long long)out_rate, file_rate);
+			ASSERT_INT("length", llround((double)n * out_rate / rate), got);
+			ASSERT_INT("measure", 0, refs_loudness_measure(file, got, 2,
+				   out_rate, &l, NULL, NULL));
+			printf("guard %s: true peak %.3f dBTP without the guard, "
+			       "%.4f dBTP written (ceiling -2)\n", what, before,
+			       l.true_peak_dbtp);
+			ASSERT_LE(what, l.true_peak_dbtp, -1.95);
+		}
+		if (k < 2)  /* the signal shows what the guard is for */
+			ASSERT_GE("overshoot without the guard", before, -1.95);
+		free(file);
+		unlink(path_in("g.wav"));
+		audio_clip_free(&mix);
+		free(music);
+	}
+}
+
+/* Without a rate conversion: the float file is audio_render_run()'s floats,
+ * bit for bit, limiter working hard. */
+static void test_no_guard(const struct audio_clip *mix)
+{
+	struct collect col = { malloc(sizeof(float) * 2 * (size_t)mix->frames), 0,
+			       mix->frames };
+	struct audio_render_opts o;
+	int64_t got = 0;
+	float *file;
+	char msg[512];
+
+	opts(&o, path_in("ng.wav"), 32);
+	chain_settings_assign(&o.settings, "gain.gain_db=12", msg, sizeof(msg));
+	chain_settings_assign(&o.settings, "limiter.ceiling_dbtp=-2", msg, sizeof(msg));
+	ASSERT_INT("run", 0, audio_render_run(mix->data, mix->frames, mix->rate,
+					      &o.settings, collect, &col));
+	ASSERT_INT("float render", 0, audio_render_file(mix, &o, NULL, msg, sizeof(msg)));
+	file = read_float(path_in("ng.wav"), &got, NULL);
+	ASSERT_TRUE("same frames", file && got == col.n);
+	if (file && got == col.n)
+		ASSERT_TRUE("file = audio_render_run(), bit for bit",
+			    !memcmp(file, col.buf, sizeof(float) * 2 * (size_t)got));
+	/* the same rate asked for explicitly is no conversion either */
+	unlink(path_in("ng.wav"));
+	free(file);
+	o.rate = mix->rate;
+	ASSERT_INT("float render, --rate = the mix's", 0,
+		   audio_render_file(mix, &o, NULL, msg, sizeof(msg)));
+	file = read_float(path_in("ng.wav"), &got, NULL);
+	ASSERT_TRUE("still bit for bit", file && got == col.n &&
+		    !memcmp(file, col.buf, sizeof(float) * 2 * (size_t)got));
+	free(file);
+	free(col.buf);
+	unlink(path_in("ng.wav"));
+}
+
+/* ---- 10. dither option ---- */
+
+static void test_dither_option(void)
+{
+	static const struct { enum audio_render_dither d; const char *a, *b; } kinds[] = {
+		{ AUDIO_RENDER_DITHER_NONE, "dn1.wav", "dn2.wav" },
+		{ AUDIO_RENDER_DITHER_TPDF, "dt1.wav", "dt2.wav" },
+		{ AUDIO_RENDER_DITHER_SHAPED, "ds1.wav", "ds2.wav" },
+	};
+	const int64_t n = (int64_t)RATE;
+	float *in = malloc(sizeof(float) * 2 * (size_t)n);
+	struct audio_clip *clip;
+	struct audio_render_opts o;
+	char msg[512];
+
+	/* a quiet sine: the dither decides the low bits */
+	gen_sine(in, (size_t)n, 2, RATE, 997.0, db_to_lin(-40), 0.1);
+	clip = audio_clip_from_frames("sine", in, n, RATE);
+	for (int k = 0; k < 3; k++) {
+		opts(&o, path_in(kinds[k].a), 16);
+		o.dither = kinds[k].d;
+		ASSERT_INT("dither render", 0, audio_render_file(clip, &o, NULL, msg, sizeof(msg)));
+		opts(&o, path_in(kinds[k].b), 16);
+		o.dither = kinds[k].d;
+		ASSERT_INT("dither render again", 0,
+			   audio_render_file(clip, &o, NULL, msg, sizeof(msg)));
+		ASSERT_TRUE("deterministic", files_equal(path_in(kinds[k].a),
+							 path_in(kinds[k].b)));
+		unlink(path_in(kinds[k].b));
+	}
+	for (int i = 0; i < 3; i++)
+		for (int j = i + 1; j < 3; j++)
+			ASSERT_TRUE("dithers differ", !files_equal(path_in(kinds[i].a),
+								   path_in(kinds[j].a)));
+	for (int k = 0; k < 3; k++)
+		unlink(path_in(kinds[k].a));
+	/* an unknown kind */
+	opts(&o, path_in("dx.wav"), 16);
+	o.dither = (enum audio_render_dither)7;
+	ASSERT_INT("unknown dither", AUDIO_RENDER_ERROR_FORMAT,
+		   audio_render_check(&o, msg, sizeof(msg)));
+	/* float output ignores the dither */
+	opts(&o, path_in("df1.wav"), 32);
+	o.dither = AUDIO_RENDER_DITHER_NONE;
+	ASSERT_INT("float, none", 0, audio_render_file(clip, &o, NULL, msg, sizeof(msg)));
+	opts(&o, path_in("df2.wav"), 32);
+	o.dither = AUDIO_RENDER_DITHER_TPDF;
+	ASSERT_INT("float, tpdf", 0, audio_render_file(clip, &o, NULL, msg, sizeof(msg)));
+	ASSERT_TRUE("float: dither changes nothing",
+		    files_equal(path_in("df1.wav"), path_in("df2.wav")));
+	unlink(path_in("df1.wav"));
+	unlink(path_in("df2.wav"));
+	audio_clip_free(&clip);
+	free(in);
+}
+
 int main(void)
 {
 	const int64_t n = 3 * (int64_t)RATE + 333;
@@ -639,6 +1001,10 @@ int main(void)
 	test_dither();
 	test_resample();
 	test_measured(mix);
+	test_no_guard(mix);
+	test_target();
+	test_guard();
+	test_dither_option();
 	test_demo();
 
 	audio_clip_free(&mix);

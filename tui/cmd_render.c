@@ -2,13 +2,17 @@
  * termaster — `termaster render`: the offline render from the command line.
  *
  *   termaster render MIX -o OUT [--set PARAM=VALUE …] [--ceiling-dbtp DB]
- *                    [--bits 16|24|32] [--rate HZ] [--force] [--no-dither]
- *                    [--quiet]
+ *                    [--target-lufs LUFS [--max-gr-db DB]]
+ *                    [--bits 16|24|32] [--rate HZ] [--force]
+ *                    [--dither tpdf|shaped|none] [--no-dither] [--quiet]
  *   termaster render --list-params
  *
  * Order of work: parse everything, check the output (format, exists, is the
- * input) before decoding anything, decode MIX at its own rate, render
- * (audio/render.c), print one summary line on stdout.  Errors are one line
+ * input) before decoding anything, decode MIX at its own rate, with a
+ * loudness target search the input gain that reaches it
+ * (audio_render_find_gain(): a few renders in memory) or refuse, render
+ * (audio/render.c), print one summary line on stdout (and with a target,
+ * a second one on what it took).  Errors are one line
  * on stderr, "termaster: PATH: reason".  SIGINT/SIGTERM during the decode
  * or the render cancel it cleanly (no temporary file left behind), then the
  * signal is re-raised so the shell sees what happened.
@@ -35,7 +39,7 @@ static void usage(FILE *f)
 		"       termaster render --list-params\n"
 		"\n"
 		"Render MIX through the mastering chain into OUT: the same chain as playback,\n"
-		"latency compensated, TPDF-dithered to integer output, written to a temporary\n"
+		"latency compensated, dithered to integer output, written to a temporary\n"
 		"file beside OUT and renamed into place only when complete.  The same MIX and\n"
 		"options always give the same bytes.\n"
 		"\n"
@@ -46,24 +50,45 @@ static void usage(FILE *f)
 		"                         see --list-params)\n"
 		"      --ceiling-dbtp DB  the limiter's ceiling, short for\n"
 		"                         --set limiter.ceiling_dbtp=DB\n"
+		"      --target-lufs LUFS set the input gain (gain.gain_db, -24 … +24 dB) so\n"
+		"                         that OUT reads LUFS (-60 … 0) integrated, ±0.1 LU,\n"
+		"                         under the ceiling; found by measuring a few\n"
+		"                         renders in memory; refused (nothing written)\n"
+		"                         when it needs more limiting than --max-gr-db\n"
+		"                         or is out of the gain's range\n"
+		"      --max-gr-db DB     with --target-lufs: the most peak gain reduction\n"
+		"                         the limiter may apply (0 … 24, default 6; see\n"
+		"                         below)\n"
 		"      --bits 16|24|32    16 or 24-bit integer (default 24) or 32-bit float\n"
 		"                         (.wav and .aiff only)\n"
 		"      --rate HZ          output sample rate (default: MIX's own); converted\n"
-		"                         after the chain with libsamplerate, best quality\n"
-		"      --no-dither        round to integer output without dither\n"
+		"                         after the chain with libsamplerate, best quality,\n"
+		"                         then held under the ceiling by a true-peak guard\n"
+		"      --dither KIND      for 16 and 24-bit output: tpdf (default), shaped\n"
+		"                         (TPDF with F-weighted noise shaping, for 44.1 kHz\n"
+		"                         and above) or none (rounding)\n"
+		"      --no-dither        the same as --dither none\n"
 		"  -f, --force            replace OUT if it exists (never MIX itself)\n"
-		"  -q, --quiet            no progress bar and no summary line\n"
+		"  -q, --quiet            no progress bar and no summary lines\n"
 		"      --list-params      list the chain parameters and exit\n"
 		"  -h, --help             show this help and exit\n"
 		"\n"
 		"When done, prints on standard output:\n"
 		"  OUT: FORMAT RATE Hz, LOUDNESS LUFS, LRA LU, true peak dBTP\n"
-		"measured on the samples written.\n"
+		"measured on the samples written, and with --target-lufs:\n"
+		"  OUT: target LUFS: input gain DB, limiter gain reduction PEAK dB peak\n"
+		"  (MAX max), MEAN dB mean, N renders\n"
+		"(peak: exceeded in no more than 0.5 %% of the master, so one stray\n"
+		"transient does not count, and it is what --max-gr-db limits; max: the\n"
+		"largest of all; mean: weighted by the master's energy, so it is what the\n"
+		"music goes through, not the silences).\n"
 		"\n"
 		"Exit status: 0 written; 1 the render itself failed (out of memory, chain or\n"
 		"sample-rate conversion); 2 bad input: a bad option or value, MIX unreadable\n"
 		"or unsupported, OUT's format unsupported, OUT exists (without --force), OUT\n"
-		"is MIX, or OUT cannot be written (missing or read-only folder, disk full).\n"
+		"is MIX, OUT cannot be written (missing or read-only folder, disk full), or\n"
+		"the loudness target cannot be reached (the message gives the loudest level\n"
+		"that can).\n"
 		"Nothing is left at OUT after a failure, and an existing OUT is untouched.\n"
 		"An interrupted render (Ctrl-C) leaves nothing behind and ends by the signal.\n");
 }
@@ -116,6 +141,20 @@ static int on_progress(void *user, double fraction)
 	return interrupted != 0;
 }
 
+/* Progress of each render of a loudness target search. */
+static int on_pass_progress(void *user, int pass, double fraction)
+{
+	const struct progress *p = user;
+
+	if (p->show) {
+		char label[32];
+
+		snprintf(label, sizeof(label), "loudness %d", pass);
+		tui_progress(label, fraction);
+	}
+	return interrupted != 0;
+}
+
 /* ---- option values ---- */
 
 static int parse_bits(const char *s, int *bits)
@@ -140,6 +179,40 @@ static int parse_rate(const char *s, double *rate)
 		return -1;
 	}
 	*rate = v;
+	return 0;
+}
+
+/* A finite number in lo … hi for option `opt`. */
+static int parse_num(const char *opt, const char *s, double lo, double hi,
+		     const char *unit, double *out)
+{
+	char *end;
+	double v = strtod(s, &end);
+
+	if (end == s || *end || !isfinite(v)) {
+		tui_error("%s: '%s' is not a number", opt, s);
+		return -1;
+	}
+	if (v < lo || v > hi) {
+		tui_error("%s: %g is out of range %g … %g %s", opt, v, lo, hi, unit);
+		return -1;
+	}
+	*out = v;
+	return 0;
+}
+
+static int parse_dither(const char *s, enum audio_render_dither *d)
+{
+	if (!strcmp(s, "tpdf"))
+		*d = AUDIO_RENDER_DITHER_TPDF;
+	else if (!strcmp(s, "shaped"))
+		*d = AUDIO_RENDER_DITHER_SHAPED;
+	else if (!strcmp(s, "none"))
+		*d = AUDIO_RENDER_DITHER_NONE;
+	else {
+		tui_error("--dither: '%s' is not tpdf, shaped or none", s);
+		return -1;
+	}
 	return 0;
 }
 
@@ -185,6 +258,9 @@ enum {
 	OPT_BITS,
 	OPT_RATE,
 	OPT_NO_DITHER,
+	OPT_DITHER,
+	OPT_TARGET,
+	OPT_MAX_GR,
 	OPT_LIST,
 };
 
@@ -197,6 +273,9 @@ int tui_cmd_render(int argc, char **argv)
 		{ "bits", required_argument, NULL, OPT_BITS },
 		{ "rate", required_argument, NULL, OPT_RATE },
 		{ "no-dither", no_argument, NULL, OPT_NO_DITHER },
+		{ "dither", required_argument, NULL, OPT_DITHER },
+		{ "target-lufs", required_argument, NULL, OPT_TARGET },
+		{ "max-gr-db", required_argument, NULL, OPT_MAX_GR },
 		{ "force", no_argument, NULL, 'f' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "list-params", no_argument, NULL, OPT_LIST },
@@ -206,11 +285,13 @@ int tui_cmd_render(int argc, char **argv)
 	struct audio_render_opts o;
 	struct audio_clip *mix = NULL;
 	struct refs_loudness lm;
+	struct audio_render_target tr;
 	struct progress prog;
 	struct sigaction sa, old_int, old_term;
 	char msg[1024], a[32], b[32], c[32];
 	const char *in, *fmt;
-	bool quiet = false, list = false;
+	bool quiet = false, list = false, have_target = false, have_max_gr = false;
+	double target_lufs = 0, max_gr_db = AUDIO_RENDER_MAX_GR_DB;
 	int opt, err, status = TUI_EXIT_OK;
 
 	audio_render_opts_default(&o);
@@ -243,7 +324,23 @@ int tui_cmd_render(int argc, char **argv)
 				return TUI_EXIT_USAGE;
 			break;
 		case OPT_NO_DITHER:
-			o.dither = false;
+			o.dither = AUDIO_RENDER_DITHER_NONE;
+			break;
+		case OPT_DITHER:
+			if (parse_dither(optarg, &o.dither))
+				return TUI_EXIT_USAGE;
+			break;
+		case OPT_TARGET:
+			if (parse_num("--target-lufs", optarg, -60.0, 0.0, "LUFS",
+				      &target_lufs))
+				return TUI_EXIT_USAGE;
+			have_target = true;
+			break;
+		case OPT_MAX_GR:
+			if (parse_num("--max-gr-db", optarg, 0.0, 24.0, "dB",
+				      &max_gr_db))
+				return TUI_EXIT_USAGE;
+			have_max_gr = true;
 			break;
 		case 'f':
 			o.force = true;
@@ -288,6 +385,10 @@ int tui_cmd_render(int argc, char **argv)
 		tui_error("render: no output given (-o OUT)");
 		return TUI_EXIT_USAGE;
 	}
+	if (have_max_gr && !have_target) {
+		tui_error("--max-gr-db: only with --target-lufs");
+		return TUI_EXIT_USAGE;
+	}
 	o.in_path = in;
 
 	/* the output first: fail before a long decode */
@@ -330,6 +431,33 @@ int tui_cmd_render(int argc, char **argv)
 		tui_error("%s: warning: %lld non-finite samples (NaN/Inf) rendered as silence",
 			  in, (long long)mix->nonfinite);
 
+	if (o.dither == AUDIO_RENDER_DITHER_SHAPED && o.bits != 32 && !quiet &&
+	    (o.rate ? o.rate : mix->rate) < 44100)
+		tui_error("%s: warning: noise-shaped dither is made for 44.1 kHz and "
+			  "above; at %.0f Hz its noise rises where it is heard "
+			  "(use --dither tpdf)", o.out_path, o.rate ? o.rate : mix->rate);
+
+	if (have_target) {
+		int gi = chain_param_find("gain.gain_db");
+
+		err = audio_render_find_gain(mix, &o, target_lufs, max_gr_db, &tr,
+					     on_pass_progress, &prog, msg, sizeof(msg));
+		if (prog.show)
+			tui_progress_done();
+		if (err == AUDIO_RENDER_ERROR_TARGET) {
+			tui_error("%s: %s; nothing written", o.out_path, msg);
+			status = TUI_EXIT_USAGE;
+			goto out;
+		}
+		if (err) {
+			render_error(o.out_path, err, msg);
+			status = render_status(err);
+			goto out;
+		}
+		if (gi >= 0)  /* else find_gain failed */
+			o.settings.value[gi] = (float)tr.at.gain_db;
+	}
+
 	prog.label = "rendering";
 	o.progress = on_progress;
 	o.user = &prog;
@@ -349,18 +477,24 @@ int tui_cmd_render(int argc, char **argv)
 		       fmt1(c, sizeof(c), lm.true_peak_dbtp));
 		fflush(stdout);
 	}
+	if (have_target && !quiet) {
+		printf("%s: target %.1f LUFS: input gain %+.2f dB, limiter gain reduction "
+		       "%.1f dB peak (%.1f max), %.1f dB mean, %d renders\n", o.out_path,
+		       target_lufs, tr.at.gain_db, tr.at.gr_peak_db, tr.at.gr_max_db,
+		       tr.at.gr_mean_db, tr.passes);
+		fflush(stdout);
+	}
 	{
-		/* the limiter holds its ceiling at the rate it runs at; say so
-		 * when something after it (rate conversion) added peaks */
+		/* a safety net that should never fire: the limiter holds its
+		 * ceiling, and after a rate conversion the guard does */
 		int ci = chain_param_find("limiter.ceiling_dbtp");
+		int oi = chain_param_find("limiter.on");
 		double ceiling = ci >= 0 ? o.settings.value[ci] : 0.0;
+		bool on = oi < 0 || o.settings.value[oi] >= 0.5f;
 
-		if (isfinite(lm.true_peak_dbtp) && lm.true_peak_dbtp > ceiling + 0.05)
-			tui_error("%s: warning: true peak %.2f dBTP is above the ceiling %.1f dBTP%s",
-				  o.out_path, lm.true_peak_dbtp, ceiling,
-				  o.rate && o.rate != mix->rate ?
-				  "; the rate conversion after the limiter added it: lower the ceiling "
-				  "or render at the mix's rate" : "");
+		if (on && isfinite(lm.true_peak_dbtp) && lm.true_peak_dbtp > ceiling + 0.05)
+			tui_error("%s: warning: true peak %.2f dBTP is above the ceiling %.1f dBTP",
+				  o.out_path, lm.true_peak_dbtp, ceiling);
 	}
 
 out:

@@ -61,6 +61,20 @@ check_status 0 "render again"
 [ ! -s "$T/out" ] && [ ! -s "$T/err" ] && ok || fail "--quiet printed something"
 if cmp -s "$out/a.wav" "$out/b.wav"; then ok; else fail "two renders differ"; fi
 rm -f "$out/b.wav"
+
+# the whole chain, every processor on, twice: the same bytes
+full="--set gain.gain_db=6 --set eq.1.on=1 --set eq.1.type=high-pass --set eq.3.on=1
+ --set eq.3.gain_db=2 --set eq.5.on=1 --set eq.5.channel=side --set eq.5.gain_db=-2
+ --set eq.tilt_db=1 --set comp.on=1 --set comp.threshold_db=-20 --set mb.on=1
+ --set mb.2.threshold_db=-24 --set sat.on=1 --set stereo.width_pct=120
+ --set stereo.bass_mono_hz=100 --set limiter.oversampling=4x --dither shaped --bits 16"
+run "$TERMASTER" render "$mix" -o "$out/f1.wav" $full --quiet
+check_status 0 "full chain render"
+run "$TERMASTER" render "$mix" -o "$out/f2.wav" $full --quiet
+check_status 0 "full chain render again"
+if cmp -s "$out/f1.wav" "$out/f2.wav"; then ok; else fail "two full-chain renders differ"; fi
+if cmp -s "$out/f1.wav" "$out/a.wav"; then fail "the full chain changed nothing"; else ok; fi
+rm -f "$out/f1.wav" "$out/f2.wav"
 check_folder "a.wav " "after success"
 
 # ---- an existing output ----

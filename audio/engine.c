@@ -13,6 +13,10 @@
  *   cur, prev   source slots; xfade counts down while prev fades out
  *   route[]     match gain per route, linear, ramped (AUDIO_ROUTE_*)
  *   mon[]       the monitor matrix (stereo, mono, side …), ramped
+ *   dev         the playback-system simulation (chain/devsim.h) after the
+ *               matrix; a new one crossfades from dev_old over xfade_len;
+ *               the run and jump gains apply after it, so its road noise
+ *               fades with the audio
  *
  * Every change of what is heard is a ramp of `xfade_len` frames (about
  * 10 ms).  Loop wraps crossfade in the timeline itself: past the loop end
@@ -33,6 +37,7 @@
 #include "audio/clip.h"
 #include "audio/engine.h"
 #include "audio/ring.h"
+#include "chain/devsim.h"
 
 #define SUB 32                  /* frames per sub-block: ramps and jumps */
 #define CMD_RING 1024           /* commands UI → engine */
@@ -50,6 +55,9 @@ enum cmd_type {
 	CMD_GAIN,
 	CMD_CLIP,
 	CMD_MONITOR,
+	CMD_DEVSIM,
+	CMD_DEV_LEVEL,
+	CMD_DEV_NOISE,
 };
 
 /* Monitor matrices: out_l = m[0]·l + m[1]·r, out_r = m[2]·l + m[3]·r. */
@@ -91,6 +99,14 @@ struct cmd {
 	void *ptr;
 };
 
+/* What the engine hands back to the control thread to free. */
+struct trash {
+	int kind;       /* TRASH_CLIP or TRASH_DEVSIM */
+	void *ptr;
+};
+
+enum { TRASH_CLIP, TRASH_DEVSIM };
+
 struct reader {
 	int64_t pos;    /* timeline frame */
 	int64_t from;   /* frame fading out after a loop wrap */
@@ -123,6 +139,12 @@ struct audio_engine {
 	int64_t loop_in, loop_out;
 	int monitor;              /* enum audio_monitor */
 	struct ramp mon[4];       /* the monitor matrix, ramped */
+	struct chain_devsim *dev;      /* the playback system, or NULL (none) */
+	struct chain_devsim *dev_old;  /* the one fading out */
+	int dev_xf;                    /* frames of that crossfade to go */
+	float dev_level_db, dev_noise_db;
+	float gbuf[SUB];               /* run × jump gain per frame */
+	float *dl[2], *dr[2];          /* planar scratch for the simulations */
 	bool next_loop_on;        /* loop state applied at the next jump */
 	int64_t next_loop_in, next_loop_out;
 	struct ramp bypass_mix;
@@ -142,7 +164,7 @@ struct audio_engine {
 	struct cmd cmd_mem[CMD_RING];
 	pthread_mutex_t cmd_lock;   /* serialises producers (STYLE.md §4) */
 	struct audio_ring trash_ring;
-	struct audio_clip *trash_mem[TRASH_RING];
+	struct trash trash_mem[TRASH_RING];
 	struct audio_ring tap_ring;
 	float *tap_mem;
 
@@ -365,6 +387,14 @@ static void apply_jump(struct audio_engine *e)
 		ramp_snap(&e->jump_gain, 1.0f);
 }
 
+/* The caller has checked there is room. */
+static void trash(struct audio_engine *e, int kind, void *ptr)
+{
+	struct trash t = { kind, ptr };
+
+	audio_ring_write(&e->trash_ring, &t, 1);
+}
+
 static bool handle(struct audio_engine *e, const struct cmd *c)
 {
 	switch (c->type) {
@@ -416,6 +446,29 @@ static bool handle(struct audio_engine *e, const struct cmd *c)
 		e->gain_db[c->a] = c->f;
 		set_route_targets(e);
 		break;
+	case CMD_DEVSIM:
+		if (audio_ring_write_available(&e->trash_ring) < 2)
+			return false;
+		if (e->dev_old)
+			trash(e, TRASH_DEVSIM, e->dev_old);  /* a switch mid-fade */
+		e->dev_old = e->dev;
+		e->dev = c->ptr;
+		if (e->dev) {
+			chain_devsim_set_level(e->dev, e->dev_level_db, 1);
+			chain_devsim_set_noise(e->dev, e->dev_noise_db, 1);
+		}
+		e->dev_xf = e->xfade_len;
+		break;
+	case CMD_DEV_LEVEL:
+		e->dev_level_db = c->f;
+		if (e->dev)
+			chain_devsim_set_level(e->dev, c->f, 0);
+		break;
+	case CMD_DEV_NOISE:
+		e->dev_noise_db = c->f;
+		if (e->dev)
+			chain_devsim_set_noise(e->dev, c->f, 0);
+		break;
 	case CMD_MONITOR:
 		e->monitor = c->a;
 		for (int i = 0; i < 4; i++)
@@ -428,7 +481,7 @@ static bool handle(struct audio_engine *e, const struct cmd *c)
 			return false;  /* retry next block */
 		e->clips[c->a] = c->ptr;
 		if (old)
-			audio_ring_write(&e->trash_ring, &old, 1);
+			trash(e, TRASH_CLIP, old);
 		e->length = 0;
 		for (int i = 0; i < AUDIO_MAX_SOURCES; i++)
 			if (e->clips[i] && e->clips[i]->frames > e->length)
@@ -529,6 +582,46 @@ static void tap(struct audio_engine *e, const float *lr, unsigned n)
 		atomic_fetch_add_explicit(&e->tap_overruns, n - done, memory_order_relaxed);
 }
 
+/* The playback-system simulation on n interleaved frames, in place, with
+ * the crossfade from the previous system (none = the signal as is). */
+static void simulate(struct audio_engine *e, float *out, int n)
+{
+	float *a[2] = { e->dl[0], e->dl[1] }, *b[2] = { e->dr[0], e->dr[1] };
+
+	for (int k = 0; k < n; k++) {
+		a[0][k] = b[0][k] = out[2 * k];
+		a[1][k] = b[1][k] = out[2 * k + 1];
+	}
+	if (e->dev)
+		chain_devsim_process(e->dev, a, (unsigned)n);
+	if (e->dev_xf > 0) {
+		if (e->dev_old)
+			chain_devsim_process(e->dev_old, b, (unsigned)n);
+		for (int k = 0; k < n; k++) {
+			/* equal power: two different filterings of one signal */
+			float t = (float)(e->xfade_len - e->dev_xf + k) / (float)e->xfade_len;
+			float gi, go;
+
+			if (t > 1.0f)
+				t = 1.0f;
+			gi = sinf(t * (float)M_PI_2);
+			go = cosf(t * (float)M_PI_2);
+			a[0][k] = a[0][k] * gi + b[0][k] * go;
+			a[1][k] = a[1][k] * gi + b[1][k] * go;
+		}
+		e->dev_xf = e->dev_xf > n ? e->dev_xf - n : 0;
+		if (e->dev_xf == 0 && e->dev_old &&
+		    audio_ring_write_available(&e->trash_ring) > 0) {
+			trash(e, TRASH_DEVSIM, e->dev_old);
+			e->dev_old = NULL;
+		}
+	}
+	for (int k = 0; k < n; k++) {
+		out[2 * k] = a[0][k];
+		out[2 * k + 1] = a[1][k];
+	}
+}
+
 /* One sub-block of n <= SUB frames into interleaved out. */
 static void sub_block(struct audio_engine *e, float *out, int n, float *gr)
 {
@@ -601,11 +694,18 @@ static void sub_block(struct audio_engine *e, float *out, int n, float *gr)
 			l = ml;
 			r = mr;
 		}
-		out[2 * k] = l * g;
-		out[2 * k + 1] = r * g;
+		e->gbuf[k] = g;
+		out[2 * k] = l;
+		out[2 * k + 1] = r;
 	}
 	for (int i = 0; i < 4; i++)
 		ramp_advance(&e->mon[i], n);
+	if (e->dev || e->dev_old)
+		simulate(e, out, n);
+	for (int k = 0; k < n; k++) {
+		out[2 * k] *= e->gbuf[k];
+		out[2 * k + 1] *= e->gbuf[k];
+	}
 	e->xfade = e->xfade > n ? e->xfade - n : 0;
 	reader_skip(e, &e->play, n);
 	ramp_advance(&e->run_gain, n);
@@ -688,7 +788,9 @@ struct audio_engine *audio_engine_new(double rate, const struct chain_settings *
 		e->dry[c] = calloc(SUB, sizeof(float));
 		e->a[c] = calloc(SUB, sizeof(float));
 		e->b[c] = calloc(SUB, sizeof(float));
-		if (!e->wet[c] || !e->dry[c] || !e->a[c] || !e->b[c]) {
+		e->dl[c] = calloc(SUB, sizeof(float));
+		e->dr[c] = calloc(SUB, sizeof(float));
+		if (!e->wet[c] || !e->dry[c] || !e->a[c] || !e->b[c] || !e->dl[c] || !e->dr[c]) {
 			*err = AUDIO_ENGINE_ERROR_NOMEM;
 			goto error;
 		}
@@ -699,11 +801,13 @@ struct audio_engine *audio_engine_new(double rate, const struct chain_settings *
 		goto error;
 	}
 	audio_ring_init(&e->cmd_ring, sizeof(struct cmd), CMD_RING, e->cmd_mem);
-	audio_ring_init(&e->trash_ring, sizeof(struct audio_clip *), TRASH_RING, e->trash_mem);
+	audio_ring_init(&e->trash_ring, sizeof(struct trash), TRASH_RING, e->trash_mem);
 	audio_ring_init(&e->tap_ring, 2 * sizeof(float), TAP_FRAMES, e->tap_mem);
 	pthread_mutex_init(&e->cmd_lock, NULL);
 
 	e->match = true;
+	e->dev_level_db = CHAIN_DEVSIM_LEVEL_DEF_DB;
+	e->dev_noise_db = CHAIN_DEVSIM_NOISE_OFF_DB;
 	ramp_snap(&e->run_gain, 0.0f);
 	ramp_snap(&e->jump_gain, 1.0f);
 	ramp_snap(&e->bypass_mix, 0.0f);
@@ -731,16 +835,24 @@ void audio_engine_free(struct audio_engine **ep)
 		if (c.type == CMD_CLIP && c.ptr) {
 			struct audio_clip *clip = c.ptr;
 			audio_clip_free(&clip);
+		} else if (c.type == CMD_DEVSIM && c.ptr) {
+			struct chain_devsim *d = c.ptr;
+
+			chain_devsim_free(&d);
 		}
 	audio_engine_collect(e);
 	for (int i = 0; i < AUDIO_MAX_SOURCES; i++)
 		audio_clip_free(&e->clips[i]);
+	chain_devsim_free(&e->dev);
+	chain_devsim_free(&e->dev_old);
 	chain_free(&e->chain);
 	for (int c2 = 0; c2 < 2; c2++) {
 		free(e->wet[c2]);
 		free(e->dry[c2]);
 		free(e->a[c2]);
 		free(e->b[c2]);
+		free(e->dl[c2]);
+		free(e->dr[c2]);
 	}
 	free(e->tap_mem);
 	if (e->cmd_ring.data)
@@ -813,6 +925,31 @@ int audio_engine_set_monitor(struct audio_engine *e, enum audio_monitor m)
 	return post(e, &c);
 }
 
+int audio_engine_set_devsim(struct audio_engine *e, struct chain_devsim *d)
+{
+	struct cmd c = { .type = CMD_DEVSIM, .ptr = d };
+
+	return post(e, &c);
+}
+
+int audio_engine_set_listen_level(struct audio_engine *e, float level_db)
+{
+	struct cmd c = { .type = CMD_DEV_LEVEL, .f = level_db };
+
+	if (!(level_db >= CHAIN_DEVSIM_LEVEL_MIN_DB && level_db <= CHAIN_DEVSIM_LEVEL_MAX_DB))
+		return AUDIO_ENGINE_ERROR_ARG;
+	return post(e, &c);
+}
+
+int audio_engine_set_road_noise(struct audio_engine *e, float noise_db)
+{
+	struct cmd c = { .type = CMD_DEV_NOISE, .f = noise_db };
+
+	if (isnan(noise_db) || noise_db > CHAIN_DEVSIM_NOISE_MAX_DB)
+		return AUDIO_ENGINE_ERROR_ARG;
+	return post(e, &c);
+}
+
 int audio_engine_set_loop(struct audio_engine *e, double in_s, double out_s, bool on)
 {
 	struct cmd c = { .type = CMD_LOOP, .a = on };
@@ -860,10 +997,19 @@ int audio_engine_set_clip(struct audio_engine *e, int slot, struct audio_clip *c
 
 void audio_engine_collect(struct audio_engine *e)
 {
-	struct audio_clip *c;
+	struct trash t;
 
-	while (audio_ring_read(&e->trash_ring, &c, 1) == 1)
-		audio_clip_free(&c);
+	while (audio_ring_read(&e->trash_ring, &t, 1) == 1) {
+		if (t.kind == TRASH_CLIP) {
+			struct audio_clip *c = t.ptr;
+
+			audio_clip_free(&c);
+		} else {
+			struct chain_devsim *d = t.ptr;
+
+			chain_devsim_free(&d);
+		}
+	}
 }
 
 void audio_engine_snapshot(struct audio_engine *e, struct audio_engine_snapshot *s)

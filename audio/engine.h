@@ -32,6 +32,7 @@
 #include "chain/chain.h"
 
 struct audio_clip;
+struct chain_devsim;
 
 #define AUDIO_MAX_SOURCES 64
 #define AUDIO_ENGINE_XFADE_MS 10.0
@@ -94,6 +95,16 @@ int audio_engine_set_bypass(struct audio_engine *e, bool bypass);
 int audio_engine_set_match(struct audio_engine *e, bool match);
 /* Crossfades to the mode over AUDIO_ENGINE_XFADE_MS. */
 int audio_engine_set_monitor(struct audio_engine *e, enum audio_monitor m);
+/* The playback-system simulation after the monitor matrix (chain/devsim.h,
+ * built at the engine's rate), or NULL for none; ownership passes to the
+ * engine, the previous one comes back through audio_engine_collect().
+ * Crossfades over AUDIO_ENGINE_XFADE_MS. */
+int audio_engine_set_devsim(struct audio_engine *e, struct chain_devsim *d);
+/* How hard a small speaker is driven, CHAIN_DEVSIM_LEVEL_MIN_DB … _MAX_DB
+ * (0 = the device's full volume), and the road-noise bed's level in dB
+ * RMS (CHAIN_DEVSIM_NOISE_OFF_DB or below: off).  Smoothed. */
+int audio_engine_set_listen_level(struct audio_engine *e, float level_db);
+int audio_engine_set_road_noise(struct audio_engine *e, float noise_db);
 /* in_s < out_s; loop_on toggles looping of that region. */
 int audio_engine_set_loop(struct audio_engine *e, double in_s, double out_s, bool on);
 int audio_engine_set_param(struct audio_engine *e, unsigned idx, float value);

@@ -22,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include "audio/clip.h"
@@ -29,6 +30,7 @@
 #include "audio/output.h"
 #include "audio/render.h"
 #include "audio/studio.h"
+#include "chain/devsim.h"
 #include "refs/loudness.h"
 #include "refs/match.h"
 
@@ -38,7 +40,7 @@
 /* Debounce of "after" re-measurement after the last parameter change. */
 #define AFTER_DEBOUNCE_S 0.15
 
-enum job_type { JOB_LOAD, JOB_DEMO, JOB_AFTER };
+enum job_type { JOB_LOAD, JOB_DEMO, JOB_AFTER, JOB_DEVSIM };
 
 struct job {
 	struct job *next;
@@ -47,6 +49,8 @@ struct job {
 	int demo;                     /* JOB_DEMO: which */
 	unsigned gen;                 /* JOB_AFTER: settings generation */
 	struct chain_settings settings;
+	struct chain_devsim_spec devspec;   /* JOB_DEVSIM */
+	struct chain_devsim *devsim;        /* its result */
 	/* results */
 	int err;
 	char msg[256];
@@ -75,6 +79,9 @@ struct audio_studio {
 	struct audio_match_info match;
 	bool match_dirty;
 	struct refs_platform_set *platforms;
+	struct refs_device_set *devices;
+	char system[REFS_DEVICE_NAME_MAX];   /* "" = none */
+	unsigned system_gen;                 /* drops stale JOB_DEVSIM results */
 	int platform;                 /* index in platforms, or -1 */
 	struct refs_platform_result presult[AUDIO_ROUTES];
 	float sent_gain_db[AUDIO_ROUTES];  /* what the engine has */
@@ -240,6 +247,11 @@ static void *worker_main(void *arg)
 		case JOB_AFTER:
 			run_after(st, j);
 			break;
+		case JOB_DEVSIM:
+			j->devsim = chain_devsim_new(st->rate, &j->devspec, &j->err);
+			if (!j->devsim && !j->err)
+				j->err = 1;
+			break;
 		}
 
 		pthread_mutex_lock(&st->lock);
@@ -266,6 +278,7 @@ static void enqueue(struct audio_studio *st, struct job *j)
 
 static void free_job(struct job *j)
 {
+	chain_devsim_free(&j->devsim);
 	audio_clip_free(&j->clip);
 	free(j);
 }
@@ -388,6 +401,24 @@ struct audio_studio *audio_studio_new(const char *mix_path,
 			refs_platform_load(NULL, 0, &st->platforms, pmsg, sizeof(pmsg));
 		}
 	}
+	{
+		/* the playback systems: shipped curves, then the user's */
+		char builtin[1024], user[1024], dmsg[256];
+		const char *env = getenv("TERMASTER_DATADIR");
+		struct stat sb;
+
+		if (env && *env)
+			snprintf(builtin, sizeof(builtin), "%s/devices", env);
+		else
+			snprintf(builtin, sizeof(builtin), "%s/devices", TM_PKGDATADIR);
+		if (stat(builtin, &sb) != 0)
+			snprintf(builtin, sizeof(builtin), "%s/refs/devices", TM_SRCDIR);
+		if (refs_devices_user_dir(user, sizeof(user)) != 0)
+			user[0] = '\0';
+		if (refs_devices_load(builtin, user[0] ? user : NULL, &st->devices, dmsg,
+				      sizeof(dmsg)) != 0 || dmsg[0])
+			snprintf(st->notice, sizeof(st->notice), "playback systems: %.280s", dmsg);
+	}
 	open_output(st, want);
 	if (!st->engine) {
 		*err = AUDIO_STUDIO_ERROR_ENGINE;
@@ -467,6 +498,7 @@ void audio_studio_free(struct audio_studio **stp)
 	}
 	audio_engine_free(&st->engine);
 	refs_platform_set_free(&st->platforms);
+	refs_device_set_free(&st->devices);
 	pthread_cond_destroy(&st->cond);
 	pthread_mutex_destroy(&st->lock);
 	free(st);
@@ -603,6 +635,19 @@ bool audio_studio_poll(struct audio_studio *st)
 
 		done = j->next;
 		changed = true;
+		if (j->type == JOB_DEVSIM) {
+			if (j->gen == st->system_gen) {
+				if (j->err) {
+					snprintf(st->notice, sizeof(st->notice),
+						 "playback system: cannot build it (%s)", chain_strerror(j->err));
+					st->system[0] = '\0';
+				} else if (audio_engine_set_devsim(st->engine, j->devsim) == 0) {
+					j->devsim = NULL;
+				}
+			}
+			free_job(j);
+			continue;
+		}
 		if (j->type == JOB_AFTER) {
 			if (j->gen == st->after_gen && !j->err) {
 				st->match.after = j->loud;
@@ -733,6 +778,45 @@ void audio_studio_source(struct audio_studio *st, int slot, struct audio_source_
 void audio_studio_match(struct audio_studio *st, struct audio_match_info *out)
 {
 	*out = st->match;
+}
+
+int audio_studio_set_system(struct audio_studio *st, const char *name)
+{
+	const struct refs_device *d = NULL;
+	struct job *j;
+
+	if (name && strcmp(name, "off") != 0) {
+		d = st->devices ? refs_device_find(st->devices, name) : NULL;
+		if (!d)
+			return AUDIO_STUDIO_ERROR_STATE;
+	}
+	st->system_gen++;
+	if (!d) {
+		st->system[0] = '\0';
+		audio_engine_set_devsim(st->engine, NULL);
+		return 0;
+	}
+	j = calloc(1, sizeof(*j));
+	if (!j)
+		return AUDIO_STUDIO_ERROR_NOMEM;
+	j->type = JOB_DEVSIM;
+	j->gen = st->system_gen;
+	j->devspec = d->spec;
+	snprintf(st->system, sizeof(st->system), "%s", d->name);
+	enqueue(st, j);
+	return 0;
+}
+
+const char *audio_studio_system(struct audio_studio *st)
+{
+	return st->system;
+}
+
+const struct refs_device *audio_studio_system_at(struct audio_studio *st, int i)
+{
+	if (!st->devices || i < 0 || (size_t)i >= refs_device_count(st->devices))
+		return NULL;
+	return refs_device_at(st->devices, (size_t)i);
 }
 
 int audio_studio_set_platform(struct audio_studio *st, const char *id)

@@ -23,6 +23,7 @@
 #include "refs/loudness.h"
 #include "refs/match.h"
 #include "refs/platform.h"
+#include "refs/devices.h"
 
 enum audio_studio_error {
 	AUDIO_STUDIO_OK = 0,
@@ -131,6 +132,18 @@ int audio_studio_set_platform(struct audio_studio *st, const char *id);
 void audio_studio_platform(struct audio_studio *st, struct audio_platform_info *out);
 /* Known platform i (0 … n_platforms-1), or NULL. */
 const struct refs_platform *audio_studio_platform_at(struct audio_studio *st, int i);
+
+/* Playback-system simulation by name ("earbuds", "car", "phone",
+ * "laptop", "tv", "flat" and the user's own; NULL or "off" for none).  The
+ * simulation is built on the worker and crossfaded in.  Returns 0 or
+ * AUDIO_STUDIO_ERROR_STATE for an unknown name.  Devices come from
+ * $TERMASTER_DATADIR/devices, the installed pkgdatadir, or the source tree,
+ * and ~/.config/termaster/devices/ (same name: the user's wins). */
+int audio_studio_set_system(struct audio_studio *st, const char *name);
+/* The current system's name ("" for none) and label. */
+const char *audio_studio_system(struct audio_studio *st);
+/* Known system i, or NULL past the end. */
+const struct refs_device *audio_studio_system_at(struct audio_studio *st, int i);
 
 double audio_studio_rate(const struct audio_studio *st);
 /* The output in one line ("ALSA: default, 48000 Hz, 256 frames") or why

@@ -16,6 +16,8 @@
 #include "audio/clip.h"
 #include "audio/engine.h"
 #include "chain/chain.h"
+#include "chain/devsim.h"
+#include "refs/devices.h"
 #include "tests/util.h"
 
 #define RATE 48000.0
@@ -294,6 +296,51 @@ int main(void)
 		ASSERT_INT("unknown name", -1, audio_monitor_find("quad"));
 		audio_engine_free(&e);
 		free(lr);
+	}
+
+	/* a playback system in the monitor section: the phone (mono) measured
+	 * through the engine at a low listening level against its curve file */
+	{
+		const char *top = getenv("top_srcdir");
+		char path[4096], msg[256];
+		struct refs_device dev;
+		static const double freqs[] = { 150.0, 400.0, 1000.0, 3000.0, 8000.0 };
+
+		snprintf(path, sizeof(path), "%s/refs/devices/phone.txt", top ? top : ".");
+		if (refs_device_load(path, &dev, msg, sizeof(msg)) != 0) {
+			test_fail(__FILE__, __LINE__, "cannot load %s: %s", path, msg);
+		} else {
+			for (size_t fi = 0; fi < sizeof(freqs) / sizeof(freqs[0]); fi++) {
+				size_t n = 48000;
+				float *lr = malloc(sizeof(float) * 2 * n);
+				struct chain_devsim *d = chain_devsim_new(RATE, &dev.spec, &err);
+				double want, got, md = 0;
+
+				for (size_t k = 0; k < n; k++) {
+					/* L and R differ: a mono device must sum them */
+					lr[2 * k] = (float)(0.02 * sin(2 * M_PI * freqs[fi] * (double)k / RATE));
+					lr[2 * k + 1] = (float)(0.01 * sin(2 * M_PI * freqs[fi] * (double)k / RATE));
+				}
+				e = audio_engine_new(RATE, &cs, &err);
+				audio_engine_set_clip(e, 1, audio_clip_from_frames("tone", lr, (int64_t)n, RATE));
+				audio_engine_set_source(e, 1);
+				audio_engine_set_listen_level(e, -40.0f);
+				audio_engine_set_devsim(e, d);
+				audio_engine_play(e, true);
+				free(run(e, 9600, 256));
+				out = run(e, 19200, 256);
+				for (size_t k = 0; k < 19200; k++)
+					md = fmax(md, fabs(out[2 * k] - out[2 * k + 1]));
+				ASSERT_CLOSE("mono device: identical channels", 0.0, md, 0);
+				want = 0.015 * db_to_lin(chain_devsim_curve_db(&dev.spec, freqs[fi]));
+				got = measure_sine_amp(out, 19200, 2, RATE, freqs[fi]);
+				ASSERT_CLOSE("phone response through the engine vs its curve (dB)",
+					     0.0, lin_to_db(got) - lin_to_db(want), 1.0);
+				free(out);
+				audio_engine_free(&e);
+				free(lr);
+			}
+		}
 	}
 
 	/* bypass on a signal the limiter works on */

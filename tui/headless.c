@@ -7,6 +7,7 @@
  *   play | pause | seek SECONDS | source mix|ref N | bypass on|off
  *   match on|off | monitor stereo|mono|side|left|right|swap|polarity
  *   platform ID|off (streaming-platform preview: spotify-normal, youtube …)
+ *   system NAME|off | level DB | noise DB|off (playback-system simulation)
  *   loop IN OUT | loop off | set PARAM VALUE
  *   wait SECONDS | status | quit
  *
@@ -36,10 +37,12 @@
 
 #include "audio/engine.h"
 #include "audio/studio.h"
+#include "chain/devsim.h"
 #include "tui/tui.h"
 
 #define EXPECTED "play, pause, seek SECONDS, source mix|ref N, bypass on|off, " \
-		 "match on|off, monitor MODE, platform ID|off, loop IN OUT|off, set PARAM VALUE, " \
+		 "match on|off, monitor MODE, platform ID|off, system NAME|off, level DB, " \
+		 "noise DB|off, loop IN OUT|off, set PARAM VALUE, " \
 		 "wait SECONDS, " \
 		 "status, quit"
 
@@ -139,7 +142,12 @@ static void status(struct hl *h)
 	json_num(f, (double)s.loop_in / s.rate);
 	fprintf(f, ", \"out_s\": ");
 	json_num(f, (double)s.loop_out / s.rate);
-	fprintf(f, "}, \"platform\": ");
+	fprintf(f, "}, \"system\": ");
+	if (audio_studio_system(h->st)[0])
+		json_str(f, audio_studio_system(h->st));
+	else
+		fputs("null", f);
+	fprintf(f, ", \"platform\": ");
 	{
 		struct audio_platform_info pi;
 
@@ -327,6 +335,38 @@ static int run_line(struct hl *h, char *line, long lineno)
 			return bad(h, lineno, "monitor: expected stereo, mono, side, left, right, swap "
 				   "or polarity, got '%s'", argc > 1 ? argv[1] : "");
 		audio_engine_set_monitor(h->e, (enum audio_monitor)m);
+	} else if (!strcmp(argv[0], "system")) {
+		if (argc != 2 || audio_studio_set_system(h->st, argv[1])) {
+			char names[512];
+			size_t used = 0;
+
+			names[0] = '\0';
+			for (int i = 0; audio_studio_system_at(h->st, i); i++) {
+				int w = snprintf(names + used, sizeof(names) - used, "%s, ",
+						 audio_studio_system_at(h->st, i)->name);
+
+				if (w < 0 || (size_t)w >= sizeof(names) - used)
+					break;
+				used += (size_t)w;
+			}
+			return bad(h, lineno, "system: expected %soff, got '%s'", names,
+				   argc > 1 ? argv[1] : "");
+		}
+		settle(h);  /* the simulation is built on the worker */
+	} else if (!strcmp(argv[0], "level")) {
+		if (argc != 2 || !parse_num(argv[1], &v) ||
+		    audio_engine_set_listen_level(h->e, (float)v))
+			return bad(h, lineno, "level: expected the listening level in dB, %.0f … %.0f, got '%s'",
+				   (double)CHAIN_DEVSIM_LEVEL_MIN_DB, (double)CHAIN_DEVSIM_LEVEL_MAX_DB,
+				   argc > 1 ? argv[1] : "");
+	} else if (!strcmp(argv[0], "noise")) {
+		if (argc == 2 && !strcmp(argv[1], "off")) {
+			audio_engine_set_road_noise(h->e, CHAIN_DEVSIM_NOISE_OFF_DB);
+		} else if (argc != 2 || !parse_num(argv[1], &v) ||
+			   audio_engine_set_road_noise(h->e, (float)v)) {
+			return bad(h, lineno, "noise: expected the road-noise level in dB RMS (up to 0) or off, got '%s'",
+				   argc > 1 ? argv[1] : "");
+		}
 	} else if (!strcmp(argv[0], "platform")) {
 		if (argc != 2 || audio_studio_set_platform(h->st, argv[1])) {
 			char names[512];

@@ -37,6 +37,7 @@
 
 #include "audio/engine.h"
 #include "audio/studio.h"
+#include "chain/devsim.h"
 #include "refs/loudness.h"
 #include "refs/match.h"
 #include "refs/meter.h"
@@ -435,6 +436,7 @@ struct screen {
 		int value;
 		double at;      /* 0: nothing pending */
 	} want_play, want_bypass, want_match, want_loop, want_source, want_monitor;
+	float listen_db;        /* the playback systems' listening level */
 
 	char msg[512];
 	enum look msg_look;
@@ -857,6 +859,45 @@ static void handle_key(struct screen *s, int ch)
 		say(s, m ? LOOK_WARN : LOOK_NORMAL, MSG_SECONDS, "monitor: %s%s",
 		    audio_monitor_name((enum audio_monitor)m),
 		    m ? " (what you hear is not the stereo master)" : "");
+		break;
+	}
+	case 's':
+	case 'S': {
+		/* playback systems: off → each → off (S goes back) */
+		const char *cur = audio_studio_system(s->st);
+		const struct refs_device *d;
+		int n = 0, at = -1, next;
+
+		while (audio_studio_system_at(s->st, n)) {
+			if (cur[0] && strcmp(audio_studio_system_at(s->st, n)->name, cur) == 0)
+				at = n;
+			n++;
+		}
+		/* positions: -1 = off, 0 … n-1 */
+		next = ch == 's' ? (at + 2) % (n + 1) - 1 : (at + n + 1) % (n + 1) - 1;
+		d = next >= 0 ? audio_studio_system_at(s->st, next) : NULL;
+		audio_studio_set_system(s->st, d ? d->name : NULL);
+		if (d)
+			say(s, LOOK_WARN, MSG_SECONDS, "playback system: %s (%s, level %.0f dB; , . change it)",
+			    d->label, d->spec.mono ? "mono" : "stereo", s->listen_db);
+		else
+			say(s, LOOK_NORMAL, MSG_SECONDS, "playback system off: the monitors as they are");
+		break;
+	}
+	case ',':
+	case '.': {
+		float v = s->listen_db + (ch == '.' ? 3.0f : -3.0f);
+
+		if (v < CHAIN_DEVSIM_LEVEL_MIN_DB)
+			v = CHAIN_DEVSIM_LEVEL_MIN_DB;
+		if (v > CHAIN_DEVSIM_LEVEL_MAX_DB)
+			v = CHAIN_DEVSIM_LEVEL_MAX_DB;
+		if (audio_engine_set_listen_level(e, v) == 0) {
+			s->listen_db = v;
+			say(s, LOOK_NORMAL, MSG_SECONDS,
+			    "listening level %.0f dB (how hard a small speaker is driven; 0 = full volume)",
+			    (double)v);
+		}
 		break;
 	}
 	case 'P': {
@@ -1381,10 +1422,22 @@ static void draw_transport(struct screen *s, int y)
 		enum audio_monitor m = s->snap.monitor;
 		int i;
 
+		const char *sys = audio_studio_system(s->st);
+		int w;
+
 		snprintf(mon, sizeof(mon), " MONITOR %s ", audio_monitor_name(m));
 		for (i = 9; mon[i] && mon[i] != ' '; i++)
 			mon[i] = (char)toupper((unsigned char)mon[i]);
+		w = text_cols(mon);
 		put_right(y, COLS - 1, m == AUDIO_MONITOR_STEREO ? LOOK_DIM : LOOK_AB_BEFORE, mon);
+		if (sys[0]) {
+			char sy[48];
+
+			snprintf(sy, sizeof(sy), " ON %s ", sys);
+			for (i = 4; sy[i] && sy[i] != ' '; i++)
+				sy[i] = (char)toupper((unsigned char)sy[i]);
+			put_right(y, COLS - 2 - w, LOOK_AB_BEFORE, sy);
+		}
 	}
 	(void)x;
 }
@@ -1600,6 +1653,8 @@ static void draw_help_overlay(void)
 		{ "L", "loudness match on / off" },
 		{ "m M", "monitor: stereo, mono, side, L, R, swap, polarity" },
 		{ "P", "streaming-platform preview: next platform / off" },
+		{ "s S", "playback system: earbuds, car, phone, laptop, TV… / off" },
+		{ ", .", "listening level down / up (drives small speakers)" },
 		{ "[", "loop in at the playhead" },
 		{ "]", "loop out at the playhead" },
 		{ "\\", "loop on / off" },
@@ -1841,6 +1896,7 @@ int tui_screen_run(const struct tui_opts *o)
 	so.buffer_frames = o->buffer_frames;
 	so.rate = o->rate;
 	so.no_device = o->no_device;
+	s->listen_db = CHAIN_DEVSIM_LEVEL_DEF_DB;
 	s->st = audio_studio_new(o->demo ? NULL : o->mix, &so, &err, msg, sizeof(msg));
 	if (!s->st) {
 		const char *path = o->demo || !o->mix ? "demo" : o->mix;

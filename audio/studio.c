@@ -40,7 +40,7 @@
 /* Debounce of "after" re-measurement after the last parameter change. */
 #define AFTER_DEBOUNCE_S 0.15
 
-enum job_type { JOB_LOAD, JOB_DEMO, JOB_AFTER, JOB_DEVSIM };
+enum job_type { JOB_LOAD, JOB_DEMO, JOB_AFTER, JOB_DEVSIM, JOB_SYSMEASURE };
 
 struct job {
 	struct job *next;
@@ -51,6 +51,12 @@ struct job {
 	struct chain_settings settings;
 	struct chain_devsim_spec devspec;   /* JOB_DEVSIM */
 	struct chain_devsim *devsim;        /* its result */
+	float level_db;                     /* JOB_SYSMEASURE: listening level */
+	const struct audio_clip *clips[AUDIO_MAX_SOURCES];  /* JOB_SYSMEASURE */
+	int n_clips;
+	/* JOB_SYSMEASURE results per route: loudness through the system */
+	struct refs_loudness sys[AUDIO_ROUTES];
+	bool sys_valid[AUDIO_ROUTES];
 	/* results */
 	int err;
 	char msg[256];
@@ -82,6 +88,16 @@ struct audio_studio {
 	struct refs_device_set *devices;
 	char system[REFS_DEVICE_NAME_MAX];   /* "" = none */
 	unsigned system_gen;                 /* drops stale JOB_DEVSIM results */
+	struct chain_devsim_spec system_spec;
+	float listen_db;
+	/* loudness of every route heard through the system, for matching */
+	unsigned sys_gen;                    /* bumped by what invalidates it */
+	_Atomic unsigned sys_live_gen;       /* the worker cancels stale passes */
+	bool sys_dirty;
+	bool sys_measured;
+	struct refs_loudness sys_loud[AUDIO_ROUTES];
+	bool sys_valid[AUDIO_ROUTES];
+	const struct audio_clip *clip[AUDIO_MAX_SOURCES];
 	int platform;                 /* index in platforms, or -1 */
 	struct refs_platform_result presult[AUDIO_ROUTES];
 	float sent_gain_db[AUDIO_ROUTES];  /* what the engine has */
@@ -218,6 +234,93 @@ static void run_after(struct audio_studio *st, struct job *j)
 	refs_analyser_free(&a.an);
 }
 
+/* Loudness of every route as heard through the playback system (noise
+ * off, at the listening level), so that matching holds on the device. */
+struct sys_ctx {
+	struct audio_studio *st;
+	struct chain_devsim *dev;
+	struct refs_analyser *an;
+	unsigned gen;
+	float l[1024], r[1024], lr[2048];
+};
+
+static int sys_sink(void *user, const float *lr, size_t frames)
+{
+	struct sys_ctx *c = user;
+
+	if (atomic_load(&c->st->stopping) || atomic_load(&c->st->sys_live_gen) != c->gen)
+		return 1;
+	for (size_t done = 0; done < frames;) {
+		size_t m = frames - done < 1024 ? frames - done : 1024;
+		float *buf[2] = { c->l, c->r };
+
+		for (size_t k = 0; k < m; k++) {
+			c->l[k] = lr[2 * (done + k)];
+			c->r[k] = lr[2 * (done + k) + 1];
+		}
+		chain_devsim_process(c->dev, buf, (unsigned)m);
+		for (size_t k = 0; k < m; k++) {
+			c->lr[2 * k] = c->l[k];
+			c->lr[2 * k + 1] = c->r[k];
+		}
+		if (refs_analyser_add(c->an, c->lr, m))
+			return 1;
+		done += m;
+	}
+	return 0;
+}
+
+static int sys_measure(struct audio_studio *st, struct job *j, const float *lr, int64_t frames,
+		       const struct chain_settings *through_chain, struct refs_loudness *out)
+{
+	struct sys_ctx *c = calloc(1, sizeof(*c));
+	int err = 0;
+
+	if (!c)
+		return 1;
+	c->st = st;
+	c->gen = j->gen;
+	c->dev = chain_devsim_new(st->rate, &j->devspec, &err);
+	c->an = refs_analyser_new(2, st->rate, &err);
+	if (c->dev && c->an) {
+		chain_devsim_set_level(c->dev, j->level_db, 1);
+		if (through_chain)
+			err = audio_render_run(lr, frames, st->rate, through_chain, sys_sink, c);
+		else
+			err = sys_sink(c, lr, (size_t)frames);
+		if (!err)
+			err = refs_analyser_result(c->an, out);
+	} else {
+		err = err ? err : 1;
+	}
+	chain_devsim_free(&c->dev);
+	refs_analyser_free(&c->an);
+	free(c);
+	return err;
+}
+
+static void run_sysmeasure(struct audio_studio *st, struct job *j)
+{
+	for (int i = 0; i < j->n_clips && !j->err; i++) {
+		const struct audio_clip *c = j->clips[i];
+
+		if (!c)
+			continue;
+		if (i == 0) {
+			j->err = sys_measure(st, j, c->data, c->frames, &j->settings,
+					     &j->sys[AUDIO_ROUTE_AFTER]);
+			j->sys_valid[AUDIO_ROUTE_AFTER] = !j->err;
+			if (!j->err)
+				j->err = sys_measure(st, j, c->data, c->frames, NULL,
+						     &j->sys[AUDIO_ROUTE_BEFORE]);
+			j->sys_valid[AUDIO_ROUTE_BEFORE] = !j->err;
+		} else {
+			j->err = sys_measure(st, j, c->data, c->frames, NULL, &j->sys[i]);
+			j->sys_valid[i] = !j->err;
+		}
+	}
+}
+
 static void *worker_main(void *arg)
 {
 	struct audio_studio *st = arg;
@@ -251,6 +354,9 @@ static void *worker_main(void *arg)
 			j->devsim = chain_devsim_new(st->rate, &j->devspec, &j->err);
 			if (!j->devsim && !j->err)
 				j->err = 1;
+			break;
+		case JOB_SYSMEASURE:
+			run_sysmeasure(st, j);
 			break;
 		}
 
@@ -387,6 +493,7 @@ struct audio_studio *audio_studio_new(const char *mix_path,
 	if (st->opts.rate > 0)
 		want = st->opts.rate;
 
+	st->listen_db = CHAIN_DEVSIM_LEVEL_DEF_DB;
 	st->platform = -1;
 	{
 		/* built-in platform rules, corrected by the user's file */
@@ -543,6 +650,28 @@ static void queue_after(struct audio_studio *st)
 	enqueue(st, j);
 }
 
+/* Measure every route through the current playback system on the worker;
+ * a newer request cancels an older one. */
+static void queue_sysmeasure(struct audio_studio *st)
+{
+	struct job *j = calloc(1, sizeof(*j));
+
+	if (!j)
+		return;
+	j->type = JOB_SYSMEASURE;
+	j->gen = ++st->sys_gen;
+	j->devspec = st->system_spec;
+	j->level_db = st->listen_db;
+	j->settings = st->settings;
+	for (int i = 0; i < st->n_src && i < AUDIO_MAX_SOURCES; i++)
+		j->clips[i] = st->clip[i];
+	j->n_clips = st->n_src;
+	atomic_store(&st->sys_live_gen, j->gen);
+	st->sys_dirty = false;
+	st->sys_measured = false;
+	enqueue(st, j);
+}
+
 static void recompute_match(struct audio_studio *st)
 {
 	struct refs_match_source s[AUDIO_MAX_SOURCES + 1];
@@ -561,6 +690,17 @@ static void recompute_match(struct audio_studio *st)
 		s[n].valid = in->measured;
 		s[n].integrated_lufs = in->loudness.integrated_lufs;
 		s[n].true_peak_dbtp = in->loudness.true_peak_dbtp;
+	}
+	if (st->system[0] && st->sys_measured) {
+		/* on a playback system, match what is heard through it */
+		for (size_t i = 0; i < n; i++) {
+			int r = i == 0 ? AUDIO_ROUTE_AFTER : i == 1 ? AUDIO_ROUTE_BEFORE : (int)i - 1;
+
+			if (r < AUDIO_ROUTES && st->sys_valid[r]) {
+				s[i].integrated_lufs = st->sys_loud[r].integrated_lufs;
+				s[i].true_peak_dbtp = st->sys_loud[r].true_peak_dbtp;
+			}
+		}
 	}
 	refs_match_compute(s, n, st->opts.max_peak_dbtp, g, &st->match.result);
 	/* report the limiting source as a route (AUDIO_ROUTE_*) */
@@ -648,12 +788,23 @@ bool audio_studio_poll(struct audio_studio *st)
 			free_job(j);
 			continue;
 		}
+		if (j->type == JOB_SYSMEASURE) {
+			if (j->gen == st->sys_gen && !j->err) {
+				memcpy(st->sys_loud, j->sys, sizeof(st->sys_loud));
+				memcpy(st->sys_valid, j->sys_valid, sizeof(st->sys_valid));
+				st->sys_measured = true;
+				st->match_dirty = true;
+			}
+			free_job(j);
+			continue;
+		}
 		if (j->type == JOB_AFTER) {
 			if (j->gen == st->after_gen && !j->err) {
 				st->match.after = j->loud;
 				st->match.after_measured = true;
 				st->match.after_pending = st->after_dirty;
 				st->match_dirty = true;
+				st->sys_dirty = st->system[0] != '\0';
 			}
 			if (j->gen == st->after_gen)
 				st->after_queued = false;
@@ -688,7 +839,9 @@ bool audio_studio_poll(struct audio_studio *st)
 		if (!j->err) {
 			if (j->slot == 0)
 				st->mix_clip = j->clip;
+			st->clip[j->slot] = j->clip;
 			audio_engine_set_clip(st->engine, j->slot, j->clip);
+			st->sys_dirty = st->system[0] != '\0';
 			j->clip = NULL;
 			if (j->slot == 0) {
 				st->after_dirty = true;
@@ -701,6 +854,8 @@ bool audio_studio_poll(struct audio_studio *st)
 
 	if (st->after_dirty && now_s() - st->after_changed_at >= AFTER_DEBOUNCE_S)
 		queue_after(st);
+	if (st->sys_dirty && st->system[0] && !st->after_dirty && st->match.after_measured)
+		queue_sysmeasure(st);
 	if (st->match_dirty) {
 		recompute_match(st);
 		st->match_dirty = false;
@@ -716,7 +871,7 @@ bool audio_studio_busy(struct audio_studio *st)
 	pthread_mutex_lock(&st->lock);
 	busy = st->queue || st->running || st->done;
 	pthread_mutex_unlock(&st->lock);
-	return busy || st->after_dirty || st->match_dirty;
+	return busy || st->after_dirty || st->match_dirty || (st->sys_dirty && st->system[0]);
 }
 
 /* ---- controls and state ---- */
@@ -791,11 +946,18 @@ int audio_studio_set_system(struct audio_studio *st, const char *name)
 			return AUDIO_STUDIO_ERROR_STATE;
 	}
 	st->system_gen++;
+	st->sys_measured = false;
+	st->sys_gen++;  /* a pass in flight is stale */
+	atomic_store(&st->sys_live_gen, st->sys_gen);
+	st->match_dirty = true;
 	if (!d) {
 		st->system[0] = '\0';
+		st->sys_dirty = false;
 		audio_engine_set_devsim(st->engine, NULL);
 		return 0;
 	}
+	st->system_spec = d->spec;
+	st->sys_dirty = true;
 	j = calloc(1, sizeof(*j));
 	if (!j)
 		return AUDIO_STUDIO_ERROR_NOMEM;
@@ -804,6 +966,15 @@ int audio_studio_set_system(struct audio_studio *st, const char *name)
 	j->devspec = d->spec;
 	snprintf(st->system, sizeof(st->system), "%s", d->name);
 	enqueue(st, j);
+	return 0;
+}
+
+int audio_studio_set_listen_level(struct audio_studio *st, float level_db)
+{
+	if (audio_engine_set_listen_level(st->engine, level_db))
+		return AUDIO_STUDIO_ERROR_STATE;
+	st->listen_db = level_db;
+	st->sys_dirty = st->system[0] != '\0';
 	return 0;
 }
 

@@ -135,12 +135,17 @@ const struct refs_platform *audio_studio_platform_at(struct audio_studio *st, in
 
 /* Playback-system simulation by name ("earbuds", "car", "phone",
  * "laptop", "tv", "flat" and the user's own; NULL or "off" for none).  The
- * simulation is built on the worker and crossfaded in.  Returns 0 or
+ * simulation is built on the worker and crossfaded in; every source is
+ * then measured through it (noise off, at the listening level) and the
+ * match gains follow, so A/B stays matched as heard on the device.  Returns 0 or
  * AUDIO_STUDIO_ERROR_STATE for an unknown name.  Devices come from
  * $TERMASTER_DATADIR/devices, the installed pkgdatadir, or the source tree,
  * and ~/.config/termaster/devices/ (same name: the user's wins). */
 int audio_studio_set_system(struct audio_studio *st, const char *name);
-/* The current system's name ("" for none) and label. */
+/* Listening level of the playback system (engine.h); matching is then
+ * re-measured through the system at that level.  0 or _STATE. */
+int audio_studio_set_listen_level(struct audio_studio *st, float level_db);
+/* The current system's name ("" for none). */
 const char *audio_studio_system(struct audio_studio *st);
 /* Known system i, or NULL past the end. */
 const struct refs_device *audio_studio_system_at(struct audio_studio *st, int i);

@@ -28,11 +28,12 @@ fi
 "$TERMASTER" render "$T/mix.wav" -o "$T/after.wav" --bits 32 --set gain.gain_db=20 --quiet ||
 	fail "render failed"
 
-run() {  # $1 = match on|off, $2 = check mode
+run() {  # $1 = match on|off, $2 = check mode, $3 = extra commands
 	rm -f "$T/capture.raw"
 	cat > "$T/script.txt" <<EOT
 set gain.gain_db 20
 match $1
+${3:-}
 play
 wait 3
 source ref 1
@@ -41,17 +42,22 @@ status
 quit
 EOT
 	if ! "$TERMASTER" --headless --commands "$T/script.txt" --device default --buffer $BUF \
-		"$T/mix.wav" "$T/ref.wav" > "$T/status-$1.json" 2> "$T/stderr-$1.txt"; then
-		cat "$T/stderr-$1.txt" >&2
-		fail "headless run with match $1 failed"
+		"$T/mix.wav" "$T/ref.wav" > "$T/status-$2.json" 2> "$T/stderr-$2.txt"; then
+		cat "$T/stderr-$2.txt" >&2
+		fail "headless run ($2) failed"
 		return
 	fi
-	grep -q '"source": "ref 1"' "$T/status-$1.json" || fail "status does not report ref 1 (match $1)"
-	grep -q 'null output' "$T/status-$1.json" && fail "played to the null driver, not the device"
+	grep -q '"source": "ref 1"' "$T/status-$2.json" || fail "status does not report ref 1 ($2)"
+	grep -q 'null output' "$T/status-$2.json" && fail "played to the null driver, not the device"
 	"$E2E_CHECK" "$T/capture.raw" $RATE "$T/after.wav" "$T/ref.wav" 3 6 $BUF "$2" ||
-		fail "capture check failed (match $1)"
+		fail "capture check failed ($2)"
 }
 
 run on match
 run off nomatch
+# A/B through a simulated phone (mono, no bass) at a listening level in the
+# speaker's linear range: matched as heard on the device
+run on simmatch "system phone
+level -40"
+
 done_tests

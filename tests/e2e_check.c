@@ -15,6 +15,8 @@
  *     the signals' own largest step plus both peaks × (pi/2) / crossfade;
  *   - MODE "match": the two segments' integrated loudness (BS.1770) differ
  *     by at most 0.1 LU;
+ *     MODE "simmatch": played through a playback system (the samples are
+ *     the device's), only the two segments' loudness, within 0.1 LU;
  *     MODE "nomatch": they differ by the true difference of the files'
  *     same segments within 0.1 LU, and the first segment equals FIRST
  *     sample for sample (max difference <= 1e-6: live equals render).
@@ -131,6 +133,28 @@ int main(int argc, char **argv)
 	end_s = atof(argv[6]);
 	buffer = atol(argv[7]);
 	match = !strcmp(argv[8], "match");
+	if (!strcmp(argv[8], "simmatch")) {
+		/* through a playback system: only the loudness of the two
+		 * segments is compared (the output is not the files' samples) */
+		long on = -1, sf = lround(switch_s * rate), ef = lround(end_s * rate), hf = lround(0.5 * rate);
+		double l1, l2;
+
+		for (long i = 0; i < ncap; i++)
+			if (cap[2 * i] != 0.0f || cap[2 * i + 1] != 0.0f) {
+				on = i;
+				break;
+			}
+		if (on < 0 || on + ef > ncap) {
+			printf("FAIL the capture is silent or too short\n");
+			return 1;
+		}
+		l1 = loudness(cap + 2 * (on + hf), sf - hf, rate);
+		l2 = loudness(cap + 2 * (on + sf + hf), ef - sf - hf, rate);
+		printf("through the system: first %.3f LUFS, second %.3f LUFS\n", l1, l2);
+		check(fabs(l1 - l2) <= 0.1, "matched segments through the system differ (LU)", l1 - l2, 0, 0.1);
+		printf("%d failed\n", failures);
+		return failures ? 1 : 0;
+	}
 	xf = lround(rate * 0.010);
 	s_frame = lround(switch_s * rate);
 	e_frame = lround(end_s * rate);

@@ -355,10 +355,11 @@ static int run_line(struct hl *h, char *line, long lineno)
 		settle(h);  /* the simulation is built on the worker */
 	} else if (!strcmp(argv[0], "level")) {
 		if (argc != 2 || !parse_num(argv[1], &v) ||
-		    audio_engine_set_listen_level(h->e, (float)v))
+		    audio_studio_set_listen_level(h->st, (float)v))
 			return bad(h, lineno, "level: expected the listening level in dB, %.0f … %.0f, got '%s'",
 				   (double)CHAIN_DEVSIM_LEVEL_MIN_DB, (double)CHAIN_DEVSIM_LEVEL_MAX_DB,
 				   argc > 1 ? argv[1] : "");
+		settle(h);  /* re-measured through the system */
 	} else if (!strcmp(argv[0], "noise")) {
 		if (argc == 2 && !strcmp(argv[1], "off")) {
 			audio_engine_set_road_noise(h->e, CHAIN_DEVSIM_NOISE_OFF_DB);

@@ -892,7 +892,7 @@ static void handle_key(struct screen *s, int ch)
 			v = CHAIN_DEVSIM_LEVEL_MIN_DB;
 		if (v > CHAIN_DEVSIM_LEVEL_MAX_DB)
 			v = CHAIN_DEVSIM_LEVEL_MAX_DB;
-		if (audio_engine_set_listen_level(e, v) == 0) {
+		if (audio_studio_set_listen_level(s->st, v) == 0) {
 			s->listen_db = v;
 			say(s, LOOK_NORMAL, MSG_SECONDS,
 			    "listening level %.0f dB (how hard a small speaker is driven; 0 = full volume)",

@@ -58,6 +58,7 @@ enum cmd_type {
 	CMD_DEVSIM,
 	CMD_DEV_LEVEL,
 	CMD_DEV_NOISE,
+	CMD_PLATFORM_LIMITER,
 };
 
 /* Monitor matrices: out_l = m[0]·l + m[1]·r, out_r = m[2]·l + m[3]·r. */
@@ -144,6 +145,9 @@ struct audio_engine {
 	int dev_xf;                    /* frames of that crossfade to go */
 	float dev_level_db, dev_noise_db;
 	float gbuf[SUB];               /* run × jump gain per frame */
+	struct chain *plim;            /* a platform's player limiter */
+	bool plim_on;
+	int plim_xf;
 	float *dl[2], *dr[2];          /* planar scratch for the simulations */
 	bool next_loop_on;        /* loop state applied at the next jump */
 	int64_t next_loop_in, next_loop_out;
@@ -459,6 +463,16 @@ static bool handle(struct audio_engine *e, const struct cmd *c)
 		}
 		e->dev_xf = e->xfade_len;
 		break;
+	case CMD_PLATFORM_LIMITER:
+		if ((c->a != 0) != e->plim_on) {
+			if (c->a)
+				chain_reset(e->plim);
+			e->plim_on = c->a != 0;
+			e->plim_xf = e->xfade_len;
+		}
+		chain_set_param(e->plim, (unsigned)chain_param_find("limiter.ceiling_dbtp"), c->f);
+		chain_set_param(e->plim, (unsigned)chain_param_find("limiter.release_ms"), (float)c->i0);
+		break;
 	case CMD_DEV_LEVEL:
 		e->dev_level_db = c->f;
 		if (e->dev)
@@ -622,6 +636,35 @@ static void simulate(struct audio_engine *e, float *out, int n)
 	}
 }
 
+/* The platform limiter on n interleaved frames, in place, crossfaded in
+ * and out (it delays by its latency: the fade covers the jump). */
+static void platform_limit(struct audio_engine *e, float *out, int n)
+{
+	float *a[2] = { e->dl[0], e->dl[1] };
+
+	for (int k = 0; k < n; k++) {
+		a[0][k] = out[2 * k];
+		a[1][k] = out[2 * k + 1];
+	}
+	chain_process(e->plim, a, (unsigned)n);
+	for (int k = 0; k < n; k++) {
+		float w;
+
+		if (e->plim_xf > 0) {
+			float t = (float)(e->xfade_len - e->plim_xf + k) / (float)e->xfade_len;
+
+			if (t > 1.0f)
+				t = 1.0f;
+			w = e->plim_on ? t : 1.0f - t;
+		} else {
+			w = e->plim_on ? 1.0f : 0.0f;
+		}
+		out[2 * k] = a[0][k] * w + out[2 * k] * (1.0f - w);
+		out[2 * k + 1] = a[1][k] * w + out[2 * k + 1] * (1.0f - w);
+	}
+	e->plim_xf = e->plim_xf > n ? e->plim_xf - n : 0;
+}
+
 /* One sub-block of n <= SUB frames into interleaved out. */
 static void sub_block(struct audio_engine *e, float *out, int n, float *gr)
 {
@@ -686,17 +729,21 @@ static void sub_block(struct audio_engine *e, float *out, int n, float *gr)
 			l = 0.0f;
 		if (!isfinite(r))
 			r = 0.0f;
-		if (e->monitor != AUDIO_MONITOR_STEREO || e->mon[0].left || e->mon[1].left ||
-		    e->mon[2].left || e->mon[3].left) {
-			float ml = ramp_at(&e->mon[0], k) * l + ramp_at(&e->mon[1], k) * r;
-			float mr = ramp_at(&e->mon[2], k) * l + ramp_at(&e->mon[3], k) * r;
-
-			l = ml;
-			r = mr;
-		}
 		e->gbuf[k] = g;
 		out[2 * k] = l;
 		out[2 * k + 1] = r;
+	}
+	/* a platform's own limiter (Spotify "loud") on the normalised signal */
+	if (e->plim_on || e->plim_xf > 0)
+		platform_limit(e, out, n);
+	if (e->monitor != AUDIO_MONITOR_STEREO || e->mon[0].left || e->mon[1].left ||
+	    e->mon[2].left || e->mon[3].left) {
+		for (int k = 0; k < n; k++) {
+			float l = out[2 * k], r = out[2 * k + 1];
+
+			out[2 * k] = ramp_at(&e->mon[0], k) * l + ramp_at(&e->mon[1], k) * r;
+			out[2 * k + 1] = ramp_at(&e->mon[2], k) * l + ramp_at(&e->mon[3], k) * r;
+		}
 	}
 	for (int i = 0; i < 4; i++)
 		ramp_advance(&e->mon[i], n);
@@ -779,6 +826,20 @@ struct audio_engine *audio_engine_new(double rate, const struct chain_settings *
 		goto error;
 	}
 	e->latency = chain_latency(e->chain);
+	{
+		/* the platform limiter: the chain at its defaults is a limiter
+		 * alone (EQ flat, stereo neutral, the rest off); fixed release
+		 * like a player's */
+		struct chain_settings ps;
+
+		chain_settings_default(&ps);
+		chain_settings_assign(&ps, "limiter.auto_release=off", NULL, 0);
+		e->plim = chain_new(rate, SUB, &ps, &cerr);
+		if (!e->plim) {
+			*err = AUDIO_ENGINE_ERROR_CHAIN;
+			goto error;
+		}
+	}
 	e->limiter = chain_proc_find("limiter");
 	e->n_procs = chain_proc_count();
 	if (e->n_procs > AUDIO_ENGINE_PROCS)
@@ -845,6 +906,7 @@ void audio_engine_free(struct audio_engine **ep)
 		audio_clip_free(&e->clips[i]);
 	chain_devsim_free(&e->dev);
 	chain_devsim_free(&e->dev_old);
+	chain_free(&e->plim);
 	chain_free(&e->chain);
 	for (int c2 = 0; c2 < 2; c2++) {
 		free(e->wet[c2]);
@@ -922,6 +984,15 @@ int audio_engine_set_monitor(struct audio_engine *e, enum audio_monitor m)
 
 	if ((unsigned)m >= AUDIO_MONITOR_COUNT)
 		return AUDIO_ENGINE_ERROR_ARG;
+	return post(e, &c);
+}
+
+int audio_engine_set_platform_limiter(struct audio_engine *e, bool on, float ceiling_db,
+				      float release_ms)
+{
+	struct cmd c = { .type = CMD_PLATFORM_LIMITER, .a = on, .f = ceiling_db,
+			 .i0 = (int64_t)lroundf(release_ms) };
+
 	return post(e, &c);
 }
 

@@ -95,6 +95,12 @@ int audio_engine_set_bypass(struct audio_engine *e, bool bypass);
 int audio_engine_set_match(struct audio_engine *e, bool match);
 /* Crossfades to the mode over AUDIO_ENGINE_XFADE_MS. */
 int audio_engine_set_monitor(struct audio_engine *e, enum audio_monitor m);
+/* A streaming platform's player limiter (Spotify "loud": -1 dB, 5 ms
+ * attack, 100 ms release) on the normalised signal, before the monitor
+ * matrix; switching crossfades.  Its lookahead delays what is heard while
+ * it is on. */
+int audio_engine_set_platform_limiter(struct audio_engine *e, bool on, float ceiling_db,
+				      float release_ms);
 /* The playback-system simulation after the monitor matrix (chain/devsim.h,
  * built at the engine's rate), or NULL for none; ownership passes to the
  * engine, the previous one comes back through audio_engine_collect().

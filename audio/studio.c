@@ -1003,6 +1003,15 @@ int audio_studio_set_platform(struct audio_studio *st, const char *id)
 		audio_engine_set_match(st->engine, true);
 	}
 	st->platform = idx;
+	{
+		const struct refs_platform *p = idx >= 0 ? refs_platform_at(st->platforms, (size_t)idx) : NULL;
+
+		if (p && p->boost == REFS_PLATFORM_BOOST_LIMITER)
+			audio_engine_set_platform_limiter(st->engine, true, (float)p->limiter_ceiling_db,
+							  (float)p->limiter_release_ms);
+		else
+			audio_engine_set_platform_limiter(st->engine, false, -1.0f, 100.0f);
+	}
 	recompute_match(st);
 	return 0;
 }

@@ -298,6 +298,34 @@ int main(void)
 		free(lr);
 	}
 
+	/* a platform's player limiter (Spotify loud: -1 dB) on what is heard */
+	{
+		struct audio_clip *c = sine_clip("loud ref", 997.0, 1.0, 3.0);
+		double tp_off, tp_on;
+
+		e = audio_engine_new(RATE, &cs, &err);
+		audio_engine_set_clip(e, 1, c);
+		audio_engine_set_source(e, 1);
+		audio_engine_play(e, true);
+		out = run(e, 24000, 256);
+		tp_off = lin_to_db(measure_true_peak(out + 2 * 4800, 19200, 2));
+		free(out);
+		audio_engine_set_platform_limiter(e, true, -1.0f, 100.0f);
+		free(run(e, 4800, 256));
+		out = run(e, 24000, 256);
+		tp_on = lin_to_db(measure_true_peak(out, 24000, 2));
+		ASSERT_CLOSE("without the platform limiter the 0 dBFS sine is untouched", 0.0, tp_off, 0.01);
+		ASSERT_LE("the platform limiter holds -1 dB", tp_on, -1.0 + 0.05);
+		free(out);
+		audio_engine_set_platform_limiter(e, false, -1.0f, 100.0f);
+		free(run(e, 4800, 256));
+		out = run(e, 24000, 256);
+		ASSERT_CLOSE("and lets go when switched off", 0.0,
+			     lin_to_db(measure_true_peak(out, 24000, 2)), 0.01);
+		free(out);
+		audio_engine_free(&e);
+	}
+
 	/* a playback system in the monitor section: the phone (mono) measured
 	 * through the engine at a low listening level against its curve file */
 	{

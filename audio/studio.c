@@ -40,7 +40,7 @@
 /* Debounce of "after" re-measurement after the last parameter change. */
 #define AFTER_DEBOUNCE_S 0.15
 
-enum job_type { JOB_LOAD, JOB_DEMO, JOB_AFTER, JOB_DEVSIM, JOB_SYSMEASURE };
+enum job_type { JOB_LOAD, JOB_DEMO, JOB_AFTER, JOB_DEVSIM, JOB_SYSMEASURE, JOB_CODEC };
 
 struct job {
 	struct job *next;
@@ -54,6 +54,10 @@ struct job {
 	float level_db;                     /* JOB_SYSMEASURE: listening level */
 	const struct audio_clip *clips[AUDIO_MAX_SOURCES];  /* JOB_SYSMEASURE */
 	int n_clips;
+	/* JOB_CODEC */
+	int codec, kbps;
+	bool artefacts;
+	struct audio_codec_result cres;
 	/* JOB_SYSMEASURE results per route: loudness through the system */
 	struct refs_loudness sys[AUDIO_ROUTES];
 	bool sys_valid[AUDIO_ROUTES];
@@ -98,6 +102,12 @@ struct audio_studio {
 	struct refs_loudness sys_loud[AUDIO_ROUTES];
 	bool sys_valid[AUDIO_ROUTES];
 	const struct audio_clip *clip[AUDIO_MAX_SOURCES];
+	struct audio_codec_info codec;
+	unsigned codec_gen;
+	_Atomic unsigned codec_live_gen;
+	bool codec_dirty;
+	int user_source;                     /* what the user chose (0 = mix) */
+	int codec_slot;                      /* the codec slot playing, or -1 */
 	int platform;                 /* index in platforms, or -1 */
 	struct refs_platform_result presult[AUDIO_ROUTES];
 	float sent_gain_db[AUDIO_ROUTES];  /* what the engine has */
@@ -321,6 +331,70 @@ static void run_sysmeasure(struct audio_studio *st, struct job *j)
 	}
 }
 
+struct codec_render {
+	float *buf;
+	int64_t at, frames;
+	struct audio_studio *st;
+	unsigned gen;
+};
+
+static int codec_sink(void *user, const float *lr, size_t frames)
+{
+	struct codec_render *c = user;
+
+	if (atomic_load(&c->st->stopping) || atomic_load(&c->st->codec_live_gen) != c->gen)
+		return 1;
+	memcpy(c->buf + 2 * c->at, lr, sizeof(float) * 2 * frames);
+	c->at += (int64_t)frames;
+	return 0;
+}
+
+static int codec_progress(void *user, double fraction)
+{
+	struct codec_render *c = user;
+
+	(void)fraction;
+	return atomic_load(&c->st->stopping) || atomic_load(&c->st->codec_live_gen) != c->gen;
+}
+
+/* The master as it stands, encoded and decoded. */
+static void run_codec(struct audio_studio *st, struct job *j)
+{
+	const struct audio_clip *mix = st->mix_clip;
+	struct codec_render c = { NULL, 0, 0, st, j->gen };
+	struct audio_codec_opts o;
+	int ci = chain_param_find("limiter.ceiling_dbtp");
+
+	c.frames = mix->frames;
+	c.buf = malloc(sizeof(float) * 2 * (size_t)(mix->frames ? mix->frames : 1));
+	if (!c.buf) {
+		j->err = AUDIO_CODEC_ERROR_NOMEM;
+		snprintf(j->msg, sizeof(j->msg), "out of memory");
+		return;
+	}
+	j->err = audio_render_run(mix->data, mix->frames, mix->rate, &j->settings, codec_sink, &c);
+	if (j->err) {
+		snprintf(j->msg, sizeof(j->msg), "cancelled");
+		free(c.buf);
+		return;
+	}
+	audio_codec_opts_default(&o);
+	o.codec = (enum audio_codec)j->codec;
+	o.bitrate_kbps = j->kbps;
+	o.ceiling_dbtp = ci >= 0 ? j->settings.value[ci] : -1.0;
+	o.progress = codec_progress;
+	o.user = &c;
+	j->err = audio_codec_preview(c.buf, c.frames, mix->rate, &o, &j->cres, j->msg, sizeof(j->msg));
+	free(c.buf);
+	if (!j->err) {
+		j->clip = audio_codec_take_clip(&j->cres, j->artefacts);
+		if (!j->clip) {
+			j->err = AUDIO_CODEC_ERROR_NOMEM;
+			snprintf(j->msg, sizeof(j->msg), "out of memory");
+		}
+	}
+}
+
 static void *worker_main(void *arg)
 {
 	struct audio_studio *st = arg;
@@ -358,6 +432,9 @@ static void *worker_main(void *arg)
 		case JOB_SYSMEASURE:
 			run_sysmeasure(st, j);
 			break;
+		case JOB_CODEC:
+			run_codec(st, j);
+			break;
 		}
 
 		pthread_mutex_lock(&st->lock);
@@ -384,6 +461,8 @@ static void enqueue(struct audio_studio *st, struct job *j)
 
 static void free_job(struct job *j)
 {
+	if (j->type == JOB_CODEC)
+		audio_codec_result_free(&j->cres);
 	chain_devsim_free(&j->devsim);
 	audio_clip_free(&j->clip);
 	free(j);
@@ -397,7 +476,7 @@ static int add_source(struct audio_studio *st, const char *path, const char *nam
 	const char *base;
 	int slot;
 
-	if (st->n_src >= AUDIO_MAX_SOURCES)
+	if (st->n_src >= AUDIO_SLOT_CODEC)  /* the last two slots are the codec preview's */
 		return -1;
 	slot = st->n_src++;
 	s = &st->src[slot];
@@ -494,6 +573,7 @@ struct audio_studio *audio_studio_new(const char *mix_path,
 		want = st->opts.rate;
 
 	st->listen_db = CHAIN_DEVSIM_LEVEL_DEF_DB;
+	st->codec_slot = -1;
 	st->platform = -1;
 	{
 		/* built-in platform rules, corrected by the user's file */
@@ -617,7 +697,7 @@ int audio_studio_add_ref(struct audio_studio *st, const char *path)
 	struct job *j;
 	int slot;
 
-	if (st->n_src >= AUDIO_MAX_SOURCES)
+	if (st->n_src >= AUDIO_SLOT_CODEC)
 		return -1;
 	j = calloc(1, sizeof(*j));
 	if (!j)
@@ -647,6 +727,24 @@ static void queue_after(struct audio_studio *st)
 	st->after_dirty = false;
 	st->after_queued = true;
 	st->match.after_pending = true;
+	enqueue(st, j);
+}
+
+static void queue_codec(struct audio_studio *st)
+{
+	struct job *j = calloc(1, sizeof(*j));
+
+	if (!j)
+		return;
+	j->type = JOB_CODEC;
+	j->gen = ++st->codec_gen;
+	j->codec = st->codec.codec;
+	j->kbps = st->codec.bitrate_kbps;
+	j->artefacts = st->codec.artefacts;
+	j->settings = st->settings;
+	atomic_store(&st->codec_live_gen, j->gen);
+	st->codec_dirty = false;
+	st->codec.pending = 1;
 	enqueue(st, j);
 }
 
@@ -736,6 +834,15 @@ static void recompute_match(struct audio_studio *st)
 						   &st->presult[r]);
 		}
 	}
+	if (st->codec.active && st->codec_slot >= 0) {
+		/* the preview plays at the master's loudness (its own artefacts
+		 * at the master's gain, so their level is what the codec adds) */
+		for (int k = AUDIO_SLOT_CODEC; k <= AUDIO_SLOT_CODEC + 1; k++) {
+			st->match.gain_db[k] = st->match.gain_db[AUDIO_ROUTE_AFTER] +
+				(st->codec.artefacts ? 0.0 : st->codec.match_gain_db);
+			st->presult[k] = st->presult[AUDIO_ROUTE_AFTER];
+		}
+	}
 	for (int r = 0; r < AUDIO_ROUTES; r++) {
 		float v = (float)(st->platform >= 0 ? st->presult[r].gain_db : st->match.gain_db[r]);
 
@@ -788,6 +895,37 @@ bool audio_studio_poll(struct audio_studio *st)
 			free_job(j);
 			continue;
 		}
+		if (j->type == JOB_CODEC) {
+			if (j->gen == st->codec_gen) {
+				st->codec.pending = 0;
+				st->codec.err = j->err;
+				snprintf(st->codec.msg, sizeof(st->codec.msg), "%s", j->msg);
+				if (!j->err) {
+					st->codec.actual_kbps = j->cres.actual_kbps;
+					st->codec.true_peak_dbtp = j->cres.true_peak_dbtp;
+					st->codec.true_peak_rise_db = j->cres.true_peak_rise_db;
+					st->codec.match_gain_db = j->cres.match_gain_db;
+					st->codec.ceiling_dbtp = j->cres.ceiling_dbtp;
+					st->codec.over_count = j->cres.over_count;
+					st->codec.over_s = j->cres.over_s;
+					int slot = st->codec_slot == AUDIO_SLOT_CODEC ?
+						   AUDIO_SLOT_CODEC + 1 : AUDIO_SLOT_CODEC;
+
+					audio_engine_set_clip(st->engine, slot, j->clip);
+					j->clip = NULL;
+					st->codec_slot = slot;
+					st->match_dirty = true;
+					recompute_match(st);  /* its gain before it plays */
+					st->match_dirty = false;
+					if (st->user_source == 0)
+						audio_engine_set_source(st->engine, slot);
+				} else {
+					snprintf(st->notice, sizeof(st->notice), "codec preview: %s", j->msg);
+				}
+			}
+			free_job(j);
+			continue;
+		}
 		if (j->type == JOB_SYSMEASURE) {
 			if (j->gen == st->sys_gen && !j->err) {
 				memcpy(st->sys_loud, j->sys, sizeof(st->sys_loud));
@@ -805,6 +943,7 @@ bool audio_studio_poll(struct audio_studio *st)
 				st->match.after_pending = st->after_dirty;
 				st->match_dirty = true;
 				st->sys_dirty = st->system[0] != '\0';
+				st->codec_dirty = st->codec.active;
 			}
 			if (j->gen == st->after_gen)
 				st->after_queued = false;
@@ -856,6 +995,8 @@ bool audio_studio_poll(struct audio_studio *st)
 		queue_after(st);
 	if (st->sys_dirty && st->system[0] && !st->after_dirty && st->match.after_measured)
 		queue_sysmeasure(st);
+	if (st->codec_dirty && st->codec.active && st->mix_clip && !st->after_dirty)
+		queue_codec(st);
 	if (st->match_dirty) {
 		recompute_match(st);
 		st->match_dirty = false;
@@ -871,7 +1012,8 @@ bool audio_studio_busy(struct audio_studio *st)
 	pthread_mutex_lock(&st->lock);
 	busy = st->queue || st->running || st->done;
 	pthread_mutex_unlock(&st->lock);
-	return busy || st->after_dirty || st->match_dirty || (st->sys_dirty && st->system[0]);
+	return busy || st->after_dirty || st->match_dirty || (st->sys_dirty && st->system[0]) ||
+	       (st->codec_dirty && st->codec.active);
 }
 
 /* ---- controls and state ---- */
@@ -911,6 +1053,9 @@ int audio_studio_set_source(struct audio_studio *st, int slot)
 {
 	if (slot < 0 || slot >= st->n_src)
 		return AUDIO_STUDIO_ERROR_STATE;
+	st->user_source = slot;
+	if (slot == 0 && st->codec.active && st->codec_slot >= 0)
+		slot = st->codec_slot;  /* the master as the codec leaves it */
 	return audio_engine_set_source(st->engine, slot) ? AUDIO_STUDIO_ERROR_BUSY : 0;
 }
 
@@ -967,6 +1112,36 @@ int audio_studio_set_system(struct audio_studio *st, const char *name)
 	snprintf(st->system, sizeof(st->system), "%s", d->name);
 	enqueue(st, j);
 	return 0;
+}
+
+int audio_studio_set_codec(struct audio_studio *st, int codec, int bitrate_kbps, bool artefacts)
+{
+	if (codec < 0) {
+		bool was = st->codec.active;
+
+		memset(&st->codec, 0, sizeof(st->codec));
+		st->codec_gen++;
+		atomic_store(&st->codec_live_gen, st->codec_gen);
+		if (was && st->user_source == 0)
+			audio_engine_set_source(st->engine, 0);
+		st->codec_slot = -1;
+		return 0;
+	}
+	if (codec > AUDIO_CODEC_VORBIS || bitrate_kbps <= 0)
+		return AUDIO_STUDIO_ERROR_STATE;
+	st->codec.active = 1;
+	st->codec.codec = (enum audio_codec)codec;
+	st->codec.bitrate_kbps = bitrate_kbps;
+	st->codec.artefacts = artefacts;
+	st->codec.err = 0;
+	st->codec.msg[0] = '\0';
+	st->codec_dirty = true;
+	return 0;
+}
+
+void audio_studio_codec(struct audio_studio *st, struct audio_codec_info *out)
+{
+	*out = st->codec;
 }
 
 int audio_studio_set_listen_level(struct audio_studio *st, float level_db)

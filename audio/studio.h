@@ -24,6 +24,7 @@
 #include "refs/match.h"
 #include "refs/platform.h"
 #include "refs/devices.h"
+#include "audio/codec.h"
 
 enum audio_studio_error {
 	AUDIO_STUDIO_OK = 0,
@@ -89,6 +90,30 @@ struct audio_platform_info {
 	int n_platforms;                 /* known platforms */
 };
 
+/* Codec preview: the master as it stands (the current chain over the
+ * mix), encoded and decoded, played in place of the master (slot
+ * AUDIO_SLOT_CODEC) at the master's loudness; or its artefacts (decoded -
+ * original) at their own level. */
+#define AUDIO_SLOT_CODEC (AUDIO_MAX_SOURCES - 2)  /* and the one after it: a new
+						   * encode goes to the other slot,
+						   * so the switch crossfades */
+#define AUDIO_IS_CODEC_SLOT(s) ((s) == AUDIO_SLOT_CODEC || (s) == AUDIO_SLOT_CODEC + 1)
+
+struct audio_codec_info {
+	int active;                /* 0: off */
+	int pending;               /* being encoded (after a change) */
+	enum audio_codec codec;
+	int bitrate_kbps;
+	bool artefacts;
+	int err;                   /* last failure, with msg */
+	char msg[256];
+	/* of the preview that plays (valid once !pending && !err) */
+	double actual_kbps;
+	double true_peak_dbtp, true_peak_rise_db, match_gain_db, ceiling_dbtp;
+	int over_count;
+	double over_s;
+};
+
 struct audio_studio;
 
 /* mix_path NULL opens the demo material.  The session rate is opts->rate,
@@ -142,6 +167,12 @@ const struct refs_platform *audio_studio_platform_at(struct audio_studio *st, in
  * $TERMASTER_DATADIR/devices, the installed pkgdatadir, or the source tree,
  * and ~/.config/termaster/devices/ (same name: the user's wins). */
 int audio_studio_set_system(struct audio_studio *st, const char *name);
+/* Codec preview on (codec, kbps, artefacts) or off (codec < 0).  Encoding
+ * runs on the worker and is redone when the chain changes; while on,
+ * choosing the mix plays the preview.  0, or _STATE for a bad codec. */
+int audio_studio_set_codec(struct audio_studio *st, int codec, int bitrate_kbps, bool artefacts);
+void audio_studio_codec(struct audio_studio *st, struct audio_codec_info *out);
+
 /* Listening level of the playback system (engine.h); matching is then
  * re-measured through the system at that level.  0 or _STATE. */
 int audio_studio_set_listen_level(struct audio_studio *st, float level_db);

@@ -8,6 +8,7 @@
  *   match on|off | monitor stereo|mono|side|left|right|swap|polarity
  *   platform ID|off (streaming-platform preview: spotify-normal, youtube …)
  *   system NAME|off | level DB | noise DB|off (playback-system simulation)
+ *   codec mp3|opus|vorbis KBPS [artefacts] | codec off (codec preview)
  *   loop IN OUT | loop off | set PARAM VALUE
  *   wait SECONDS | status | quit
  *
@@ -42,7 +43,7 @@
 
 #define EXPECTED "play, pause, seek SECONDS, source mix|ref N, bypass on|off, " \
 		 "match on|off, monitor MODE, platform ID|off, system NAME|off, level DB, " \
-		 "noise DB|off, loop IN OUT|off, set PARAM VALUE, " \
+		 "noise DB|off, codec C KBPS|off, loop IN OUT|off, set PARAM VALUE, " \
 		 "wait SECONDS, " \
 		 "status, quit"
 
@@ -131,7 +132,7 @@ static void status(struct hl *h)
 	fprintf(f, ", \"rendered_s\": ");
 	json_num(f, (double)s.rendered / s.rate);
 	fprintf(f, ", \"playing\": %s", s.playing ? "true" : "false");
-	if (s.source == 0)
+	if (s.source == 0 || AUDIO_IS_CODEC_SLOT(s.source))
 		fprintf(f, ", \"source\": \"mix\"");
 	else
 		fprintf(f, ", \"source\": \"ref %d\"", s.source);
@@ -142,7 +143,29 @@ static void status(struct hl *h)
 	json_num(f, (double)s.loop_in / s.rate);
 	fprintf(f, ", \"out_s\": ");
 	json_num(f, (double)s.loop_out / s.rate);
-	fprintf(f, "}, \"system\": ");
+	fprintf(f, "}, \"codec\": ");
+	{
+		struct audio_codec_info ci;
+
+		audio_studio_codec(h->st, &ci);
+		if (!ci.active) {
+			fputs("null", f);
+		} else {
+			fprintf(f, "{\"codec\": \"%s\", \"kbps\": %d, \"artefacts\": %s, \"playing\": %s, "
+				"\"actual_kbps\": ", audio_codec_name(ci.codec), ci.bitrate_kbps,
+				ci.artefacts ? "true" : "false",
+				AUDIO_IS_CODEC_SLOT(s.source) ? "true" : "false");
+			json_num(f, ci.actual_kbps);
+			fprintf(f, ", \"true_peak_dbtp\": ");
+			json_num(f, ci.true_peak_dbtp);
+			fprintf(f, ", \"true_peak_rise_db\": ");
+			json_num(f, ci.true_peak_rise_db);
+			fprintf(f, ", \"match_gain_db\": ");
+			json_num(f, ci.match_gain_db);
+			fprintf(f, ", \"over_ceiling\": %d}", ci.over_count);
+		}
+	}
+	fprintf(f, ", \"system\": ");
 	if (audio_studio_system(h->st)[0])
 		json_str(f, audio_studio_system(h->st));
 	else
@@ -367,6 +390,34 @@ static int run_line(struct hl *h, char *line, long lineno)
 			   audio_engine_set_road_noise(h->e, (float)v)) {
 			return bad(h, lineno, "noise: expected the road-noise level in dB RMS (up to 0) or off, got '%s'",
 				   argc > 1 ? argv[1] : "");
+		}
+	} else if (!strcmp(argv[0], "codec")) {
+		int codec = -1;
+
+		if (argc == 2 && !strcmp(argv[1], "off")) {
+			audio_studio_set_codec(h->st, -1, 0, false);
+		} else {
+			if (argc >= 3) {
+				if (!strcmp(argv[1], "mp3"))
+					codec = AUDIO_CODEC_MP3;
+				else if (!strcmp(argv[1], "opus"))
+					codec = AUDIO_CODEC_OPUS;
+				else if (!strcmp(argv[1], "vorbis"))
+					codec = AUDIO_CODEC_VORBIS;
+			}
+			if (codec < 0 || !parse_num(argv[2], &v) || v != floor(v) ||
+			    (argc == 4 && strcmp(argv[3], "artefacts")) || argc > 4 ||
+			    audio_studio_set_codec(h->st, codec, (int)v, argc == 4))
+				return bad(h, lineno, "codec: expected mp3|opus|vorbis KBPS [artefacts] or off");
+		}
+		/* encoding runs on the worker: wait for it */
+		settle(h);
+		{
+			struct audio_codec_info ci;
+
+			audio_studio_codec(h->st, &ci);
+			if (ci.active && ci.err)
+				return bad(h, lineno, "codec: %s", ci.msg);
 		}
 	} else if (!strcmp(argv[0], "platform")) {
 		if (argc != 2 || audio_studio_set_platform(h->st, argv[1])) {

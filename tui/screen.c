@@ -437,6 +437,8 @@ struct screen {
 		double at;      /* 0: nothing pending */
 	} want_play, want_bypass, want_match, want_loop, want_source, want_monitor;
 	float listen_db;        /* the playback systems' listening level */
+	bool codec_playing;     /* the mix slot is the codec preview */
+	char codec_aside[96];
 
 	char msg[512];
 	enum look msg_look;
@@ -487,6 +489,9 @@ static void take_snapshot(struct screen *s)
 	double t = now_s();
 
 	audio_engine_snapshot(s->eng, &s->snap);
+	s->codec_playing = AUDIO_IS_CODEC_SLOT(s->snap.source);
+	if (s->codec_playing)
+		s->snap.source = 0;  /* the codec preview stands in for the mix */
 	apply_want(&s->want_play, &s->snap.playing, NULL, t);
 	apply_want(&s->want_bypass, &s->snap.bypass, NULL, t);
 	apply_want(&s->want_match, &s->snap.match, NULL, t);
@@ -882,6 +887,43 @@ static void handle_key(struct screen *s, int ch)
 			    d->label, d->spec.mono ? "mono" : "stereo", s->listen_db);
 		else
 			say(s, LOOK_NORMAL, MSG_SECONDS, "playback system off: the monitors as they are");
+		break;
+	}
+	case 'c': {
+		/* codec preview: off → MP3 128 → Opus 96 → Vorbis 128 → off */
+		static const int seq[][2] = {
+			{ AUDIO_CODEC_MP3, 128 }, { AUDIO_CODEC_OPUS, 96 }, { AUDIO_CODEC_VORBIS, 128 },
+		};
+		struct audio_codec_info ci;
+		int next = 0;
+
+		audio_studio_codec(s->st, &ci);
+		if (ci.active) {
+			for (int i = 0; i < 3; i++)
+				if ((int)ci.codec == seq[i][0])
+					next = i + 1;
+		}
+		if (next >= 3) {
+			audio_studio_set_codec(s->st, -1, 0, false);
+			say(s, LOOK_NORMAL, MSG_SECONDS, "codec preview off");
+		} else {
+			audio_studio_set_codec(s->st, seq[next][0], seq[next][1], ci.active && ci.artefacts);
+			say(s, LOOK_WARN, MSG_SECONDS, "codec preview: %s %d kbps, encoding%s",
+			    audio_codec_name((enum audio_codec)seq[next][0]), seq[next][1], G->ellipsis);
+		}
+		break;
+	}
+	case 'C': {
+		struct audio_codec_info ci;
+
+		audio_studio_codec(s->st, &ci);
+		if (!ci.active) {
+			say(s, LOOK_WARN, MSG_SECONDS, "artefacts: choose a codec first (c)");
+			break;
+		}
+		audio_studio_set_codec(s->st, (int)ci.codec, ci.bitrate_kbps, !ci.artefacts);
+		say(s, LOOK_WARN, MSG_SECONDS, "codec preview: %s", !ci.artefacts ?
+		    "artefacts only (decoded - original)" : "the decoded master");
 		break;
 	}
 	case ',':
@@ -1340,7 +1382,22 @@ static void draw_ab(struct screen *s, int y, int rows)
 	int src = s->snap.source, w, x, r, right;
 	const char *aside;
 
-	if (src == 0 && !s->snap.bypass) {
+	if (src == 0 && !s->snap.bypass && s->codec_playing) {
+		struct audio_codec_info ci;
+
+		audio_studio_codec(s->st, &ci);
+		snprintf(text, sizeof(text), "  MIX %s AFTER %s %s %d k%s  ", G->dot, G->dot,
+			 audio_codec_name(ci.codec), ci.bitrate_kbps, ci.artefacts ? " ARTEFACTS" : "");
+		lk = LOOK_AB_BEFORE;
+		if (ci.pending)
+			snprintf(s->codec_aside, sizeof(s->codec_aside), "encoding the new master%s",
+				 G->ellipsis);
+		else
+			snprintf(s->codec_aside, sizeof(s->codec_aside),
+				 "true peak %.2f dBTP after encoding (%+.2f dB)%s", ci.true_peak_dbtp,
+				 ci.true_peak_rise_db, ci.over_count ? ": over the ceiling" : "");
+		aside = s->codec_aside;
+	} else if (src == 0 && !s->snap.bypass) {
 		snprintf(text, sizeof(text), "  MIX %s AFTER  ", G->dot);
 		lk = LOOK_AB_AFTER;
 		aside = "through the chain";
@@ -1654,6 +1711,7 @@ static void draw_help_overlay(void)
 		{ "m M", "monitor: stereo, mono, side, L, R, swap, polarity" },
 		{ "P", "streaming-platform preview: next platform / off" },
 		{ "s S", "playback system: earbuds, car, phone, laptop, TV… / off" },
+		{ "c C", "codec preview: MP3, Opus, Vorbis / off; C: artefacts" },
 		{ ", .", "listening level down / up (drives small speakers)" },
 		{ "[", "loop in at the playhead" },
 		{ "]", "loop out at the playhead" },

@@ -95,6 +95,9 @@ int audio_engine_set_bypass(struct audio_engine *e, bool bypass);
 int audio_engine_set_match(struct audio_engine *e, bool match);
 /* Crossfades to the mode over AUDIO_ENGINE_XFADE_MS. */
 int audio_engine_set_monitor(struct audio_engine *e, enum audio_monitor m);
+/* Band solo (chain/bandsolo.h: 1 … 6 split at 60, 250, 500, 2k, 6k Hz; 0
+ * = off) after the match gains, before the monitor matrix; crossfaded. */
+int audio_engine_set_bandsolo(struct audio_engine *e, int band);
 /* A streaming platform's player limiter (Spotify "loud": -1 dB, 5 ms
  * attack, 100 ms release) on the normalised signal, before the monitor
  * matrix; switching crossfades.  Its lookahead delays what is heard while
@@ -138,6 +141,7 @@ struct audio_engine_snapshot {
 	bool match;
 	bool loop_on;
 	enum audio_monitor monitor;
+	int band;                  /* soloed band (chain/bandsolo.h), 0 = none */
 	int64_t loop_in, loop_out; /* frames */
 	unsigned latency;          /* chain latency, frames */
 	uint64_t xruns;

@@ -31,6 +31,7 @@
 #include "audio/render.h"
 #include "audio/studio.h"
 #include "chain/devsim.h"
+#include "chain/bandsolo.h"
 #include "refs/loudness.h"
 #include "refs/match.h"
 
@@ -52,6 +53,8 @@ struct job {
 	struct chain_devsim_spec devspec;   /* JOB_DEVSIM */
 	struct chain_devsim *devsim;        /* its result */
 	float level_db;                     /* JOB_SYSMEASURE: listening level */
+	int band;                           /* JOB_SYSMEASURE: soloed band, 0 none */
+	bool has_system;                    /* JOB_SYSMEASURE: through the system */
 	const struct audio_clip *clips[AUDIO_MAX_SOURCES];  /* JOB_SYSMEASURE */
 	int n_clips;
 	/* JOB_CODEC */
@@ -94,7 +97,9 @@ struct audio_studio {
 	unsigned system_gen;                 /* drops stale JOB_DEVSIM results */
 	struct chain_devsim_spec system_spec;
 	float listen_db;
-	/* loudness of every route heard through the system, for matching */
+	int band;                            /* band solo, 0 = none */
+	/* loudness of every route as heard through the band solo and the
+	 * system, for matching */
 	unsigned sys_gen;                    /* bumped by what invalidates it */
 	_Atomic unsigned sys_live_gen;       /* the worker cancels stale passes */
 	bool sys_dirty;
@@ -248,6 +253,7 @@ static void run_after(struct audio_studio *st, struct job *j)
  * off, at the listening level), so that matching holds on the device. */
 struct sys_ctx {
 	struct audio_studio *st;
+	struct chain_bandsolo *bs;
 	struct chain_devsim *dev;
 	struct refs_analyser *an;
 	unsigned gen;
@@ -268,7 +274,10 @@ static int sys_sink(void *user, const float *lr, size_t frames)
 			c->l[k] = lr[2 * (done + k)];
 			c->r[k] = lr[2 * (done + k) + 1];
 		}
-		chain_devsim_process(c->dev, buf, (unsigned)m);
+		if (c->bs)
+			chain_bandsolo_process(c->bs, buf, (unsigned)m);
+		if (c->dev)
+			chain_devsim_process(c->dev, buf, (unsigned)m);
 		for (size_t k = 0; k < m; k++) {
 			c->lr[2 * k] = c->l[k];
 			c->lr[2 * k + 1] = c->r[k];
@@ -290,10 +299,17 @@ static int sys_measure(struct audio_studio *st, struct job *j, const float *lr, 
 		return 1;
 	c->st = st;
 	c->gen = j->gen;
-	c->dev = chain_devsim_new(st->rate, &j->devspec, &err);
+	if (j->has_system)
+		c->dev = chain_devsim_new(st->rate, &j->devspec, &err);
+	if (j->band > 0) {
+		c->bs = chain_bandsolo_new(st->rate, &err);
+		if (c->bs)
+			chain_bandsolo_set(c->bs, j->band, 1);
+	}
 	c->an = refs_analyser_new(2, st->rate, &err);
-	if (c->dev && c->an) {
-		chain_devsim_set_level(c->dev, j->level_db, 1);
+	if ((c->dev || !j->has_system) && (c->bs || j->band == 0) && c->an) {
+		if (c->dev)
+			chain_devsim_set_level(c->dev, j->level_db, 1);
 		if (through_chain)
 			err = audio_render_run(lr, frames, st->rate, through_chain, sys_sink, c);
 		else
@@ -304,6 +320,7 @@ static int sys_measure(struct audio_studio *st, struct job *j, const float *lr, 
 		err = err ? err : 1;
 	}
 	chain_devsim_free(&c->dev);
+	chain_bandsolo_free(&c->bs);
 	refs_analyser_free(&c->an);
 	free(c);
 	return err;
@@ -759,6 +776,8 @@ static void queue_sysmeasure(struct audio_studio *st)
 	j->type = JOB_SYSMEASURE;
 	j->gen = ++st->sys_gen;
 	j->devspec = st->system_spec;
+	j->has_system = st->system[0] != '\0';
+	j->band = st->band;
 	j->level_db = st->listen_db;
 	j->settings = st->settings;
 	for (int i = 0; i < st->n_src && i < AUDIO_MAX_SOURCES; i++)
@@ -789,8 +808,8 @@ static void recompute_match(struct audio_studio *st)
 		s[n].integrated_lufs = in->loudness.integrated_lufs;
 		s[n].true_peak_dbtp = in->loudness.true_peak_dbtp;
 	}
-	if (st->system[0] && st->sys_measured) {
-		/* on a playback system, match what is heard through it */
+	if ((st->system[0] || st->band) && st->sys_measured) {
+		/* on a playback system or a soloed band, match what is heard */
 		for (size_t i = 0; i < n; i++) {
 			int r = i == 0 ? AUDIO_ROUTE_AFTER : i == 1 ? AUDIO_ROUTE_BEFORE : (int)i - 1;
 
@@ -942,7 +961,7 @@ bool audio_studio_poll(struct audio_studio *st)
 				st->match.after_measured = true;
 				st->match.after_pending = st->after_dirty;
 				st->match_dirty = true;
-				st->sys_dirty = st->system[0] != '\0';
+				st->sys_dirty = st->system[0] != '\0' || st->band;
 				st->codec_dirty = st->codec.active;
 			}
 			if (j->gen == st->after_gen)
@@ -980,7 +999,7 @@ bool audio_studio_poll(struct audio_studio *st)
 				st->mix_clip = j->clip;
 			st->clip[j->slot] = j->clip;
 			audio_engine_set_clip(st->engine, j->slot, j->clip);
-			st->sys_dirty = st->system[0] != '\0';
+			st->sys_dirty = st->system[0] != '\0' || st->band;
 			j->clip = NULL;
 			if (j->slot == 0) {
 				st->after_dirty = true;
@@ -993,7 +1012,8 @@ bool audio_studio_poll(struct audio_studio *st)
 
 	if (st->after_dirty && now_s() - st->after_changed_at >= AFTER_DEBOUNCE_S)
 		queue_after(st);
-	if (st->sys_dirty && st->system[0] && !st->after_dirty && st->match.after_measured)
+	if (st->sys_dirty && (st->system[0] || st->band) && !st->after_dirty &&
+	    st->match.after_measured)
 		queue_sysmeasure(st);
 	if (st->codec_dirty && st->codec.active && st->mix_clip && !st->after_dirty)
 		queue_codec(st);
@@ -1012,7 +1032,8 @@ bool audio_studio_busy(struct audio_studio *st)
 	pthread_mutex_lock(&st->lock);
 	busy = st->queue || st->running || st->done;
 	pthread_mutex_unlock(&st->lock);
-	return busy || st->after_dirty || st->match_dirty || (st->sys_dirty && st->system[0]) ||
+	return busy || st->after_dirty || st->match_dirty ||
+	       (st->sys_dirty && (st->system[0] || st->band)) ||
 	       (st->codec_dirty && st->codec.active);
 }
 
@@ -1097,7 +1118,7 @@ int audio_studio_set_system(struct audio_studio *st, const char *name)
 	st->match_dirty = true;
 	if (!d) {
 		st->system[0] = '\0';
-		st->sys_dirty = false;
+		st->sys_dirty = st->band != 0;
 		audio_engine_set_devsim(st->engine, NULL);
 		return 0;
 	}
@@ -1150,6 +1171,20 @@ int audio_studio_set_listen_level(struct audio_studio *st, float level_db)
 		return AUDIO_STUDIO_ERROR_STATE;
 	st->listen_db = level_db;
 	st->sys_dirty = st->system[0] != '\0';
+	return 0;
+}
+
+int audio_studio_set_bandsolo(struct audio_studio *st, int band)
+{
+	if (band < 0 || band > CHAIN_BANDSOLO_BANDS ||
+	    audio_engine_set_bandsolo(st->engine, band))
+		return AUDIO_STUDIO_ERROR_STATE;
+	st->band = band;
+	st->sys_measured = false;
+	st->sys_gen++;
+	atomic_store(&st->sys_live_gen, st->sys_gen);
+	st->sys_dirty = st->system[0] != '\0' || band;
+	st->match_dirty = true;
 	return 0;
 }
 

@@ -59,5 +59,8 @@ run off nomatch
 # speaker's linear range: matched as heard on the device
 run on simmatch "system phone
 level -40"
+# band solo 250-500 Hz (the reference's 440 Hz tone is inside): matched
+# within the band
+run on simmatch "bandsolo 3"
 
 done_tests

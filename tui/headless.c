@@ -9,6 +9,7 @@
  *   platform ID|off (streaming-platform preview: spotify-normal, youtube …)
  *   system NAME|off | level DB | noise DB|off (playback-system simulation)
  *   codec mp3|opus|vorbis KBPS [artefacts] | codec off (codec preview)
+ *   bandsolo 1-6|off (listen to one band, matched within it)
  *   loop IN OUT | loop off | set PARAM VALUE
  *   wait SECONDS | status | quit
  *
@@ -43,7 +44,8 @@
 
 #define EXPECTED "play, pause, seek SECONDS, source mix|ref N, bypass on|off, " \
 		 "match on|off, monitor MODE, platform ID|off, system NAME|off, level DB, " \
-		 "noise DB|off, codec C KBPS|off, loop IN OUT|off, set PARAM VALUE, " \
+		 "noise DB|off, codec C KBPS|off, bandsolo N|off, loop IN OUT|off, " \
+		 "set PARAM VALUE, " \
 		 "wait SECONDS, " \
 		 "status, quit"
 
@@ -143,7 +145,7 @@ static void status(struct hl *h)
 	json_num(f, (double)s.loop_in / s.rate);
 	fprintf(f, ", \"out_s\": ");
 	json_num(f, (double)s.loop_out / s.rate);
-	fprintf(f, "}, \"codec\": ");
+	fprintf(f, "}, \"bandsolo\": %d, \"codec\": ", s.band);
 	{
 		struct audio_codec_info ci;
 
@@ -391,6 +393,15 @@ static int run_line(struct hl *h, char *line, long lineno)
 			return bad(h, lineno, "noise: expected the road-noise level in dB RMS (up to 0) or off, got '%s'",
 				   argc > 1 ? argv[1] : "");
 		}
+	} else if (!strcmp(argv[0], "bandsolo")) {
+		if (argc == 2 && !strcmp(argv[1], "off"))
+			v = 0;
+		else if (argc != 2 || !parse_num(argv[1], &v) || v != floor(v))
+			v = -1;
+		if (v < 0 || audio_studio_set_bandsolo(h->st, (int)v))
+			return bad(h, lineno, "bandsolo: expected 1-6 (below 60 Hz, 60-250, 250-500, "
+				   "500-2k, 2k-6k, above 6k Hz) or off");
+		settle(h);  /* matched within the band */
 	} else if (!strcmp(argv[0], "codec")) {
 		int codec = -1;
 

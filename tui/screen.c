@@ -38,6 +38,7 @@
 #include "audio/engine.h"
 #include "audio/studio.h"
 #include "chain/devsim.h"
+#include "chain/bandsolo.h"
 #include "refs/loudness.h"
 #include "refs/match.h"
 #include "refs/meter.h"
@@ -889,6 +890,20 @@ static void handle_key(struct screen *s, int ch)
 			say(s, LOOK_NORMAL, MSG_SECONDS, "playback system off: the monitors as they are");
 		break;
 	}
+	case 'f': {
+		/* band solo: off → 1 … 6 → off */
+		int band = (s->snap.band + 1) % (CHAIN_BANDSOLO_BANDS + 1);
+
+		if (audio_studio_set_bandsolo(s->st, band) == 0) {
+			s->snap.band = band;
+			if (band)
+				say(s, LOOK_WARN, MSG_SECONDS, "band solo: %s (matched within the band)",
+				    chain_bandsolo_name(band));
+			else
+				say(s, LOOK_NORMAL, MSG_SECONDS, "band solo off");
+		}
+		break;
+	}
 	case 'c': {
 		/* codec preview: off → MP3 128 → Opus 96 → Vorbis 128 → off */
 		static const int seq[][2] = {
@@ -1487,6 +1502,13 @@ static void draw_transport(struct screen *s, int y)
 			mon[i] = (char)toupper((unsigned char)mon[i]);
 		w = text_cols(mon);
 		put_right(y, COLS - 1, m == AUDIO_MONITOR_STEREO ? LOOK_DIM : LOOK_AB_BEFORE, mon);
+		if (s->snap.band > 0) {
+			char bd[48];
+
+			snprintf(bd, sizeof(bd), " BAND %s ", chain_bandsolo_name(s->snap.band));
+			w += text_cols(bd) + 1;
+			put_right(y, COLS - 1 - (w - text_cols(bd) - 1) - 1, LOOK_AB_BEFORE, bd);
+		}
 		if (sys[0]) {
 			char sy[48];
 
@@ -1712,6 +1734,7 @@ static void draw_help_overlay(void)
 		{ "P", "streaming-platform preview: next platform / off" },
 		{ "s S", "playback system: earbuds, car, phone, laptop, TV… / off" },
 		{ "c C", "codec preview: MP3, Opus, Vorbis / off; C: artefacts" },
+		{ "f", "band solo: <60, 60-250, 250-500, 500-2k, 2k-6k, >6k Hz / off" },
 		{ ", .", "listening level down / up (drives small speakers)" },
 		{ "[", "loop in at the playhead" },
 		{ "]", "loop out at the playhead" },

@@ -902,7 +902,6 @@ static void reading(struct tp_scan *t, int64_t c, double v)
 static int scan_true_peak(const float *x, int64_t n, double rate, struct tp_scan *t, struct prog *p,
                           double pbase, double pspan, char *msg, size_t msg_len)
 {
-	static const float zero[2] = {0.0f, 0.0f};
 	struct chain_truepeak *tp;
 	int64_t lat;
 	int cerr = 0;
@@ -914,17 +913,36 @@ static int scan_true_peak(const float *x, int64_t n, double rate, struct tp_scan
 		                                      : AUDIO_CODEC_ERROR_MEASURE,
 		            "true-peak detector: %s", chain_strerror(cerr));
 	lat = chain_truepeak_latency(tp);
-	for (int64_t m = 0; m < n + lat; m++) {
+	/* in blocks (the detector's block call gives the same readings at a
+	 * lower cost); the threshold is taken at each block's start, which is
+	 * never above the per-frame one, so every reading that matters stays
+	 * exact */
+	for (int64_t m = 0; m < n + lat;) {
+		enum { BLK = 256 };
+		static const float zeros[2 * BLK];
+		float peak[BLK];
 		float thr = (float)fmin(t->ceiling, t->peak);
-		float v = chain_truepeak_push_above(tp, m < n ? x + 2 * m : zero, thr, NULL);
+		int64_t len = n + lat - m < BLK ? n + lat - m : BLK;
+		const float *src;
 
-		if (m >= lat)
-			reading(t, m - lat, v);
-		if ((m & 0xffff) == 0 &&
+		if (m + len <= n) {
+			src = x + 2 * m;
+		} else if (m >= n) {
+			src = zeros;
+		} else {
+			len = n - m;  /* the last frames of x, then the tail */
+			src = x + 2 * m;
+		}
+		chain_truepeak_push_block_above(tp, src, 1, 2, (unsigned)len, thr, peak, NULL);
+		for (int64_t k = 0; k < len; k++)
+			if (m + k >= lat)
+				reading(t, m + k - lat, peak[k]);
+		if ((m & ~(int64_t)0xffff) != ((m + len) & ~(int64_t)0xffff) &&
 		    prog_at(p, ST_MEASURE, pbase + pspan * (double)m / (double)n)) {
 			chain_truepeak_free(&tp);
 			return fail(msg, msg_len, AUDIO_CODEC_ERROR_CANCELLED, "cancelled");
 		}
+		m += len;
 	}
 	close_region(t);
 	chain_truepeak_free(&tp);

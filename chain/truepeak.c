@@ -26,10 +26,11 @@
  *    position (tests/test_limiter.c): 8× 0.001 dB up to 0.465 fs (over-
  *    read 0.002 dB), 4× 0.031 dB near 0.4 fs, as with one stage: the error
  *    at 4× is the parabolic refinement's, not the filters'.  The dot
- *    products run side by side in 4-lane vectors (GCC/Clang vector
- *    extension), each lane a partial sum, added up in a fixed order: no
- *    reassociation is left to the compiler, and a point is the same
- *    wherever it is computed;
+ *    products run in 4-lane vectors (GCC/Clang vector extension), four
+ *    frames (stage 1) or positions (stages 2, 3) side by side, each sum
+ *    in chains added up in a fixed order: no reassociation is left to the
+ *    compiler, and a point is the same wherever, and with whichever
+ *    neighbours, it is computed;
  *  - the meter one: what libebur128 computes (ebur128.c, interp_create()
  *    and interp_process(), read to learn its behaviour; this is our own
  *    code): a 49-tap sinc cut off at the input Nyquist,
@@ -47,10 +48,16 @@
  *
  * Latency: the interval starting at frame c needs the 8× points up to
  * c + 1; stage 3 needs the 4× points TP_N3/4 frames further, stage 2 the
- * 2× points TP_N2/2 further, stage 1 the samples 64 further, and each
- * stage works a push behind the one before (fill()): c is reported once
- * frame c + TP_LAT is in, TP_LAT = 64 + ceil((24 + 4 TP_N2 + 2 TP_N3)/8)
- * = 74.
+ * 2× points TP_N2/2 further, stage 1 the samples 64 further, with a
+ * margin of up to a push per stage: c is reported once frame c + TP_LAT
+ * is in, TP_LAT = 64 + ceil((24 + 4 TP_N2 + 2 TP_N3)/8) = 74.
+ *
+ * Work goes by blocks of up to TP_BLOCK frames (push_block(); a single
+ * push is a block of one): every frame is stored and its skips decided,
+ * then the streams are computed once for all the intervals of the block
+ * still to be read (fill(): only points no earlier block computed), and
+ * those intervals are read, four at a time.  The readings do not depend
+ * on how the frames were grouped.
  *
  * Skipping (chain_truepeak_push_above): every point the fine detector
  * reports for an interval, refined or not, is at most K·M, where M is the
@@ -71,9 +78,10 @@
  * computation gives whenever that is above thr.  In the same way the meter
  * reading is at most K_m·M (K_m = its largest per-phase sum of |taps|,
  * 1.86 at 4×, 2.31 at 2×, plus 1e-6 for rounding) and is skipped, 0
- * standing for it, when K_m·M <= thr.  After skipped intervals the stages
- * are recomputed for the last TP_REFILL frames before the next interval is
- * read, so the values reported are bit-identical as well.  The bound is
+ * standing for it, when K_m·M <= thr.  After skipped intervals the points
+ * the next interval reads that were skipped are computed then (fill()
+ * tracks what is done), so the values reported are bit-identical as
+ * well.  The bound is
  * tight: the signs of the taps of one phase, at ±M, make that point A·M
  * (the test builds it), so no smaller K is safe for arbitrary input.
  */
@@ -95,17 +103,18 @@
 #define TP_N3 6                      /* stage 3 */
 #define TP_B3 9.0
 #define TP_LAT (CHAIN_TP_HALF + (24 + 4 * TP_N2 + 2 * TP_N3 + 7) / 8)
-#define TP_REFILL 20                 /* frames recomputed after skipping */
+#define TP_BLOCK 32                  /* frames per internal block (push_block) */
 /* input frames one interval's reading depends on, newest first */
 #define TP_SPAN (TP_LAT + CHAIN_TP_HALF + (2 * TP_N2 + TP_N3 + 7) / 4 + 2)
-/* input history kept: the span, and what a refill reads (stage 1 for the
- * frames 64 … 64 + TP_REFILL - 1 back, each 63 further) */
-#define TP_RING (TP_SPAN + 8)
+/* input history kept: the span, and what the stages of a block read
+ * (stage 1 for the frames from 6 before the block's first interval on,
+ * each 63 further back; see push_block()) */
+#define TP_RING (TP_LAT + TP_BLOCK + 6 + CHAIN_TP_HALF + 8)
 #define TP_T2 (2 * TP_N2)             /* even: two chains */
 #define TP_T3 (2 * TP_N3)
-#define TP_WN 64                     /* 2× ring (power of two) */
-#define TP_ZN 128                    /* 4× ring */
-#define TP_QN 64                     /* 8× ring */
+#define TP_WN 128                    /* 2× ring (power of two) */
+#define TP_ZN 256                    /* 4× ring */
+#define TP_QN 512                    /* 8× ring */
 #define TP_MAX_CH 8
 #define TP_PART 4                    /* partial sums per dot product */
 
@@ -113,8 +122,10 @@ _Static_assert(TP_PART == 4, "refine() and vmax() are written for 4 lanes");
 _Static_assert(TP_FOLD % (2 * TP_PART) == 0, "the folded taps fill whole vector pairs");
 _Static_assert(TP_T2 + 2 * TP_PART <= TP_WN && TP_T3 + 2 * TP_PART <= TP_ZN,
 	       "a half-band window of four positions fits its ring");
-_Static_assert(TP_RING >= TP_SPAN && TP_RING >= 2 * CHAIN_TP_HALF + TP_REFILL,
-	       "the input ring holds what a reading and a refill read");
+_Static_assert(TP_RING >= TP_SPAN, "the input ring holds what a reading reads");
+_Static_assert(TP_WN >= 2 * (TP_BLOCK + 13 + 16) && TP_ZN >= 4 * (TP_BLOCK + 13 + 16) &&
+	       TP_QN >= 8 * (TP_BLOCK + 13 + 16),
+	       "the streams hold what a block reads, and what the one before left");
 
 /* libebur128's interpolator (see above) */
 #define EBU_TAPS 49
@@ -125,6 +136,12 @@ _Static_assert(TP_RING >= TP_SPAN && TP_RING >= 2 * CHAIN_TP_HALF + TP_REFILL,
  * element-wise arithmetic, compiled to SIMD where there is some). */
 typedef float tp_vec __attribute__((vector_size(TP_PART * sizeof(float))));
 typedef int32_t tp_ivec __attribute__((vector_size(TP_PART * sizeof(int32_t))));
+/* Lanes i0 … i3 of a and b side by side (0 … 3: a, 4 … 7: b). */
+#if defined(__clang__)
+#define TP_SHUF(a, b, i0, i1, i2, i3) __builtin_shufflevector(a, b, i0, i1, i2, i3)
+#else
+#define TP_SHUF(a, b, i0, i1, i2, i3) __builtin_shuffle(a, b, (tp_ivec){ i0, i1, i2, i3 })
+#endif
 
 struct chain_truepeak {
 	unsigned channels;
@@ -136,17 +153,20 @@ struct chain_truepeak {
 	/* the same unfolded over the window u - N + 1 … u + N, each tap in
 	 * all lanes */
 	tp_vec t2[TP_T2], t3[TP_T3];
-	/* per channel, TP_RING samples oldest first (fwd) and newest first
-	 * (rev), each stored twice so that a window is always contiguous */
-	float *fwd, *rev;
+	/* stage 1's taps each in all lanes (four frames side by side) */
+	tp_vec e0b[TP_FOLD], ehb[TP_FOLD];
+	/* per channel, TP_RING samples oldest first, stored twice so that a
+	 * window is always contiguous */
+	float *fwd;
 	unsigned w;              /* fwd: index of the newest frame, 0 … TP_RING-1 */
-	unsigned v;              /* rev: the same */
 	/* per channel, the 2×, 4× and 8× streams, indexed by the frame
 	 * counter times 2, 4, 8 (plus the phase) modulo their lengths, each
 	 * kept twice (put()) */
 	float *wr, *zr, *qr;
-	int stale;               /* the streams miss the last frame(s) */
-	int q_stale;             /* the 8× stream misses them (os was 4) */
+	/* the streams hold every point before these (frame counter times 1,
+	 * 2, 4): the next frame for stage 1, 2× index for stage 2 and 4×
+	 * index for stage 3 */
+	unsigned s1_next, u_next, v_next;
 	unsigned os_prev;        /* factor before a switch, 0: no switch pending */
 	float bound_k[2];        /* K at 4× and 8×: fine reading <= K · window max */
 	/* running maximum of max_c |x_c| over the last TP_SPAN frames: a
@@ -161,6 +181,9 @@ struct chain_truepeak {
 	unsigned ebu_f;
 	float ebu_k;             /* meter reading <= ebu_k · window max */
 	double ebu[EBU_MAX_DELAY * 4];
+	/* the weights of phases 1 … F-1, each twice (two frames side by
+	 * side): ebuv[f - 1][t] */
+	double ebuv[3][EBU_MAX_DELAY][2];
 };
 
 static double bessel_i0(double x)
@@ -212,6 +235,11 @@ static void design(struct chain_truepeak *tp)
 		tp->eh[k] = (float)(hh[k] / sh);
 	}
 	tp->e0[TP_FOLD - 1] = (float)(0.5 * h0[TP_FOLD - 1] / s0);
+	for (int k = 0; k < TP_FOLD; k++)
+		for (int l = 0; l < TP_PART; l++) {
+			tp->e0b[k][l] = tp->e0[k];
+			tp->ehb[k][l] = tp->eh[k];
+		}
 	for (int i = 0; i < TP_N2; i++) {
 		double t = i + 0.5;
 
@@ -319,6 +347,9 @@ static void design_ebu(struct chain_truepeak *tp, double rate)
 		if (fabs(c) > EBU_ALMOST_ZERO)
 			tp->ebu[j] = c;
 	}
+	for (unsigned t = 0; t < EBU_MAX_DELAY; t++)
+		for (unsigned f = 1; f < fac; f++)
+			tp->ebuv[f - 1][t][0] = tp->ebuv[f - 1][t][1] = tp->ebu[t * fac + f];
 	for (unsigned f = 0; f < fac; f++) {
 		double a = 0;
 
@@ -346,9 +377,8 @@ static struct chain_truepeak *tp_new(unsigned channels, unsigned oversample,
 	tp->channels = channels;
 	tp->os = oversample;
 	tp->fwd = calloc((size_t)channels * 2 * TP_RING, sizeof(float));
-	tp->rev = calloc((size_t)channels * 2 * TP_RING, sizeof(float));
 	tp->wr = calloc((size_t)channels * 2 * (TP_WN + TP_ZN + TP_QN), sizeof(float));
-	if (!tp->fwd || !tp->rev || !tp->wr)
+	if (!tp->fwd || !tp->wr)
 		goto fail;
 	tp->zr = tp->wr + (size_t)channels * 2 * TP_WN;
 	tp->qr = tp->zr + (size_t)channels * 2 * TP_ZN;
@@ -388,7 +418,6 @@ void chain_truepeak_free(struct chain_truepeak **tp)
 	if (!tp || !*tp)
 		return;
 	free((*tp)->fwd);
-	free((*tp)->rev);
 	free((*tp)->wr);
 	free(*tp);
 	*tp = NULL;
@@ -397,12 +426,14 @@ void chain_truepeak_free(struct chain_truepeak **tp)
 void chain_truepeak_reset(struct chain_truepeak *tp)
 {
 	memset(tp->fwd, 0, sizeof(float) * tp->channels * 2 * TP_RING);
-	memset(tp->rev, 0, sizeof(float) * tp->channels * 2 * TP_RING);
 	memset(tp->wr, 0, sizeof(float) * tp->channels * 2 * (TP_WN + TP_ZN + TP_QN));
 	tp->w = TP_RING - 1;
-	tp->v = 0;
-	tp->stale = 0;   /* the streams of silence are zeros */
-	tp->q_stale = 0;
+	/* the streams of silence are zeros: stage 1 is done up to frame -65
+	 * (it reads no frame >= 0), stages 2 and 3 up to the indices whose
+	 * inputs all come from there */
+	tp->s1_next = -(unsigned)CHAIN_TP_HALF;
+	tp->u_next = 2 * tp->s1_next - 2 * TP_N2;
+	tp->v_next = 2 * tp->u_next - 2 * TP_N3;
 	tp->os_prev = 0;
 	tp->mq_head = tp->mq_len = 0;
 	tp->pos = 0;
@@ -464,19 +495,14 @@ static inline float vmax(float acc, tp_vec v)
 	return max3(max3(acc, v[0], v[1]), v[2], v[3]);
 }
 
-/* Input frame pos - 1 - a of channel c (a = 0: the newest), in a view
- * running forward (oldest first) or backward (newest first). */
+/* Input frame pos - 1 - a of channel c (a = 0: the newest), in the ring
+ * running forward (oldest first). */
 static inline const float *at_fwd(const struct chain_truepeak *tp, unsigned c,
 				  unsigned a)
 {
 	return tp->fwd + (size_t)c * 2 * TP_RING + tp->w + TP_RING - a;
 }
 
-static inline const float *at_rev(const struct chain_truepeak *tp, unsigned c,
-				  unsigned a)
-{
-	return tp->rev + (size_t)c * 2 * TP_RING + tp->v + a;
-}
 
 /* Store y at index i of a ring of n (a power of two) kept twice, so that
  * any window of up to n entries is contiguous. */
@@ -486,32 +512,108 @@ static inline void put(float *ring, unsigned n, unsigned i, float y)
 	ring[i] = ring[i + n] = y;
 }
 
-/* Stage 1 of channel c for input frame n = pos - 1 - a (a >= 64: frames
- * n - 63 … n + 64 are in): the 2× points 2n and 2n + 1, two dot products
- * of TP_FOLD folded taps with the pair sums x[n - 63 + k] + x[n + 63 - k]
- * (x[n + 64 - k] half-way), each in two vectors of TP_PART partial sums
- * (even and odd k), added up in a fixed order. */
-static void stage1(struct chain_truepeak *tp, unsigned c, unsigned a)
+/* One stage-1 point for four consecutive frames side by side (lanes):
+ * the sum over k of t[k] (x[k] + x[back - k]), x at frame n - 63 of the
+ * first lane, in eight chains (k modulo 8) added up in a fixed order. */
+static inline __attribute__((always_inline)) tp_vec
+stage1_dot(const tp_vec *restrict t, const float *x, unsigned back)
 {
-	const float *f = at_fwd(tp, c, a + CHAIN_TP_HALF - 1);  /* frame n - 63 */
-	const float *r0 = at_rev(tp, c, a - (CHAIN_TP_HALF - 1));  /* n + 63 */
-	const float *rh = at_rev(tp, c, a - CHAIN_TP_HALF);  /* n + 64 */
+	tp_vec a0 = { 0 }, a1 = { 0 }, a2 = { 0 }, a3 = { 0 };
+	tp_vec a4 = { 0 }, a5 = { 0 }, a6 = { 0 }, a7 = { 0 };
+
+	for (unsigned k = 0; k < TP_FOLD; k += 8) {
+		const float *f = x + k, *r = x + back - k;
+
+		a0 += t[k] * (load(f) + load(r));
+		a1 += t[k + 1] * (load(f + 1) + load(r - 1));
+		a2 += t[k + 2] * (load(f + 2) + load(r - 2));
+		a3 += t[k + 3] * (load(f + 3) + load(r - 3));
+		a4 += t[k + 4] * (load(f + 4) + load(r - 4));
+		a5 += t[k + 5] * (load(f + 5) + load(r - 5));
+		a6 += t[k + 6] * (load(f + 6) + load(r - 6));
+		a7 += t[k + 7] * (load(f + 7) + load(r - 7));
+	}
+	return ((a0 + a4) + (a2 + a6)) + ((a1 + a5) + (a3 + a7));
+}
+
+/* Reversed lanes. */
+static inline tp_vec rev4(tp_vec v)
+{
+	return TP_SHUF(v, v, 3, 2, 1, 0);
+}
+
+/* Stage 1 of channel c for the single frame n (f at frame n - 63): the
+ * same chains as stage1_dot() (k modulo 8: lanes k modulo 4 of two
+ * vectors), the lanes here running over the taps. */
+static void stage1_one(struct chain_truepeak *tp, unsigned c, unsigned n,
+		       const float *f)
+{
 	float *wr = tp->wr + (size_t)c * 2 * TP_WN;
-	unsigned n = tp->pos - 1 - a;
+	/* x[n + 63 - k - 3 …] and x[n + 64 - k - 3 …], reversed */
+	const float *r0 = f + 2 * CHAIN_TP_HALF - 2 - (TP_PART - 1);
+	const float *rh = r0 + 1;
 	tp_vec s0 = { 0 }, s1 = { 0 }, h0 = { 0 }, h1 = { 0 }, y0, yh;
 
 	for (unsigned k = 0; k < TP_FOLD; k += 2 * TP_PART) {
 		tp_vec x0 = load(f + k), x1 = load(f + k + TP_PART);
 
-		s0 += load(tp->e0 + k) * (x0 + load(r0 + k));
-		s1 += load(tp->e0 + k + TP_PART) * (x1 + load(r0 + k + TP_PART));
-		h0 += load(tp->eh + k) * (x0 + load(rh + k));
-		h1 += load(tp->eh + k + TP_PART) * (x1 + load(rh + k + TP_PART));
+		s0 += load(tp->e0 + k) * (x0 + rev4(load(r0 - k)));
+		s1 += load(tp->e0 + k + TP_PART) * (x1 + rev4(load(r0 - k - TP_PART)));
+		h0 += load(tp->eh + k) * (x0 + rev4(load(rh - k)));
+		h1 += load(tp->eh + k + TP_PART) * (x1 + rev4(load(rh - k - TP_PART)));
 	}
 	y0 = s0 + s1;
 	yh = h0 + h1;
 	put(wr, TP_WN, 2 * n, (y0[0] + y0[2]) + (y0[1] + y0[3]));
 	put(wr, TP_WN, 2 * n + 1, (yh[0] + yh[2]) + (yh[1] + yh[3]));
+}
+
+/* Stage 1 of channel c for the input frames n0 … n0 + cnt - 1 (each
+ * with frames n - 63 … n + 64 in, and the next three for the lanes past
+ * the last): the 2× points 2n and 2n + 1, each a dot product of TP_FOLD
+ * folded taps with the pair sums x[n - 63 + k] + x[n + 63 - k]
+ * (x[n + 64 - k] half-way), four frames side by side, one per lane.  Each
+ * point's sum runs in eight chains (k modulo 8), added up in a fixed
+ * order, as the single-frame form before it did (lanes k modulo 4 of two
+ * vectors): the operations, and so the value, of a point do not depend on
+ * the frames it is computed with. */
+static void stage1(struct chain_truepeak *tp, unsigned c, unsigned n0,
+		   unsigned cnt)
+{
+	float *wr = tp->wr + (size_t)c * 2 * TP_WN;
+
+	for (unsigned g = 0; g < cnt; g += TP_PART) {
+		unsigned n = n0 + g;
+		/* frame n - 63; frame n + 63 - k is f + 126 - k */
+		const float *f = at_fwd(tp, c, tp->pos - 1 - (n - (CHAIN_TP_HALF - 1)));
+		tp_vec y0, yh;
+
+		if (g + TP_PART > cnt) {
+			/* the last one to three frames: one at a time */
+			for (unsigned l = 0; g + l < cnt; l++)
+				stage1_one(tp, c, n + l, f + l);
+			break;
+		}
+		y0 = stage1_dot(tp->e0b, f, 2 * CHAIN_TP_HALF - 2);
+		yh = stage1_dot(tp->ehb, f, 2 * CHAIN_TP_HALF - 1);
+
+		if (g + TP_PART <= cnt && ((2 * n) & (TP_WN - 1)) + 2 * TP_PART <= TP_WN) {
+			/* (y0, yh) of each frame, two vector stores a copy */
+			tp_vec lo = TP_SHUF(y0, yh, 0, 4, 1, 5);
+			tp_vec hi = TP_SHUF(y0, yh, 2, 6, 3, 7);
+			float *d = wr + ((2 * n) & (TP_WN - 1));
+
+			memcpy(d, &lo, sizeof(lo));
+			memcpy(d + TP_PART, &hi, sizeof(hi));
+			memcpy(d + TP_WN, &lo, sizeof(lo));
+			memcpy(d + TP_WN + TP_PART, &hi, sizeof(hi));
+			continue;
+		}
+		for (unsigned l = 0; l < TP_PART && g + l < cnt; l++) {
+			put(wr, TP_WN, 2 * (n + l), y0[l]);
+			put(wr, TP_WN, 2 * (n + l) + 1, yh[l]);
+		}
+	}
 }
 
 /*
@@ -538,6 +640,19 @@ halfband(const tp_vec *restrict t, unsigned nt, unsigned half,
 			o += t[j + 1] * load(w + j + 1);
 		}
 		y = e + o;
+		if (g + TP_PART <= cnt && ((2 * (i0 + g)) & (out_n - 1)) + 2 * TP_PART <= out_n) {
+			/* (in, y) of each position, two vector stores a copy */
+			tp_vec x = load(in + ((i0 + g) & (in_n - 1)));
+			tp_vec lo = TP_SHUF(x, y, 0, 4, 1, 5);
+			tp_vec hi = TP_SHUF(x, y, 2, 6, 3, 7);
+			float *d = out + ((2 * (i0 + g)) & (out_n - 1));
+
+			memcpy(d, &lo, sizeof(lo));
+			memcpy(d + TP_PART, &hi, sizeof(hi));
+			memcpy(d + out_n, &lo, sizeof(lo));
+			memcpy(d + out_n + TP_PART, &hi, sizeof(hi));
+			continue;
+		}
 		for (unsigned k = 0; k < TP_PART && g + k < cnt; k++) {
 			unsigned i = i0 + g + k;
 
@@ -547,66 +662,62 @@ halfband(const tp_vec *restrict t, unsigned nt, unsigned half,
 	}
 }
 
-/* Stage 2 of channel c: the 4× points 2u, 2u + 1 for cnt 2× indices from
- * u (each with its TP_N2 neighbours each side in). */
-static inline __attribute__((always_inline)) void
-stage2(struct chain_truepeak *tp, unsigned c, unsigned u, unsigned cnt)
+/* The later of two positions of a wrapping counter (within 2^31). */
+static inline unsigned later(unsigned a, unsigned b)
 {
-	halfband(tp->t2, TP_T2, TP_N2, tp->wr + (size_t)c * 2 * TP_WN, TP_WN,
-		 tp->zr + (size_t)c * 2 * TP_ZN, TP_ZN, u, cnt);
-}
-
-/* Stage 3 of channel c: the 8× points 2v and 2v + 1, likewise. */
-static inline __attribute__((always_inline)) void
-stage3(struct chain_truepeak *tp, unsigned c, unsigned v, unsigned cnt)
-{
-	halfband(tp->t3, TP_T3, TP_N3, tp->zr + (size_t)c * 2 * TP_ZN, TP_ZN,
-		 tp->qr + (size_t)c * 2 * TP_QN, TP_QN, v, cnt);
+	return (int)(a - b) > 0 ? a : b;
 }
 
 /*
- * The streams of channel c once input frame pos - 1 is in (stage 1 can do
- * frame n1 = pos - 1 - 64).  Each stage reads only points stored by an
- * earlier push, never one just stored (a vector load of scalars just
- * stored stalls): stage 1 does frame n1, stage 2 the 2× indices whose
- * neighbours were all in after the last push, stage 3 likewise: 2, 2 and
- * 4 new points.  A refill (frames > 1, after skipped frames) does stage 1
- * for the last `frames` frames and the other stages for every index whose
- * inputs it made fresh, up to the same last ones.
+ * The streams of every channel for reading the intervals of frames
+ * ca … cb (ca <= cb <= pos - 1 - TP_LAT): the 8× points 8ca - 2 … 8cb + 7
+ * (when q) from the 4× points 4ca - 6 … 4cb + 9, these from the 2× points
+ * 2ca - 12 … 2cb + 14, i.e. stage 1 of the frames ca - 6 … cb + 7.  Every
+ * point before s1_next, u_next, v_next that a reading can still need is
+ * in the streams (push_block() moves them past what no later reading
+ * needs), so only the rest is computed; a point is the same whenever it
+ * is computed.  Each stage also runs as far ahead as the points its
+ * inputs had before this call allow (stage 1: up to the newest frame
+ * pos - 65 it can do), as one push at a time did before: then a push of
+ * one frame reads no point it has just stored (a vector load of scalars
+ * just stored stalls).
  */
-static void fill(struct chain_truepeak *tp, unsigned c, unsigned frames, int q)
+static void fill(struct chain_truepeak *tp, unsigned ca, unsigned cb, int q)
 {
-	unsigned n1 = tp->pos - 1 - CHAIN_TP_HALF, n0 = n1 - (frames - 1);
-	unsigned u_hi = 2 * n1 - 1 - TP_N2, u_lo = u_hi - 1;
-	unsigned v_hi = 2 * u_hi - 3 - TP_N3, v_lo = v_hi - 3;
+	unsigned s1_old = tp->s1_next, u_old = tp->u_next;
+	unsigned n0, n1 = tp->pos - 1 - CHAIN_TP_HALF;
+	unsigned u0 = later(tp->u_next, 2 * ca - 3);
+	unsigned u1 = later(2 * cb + 4, 2 * s1_old - 1 - TP_N2);
+	unsigned v0 = later(tp->v_next, 4 * ca - 1);
+	unsigned v1 = later(4 * cb + 3, 2 * u_old - 1 - TP_N3);
 
-	if (frames == 1) {
-		/* the common case, with the counts known to the compiler */
-		stage1(tp, c, CHAIN_TP_HALF);
-		stage2(tp, c, u_lo, 2);
-		if (q)
-			stage3(tp, c, v_lo, 4);
-		return;
+	n0 = later(s1_old, ca - 6);
+	for (unsigned c = 0; c < tp->channels; c++) {
+		if ((int)(n1 - n0) >= 0)
+			stage1(tp, c, n0, n1 + 1 - n0);
+		if ((int)(u1 - u0) >= 0)
+			halfband(tp->t2, TP_T2, TP_N2, tp->wr + (size_t)c * 2 * TP_WN, TP_WN,
+				 tp->zr + (size_t)c * 2 * TP_ZN, TP_ZN, u0, u1 + 1 - u0);
+		if (q && (int)(v1 - v0) >= 0)
+			halfband(tp->t3, TP_T3, TP_N3, tp->zr + (size_t)c * 2 * TP_ZN, TP_ZN,
+				 tp->qr + (size_t)c * 2 * TP_QN, TP_QN, v0, v1 + 1 - v0);
 	}
-	u_lo = 2 * n0 + TP_N2 - 1;
-	v_lo = 2 * u_lo + TP_N3 - 1;
-	for (unsigned k = 0; k < frames; k++)
-		stage1(tp, c, CHAIN_TP_HALF + (frames - 1 - k));
-	stage2(tp, c, u_lo, u_hi + 1 - u_lo);
+	tp->s1_next = later(tp->s1_next, n1 + 1);
+	tp->u_next = later(tp->u_next, u1 + 1);
 	if (q)
-		stage3(tp, c, v_lo, v_hi + 1 - v_lo);
+		tp->v_next = later(tp->v_next, v1 + 1);
 }
 
-/* Fine peak of channel c's interval (frame cf = pos - 1 - TP_LAT) at
+/* Fine peak of channel c's interval (frame cf, read by now) at
  * factor os from the streams: the sample, and the refined points from
  * 1/os before the interval start to 2/os before its end (each refined
  * with its two neighbours), so that consecutive intervals cover the
  * waveform without gaps. */
-static float channel_peak(const struct chain_truepeak *tp, unsigned c, unsigned os)
+static float channel_peak(const struct chain_truepeak *tp, unsigned c,
+			  unsigned os, unsigned cf)
 {
 	const tp_vec sign = (tp_vec){ -0.0f, -0.0f, -0.0f, -0.0f };
-	unsigned cf = tp->pos - 1 - TP_LAT;
-	float peak = fabsf(at_fwd(tp, c, TP_LAT)[0]);
+	float peak = fabsf(at_fwd(tp, c, tp->pos - 1 - cf)[0]);
 
 	/* |y| as the vector with the sign bits cleared */
 #define TP_ABS(p) ((tp_vec)((tp_ivec)load(p) & ~(tp_ivec)sign))
@@ -624,80 +735,161 @@ static float channel_peak(const struct chain_truepeak *tp, unsigned c, unsigned 
 	return peak;
 }
 
+/* The larger of acc and v lane by lane, ignoring NaN in v (as max3()). */
+static inline tp_vec vmax_lanes(tp_vec acc, tp_vec v)
+{
+	tp_ivec m = v > acc;
+
+	return (tp_vec)(((tp_ivec)v & m) | ((tp_ivec)acc & ~m));
+}
+
+/* acc raised lane k by the four lanes of v[k] (k = 0 … 3): a transpose,
+ * then vmax_lanes() column by column. */
+static inline tp_vec vmax_rows(tp_vec acc, const tp_vec v[4])
+{
+	tp_vec t0 = TP_SHUF(v[0], v[1], 0, 4, 1, 5);
+	tp_vec t1 = TP_SHUF(v[2], v[3], 0, 4, 1, 5);
+	tp_vec t2 = TP_SHUF(v[0], v[1], 2, 6, 3, 7);
+	tp_vec t3 = TP_SHUF(v[2], v[3], 2, 6, 3, 7);
+
+	acc = vmax_lanes(acc, TP_SHUF(t0, t1, 0, 1, 4, 5));
+	acc = vmax_lanes(acc, TP_SHUF(t0, t1, 2, 3, 6, 7));
+	acc = vmax_lanes(acc, TP_SHUF(t2, t3, 0, 1, 4, 5));
+	return vmax_lanes(acc, TP_SHUF(t2, t3, 2, 3, 6, 7));
+}
+
+/* channel_peak() of the intervals cf … cf + 3, one per lane: the same
+ * values (the largest of the same non-NaN numbers). */
+static tp_vec channel_peak4(const struct chain_truepeak *tp, unsigned c,
+			    unsigned os, unsigned cf)
+{
+	const tp_vec sign = (tp_vec){ -0.0f, -0.0f, -0.0f, -0.0f };
+	tp_vec acc = (tp_vec)((tp_ivec)load(at_fwd(tp, c, tp->pos - 1 - cf)) & ~(tp_ivec)sign);
+	tp_vec v[4];
+
+#define TP_ABS(p) ((tp_vec)((tp_ivec)load(p) & ~(tp_ivec)sign))
+	if (os == 8) {
+		const float *q = tp->qr + (size_t)c * 2 * TP_QN + ((8 * cf - 2) & (TP_QN - 1));
+
+		for (int k = 0; k < 4; k++)
+			v[k] = refine(TP_ABS(q + 8 * k), TP_ABS(q + 8 * k + 1), TP_ABS(q + 8 * k + 2));
+		acc = vmax_rows(acc, v);
+		for (int k = 0; k < 4; k++)
+			v[k] = refine(TP_ABS(q + 8 * k + 4), TP_ABS(q + 8 * k + 5), TP_ABS(q + 8 * k + 6));
+	} else {
+		const float *z = tp->zr + (size_t)c * 2 * TP_ZN + ((4 * cf - 2) & (TP_ZN - 1));
+
+		for (int k = 0; k < 4; k++)
+			v[k] = refine(TP_ABS(z + 4 * k), TP_ABS(z + 4 * k + 1), TP_ABS(z + 4 * k + 2));
+	}
+#undef TP_ABS
+	return vmax_rows(acc, v);
+}
+
 /*
- * libebur128's reading of the intervals of channels c0 and c1 (c1 may
- * equal c0): |x[c]| and the points 1/F … (F-1)/F after it, each as the
- * float libebur128 stores.  Each lane of a sum adds its products in
- * libebur128's order (newest sample first); the lanes and the two
- * channels run side by side.
+ * libebur128's reading of channel c for the intervals of two frames, the
+ * one d frames (0 or 1) after the other (a frames back from the newest
+ * frame): |x| at the interval's start and the points 1/F … (F-1)/F after
+ * it, each as the float libebur128 stores, into m[0] and m[1].  The
+ * frames run side by side, each lane adding its products in libebur128's
+ * order (newest sample first).  Phase 0 is the sample itself (its other
+ * taps are below libebur128's threshold, so left out): it is not summed.
  */
-static void meter_pair(const struct chain_truepeak *tp, unsigned c0,
-		       unsigned c1, float *m0, float *m1)
+static void meter2(const struct chain_truepeak *tp, unsigned c, unsigned a,
+		   unsigned d, float *m0, float *m1)
 {
 	/* the newest sample of the span: frame c + 24/F */
-	unsigned newest = TP_LAT - (EBU_TAPS - 1) / 2 / tp->ebu_f;
+	const float *x = at_fwd(tp, c, a + TP_LAT - (EBU_TAPS - 1) / 2 / tp->ebu_f);
+	const float *s = at_fwd(tp, c, a + TP_LAT);
+	float p0 = fabsf(s[0]), q0 = fabsf(s[d]);
+
+	if (tp->ebu_f == 4) {
+		tp_vd y1 = { 0, 0 }, y2 = { 0, 0 }, y3 = { 0, 0 };
+
+		for (int t = 0; t < (EBU_TAPS + 3) / 4; t++) {
+			tp_vd v = { x[-t], x[-t + (int)d] };
+
+			y1 += load_d(tp->ebuv[0][t]) * v;
+			y2 += load_d(tp->ebuv[1][t]) * v;
+			y3 += load_d(tp->ebuv[2][t]) * v;
+		}
+		p0 = max3(max3(p0, fabsf((float)y1[0]), fabsf((float)y2[0])),
+			  fabsf((float)y3[0]), 0);
+		q0 = max3(max3(q0, fabsf((float)y1[1]), fabsf((float)y2[1])),
+			  fabsf((float)y3[1]), 0);
+	} else if (tp->ebu_f == 2) {
+		tp_vd y1 = { 0, 0 };
+
+		for (int t = 0; t < (EBU_TAPS + 1) / 2; t++)
+			y1 += load_d(tp->ebuv[0][t]) * (tp_vd){ x[-t], x[-t + (int)d] };
+		p0 = max3(p0, fabsf((float)y1[0]), 0);
+		q0 = max3(q0, fabsf((float)y1[1]), 0);
+	}
+	*m0 = p0;
+	*m1 = q0;
+}
+
+/*
+ * meter2() for one frame (a frames back) and two channels c0, c1 (c1 may
+ * equal c0) side by side instead: the same values.
+ */
+static void meter_pair(const struct chain_truepeak *tp, unsigned c0,
+		       unsigned c1, unsigned a, float *m0, float *m1)
+{
+	unsigned newest = a + TP_LAT - (EBU_TAPS - 1) / 2 / tp->ebu_f;
 	const float *x0 = at_fwd(tp, c0, newest);
 	const float *x1 = at_fwd(tp, c1, newest);
 	const double *h = tp->ebu;
-	tp_vd lo0 = { 0, 0 }, hi0 = { 0, 0 }, lo1 = { 0, 0 }, hi1 = { 0, 0 };
-	float p0 = fabsf(at_fwd(tp, c0, TP_LAT)[0]);
-	float p1 = fabsf(at_fwd(tp, c1, TP_LAT)[0]);
+	tp_vd p1 = { 0, 0 }, hi0 = { 0, 0 }, hi1 = { 0, 0 };
+	float p0 = fabsf(at_fwd(tp, c0, a + TP_LAT)[0]);
+	float q0 = fabsf(at_fwd(tp, c1, a + TP_LAT)[0]);
 
 	if (tp->ebu_f == 4) {
-		/* lanes: phases 0, 1 (lo) and 2, 3 (hi) */
-		for (unsigned t = 0; t < (EBU_TAPS + 3) / 4; t++) {
-			tp_vd hl = load_d(h + 4 * t), hh = load_d(h + 4 * t + 2);
-			double u = x0[-(int)t], v = x1[-(int)t];
+		/* lanes: phase 1 of both channels (p1), phases 2, 3 of each */
+		for (int t = 0; t < (EBU_TAPS + 3) / 4; t++) {
+			tp_vd hh = load_d(h + 4 * t + 2);
+			double u = x0[-t], v = x1[-t];
 
-			lo0 += hl * u;
+			p1 += load_d(tp->ebuv[0][t]) * (tp_vd){ u, v };
 			hi0 += hh * u;
-			lo1 += hl * v;
 			hi1 += hh * v;
 		}
-		p0 = max3(max3(p0, fabsf((float)lo0[1]), fabsf((float)hi0[0])),
+		p0 = max3(max3(p0, fabsf((float)p1[0]), fabsf((float)hi0[0])),
 			  fabsf((float)hi0[1]), 0);
-		p1 = max3(max3(p1, fabsf((float)lo1[1]), fabsf((float)hi1[0])),
+		q0 = max3(max3(q0, fabsf((float)p1[1]), fabsf((float)hi1[0])),
 			  fabsf((float)hi1[1]), 0);
 	} else if (tp->ebu_f == 2) {
-		/* lanes: phases 0, 1 */
-		for (unsigned t = 0; t < (EBU_TAPS + 1) / 2; t++) {
-			tp_vd hl = load_d(h + 2 * t);
-
-			lo0 += hl * (double)x0[-(int)t];
-			lo1 += hl * (double)x1[-(int)t];
-		}
-		p0 = max3(p0, fabsf((float)lo0[1]), 0);
-		p1 = max3(p1, fabsf((float)lo1[1]), 0);
+		for (int t = 0; t < (EBU_TAPS + 1) / 2; t++)
+			p1 += load_d(tp->ebuv[0][t]) * (tp_vd){ x0[-t], x1[-t] };
+		p0 = max3(p0, fabsf((float)p1[0]), 0);
+		q0 = max3(q0, fabsf((float)p1[1]), 0);
 	}
 	*m0 = p0;
-	*m1 = p1;
+	*m1 = q0;
 }
 
-/* Store one frame in the rings and the running maximum; returns the
- * largest |sample| of the last TP_SPAN frames. */
-static float store(struct chain_truepeak *tp, const float *frame)
+/* Store one frame (channel c at frame[c * cs]) in the ring and the
+ * running maximum; returns the largest |sample| of the last TP_SPAN
+ * frames. */
+static float store(struct chain_truepeak *tp, const float *frame, size_t cs)
 {
 	unsigned w = tp->w + 1 == TP_RING ? 0 : tp->w + 1;
-	unsigned v = tp->v == 0 ? TP_RING - 1 : tp->v - 1;
 	unsigned head = tp->mq_head, len = tp->mq_len, pos = tp->pos;
 	float a = 0;
 
 	for (unsigned c = 0; c < tp->channels; c++) {
 		float *f = tp->fwd + (size_t)c * 2 * TP_RING;
-		float *r = tp->rev + (size_t)c * 2 * TP_RING;
-		float x = frame[c];
+		float x = frame[c * cs];
 
 		if (!isfinite(x))
 			x = 0;
 		f[w] = f[w + TP_RING] = x;
-		r[v] = r[v + TP_RING] = x;
 		if (fabsf(x) > a)
 			a = fabsf(x);
 	}
 	/* the last TP_RING frames are now fwd[w+1 … w+TP_RING], oldest
-	 * first, and rev[v … v+TP_RING-1], newest first */
+	 * first */
 	tp->w = w;
-	tp->v = v;
 
 	if (len && pos - tp->mq_pos[head] >= TP_SPAN) {
 		head = head + 1 == TP_SPAN ? 0 : head + 1;
@@ -727,83 +919,183 @@ static float store(struct chain_truepeak *tp, const float *frame)
 	return tp->mq_val[head];
 }
 
-/* thr < 0: never skip.  With ch_peak, every channel's reading is exact
- * above thr (the fine skip then compares with the smallest channel's
- * meter reading instead of the largest). */
-static float push(struct chain_truepeak *tp, const float *frame, float thr,
-		  float *ch_peak)
+/*
+ * Push n <= TP_BLOCK frames (channel c of frame t at in[c * cs + t * fs]);
+ * peak[t] (and ch_peak[t * channels + c], when not NULL) receive the
+ * readings.  thr < 0: never skip.  With ch_peak, every channel's reading
+ * is exact above thr (the fine skip then compares with the smallest
+ * channel's meter reading instead of the largest).
+ *
+ * Each frame is stored, its meter reading taken and its fine reading
+ * either skipped (truepeak.h) or marked; then the streams are brought up
+ * to the marked intervals at once (fill()) and those are read.  A frame's
+ * values are the same in whatever block it comes.
+ */
+static void push_block(struct chain_truepeak *tp, const float *in, size_t cs,
+		       size_t fs, unsigned n, float thr, float *peak,
+		       float *ch_peak)
 {
-	float meter[TP_MAX_CH] = { 0 };
-	float m_max = 0, m_min = HUGE_VALF, peak = 0;
-	float win_max = store(tp, frame);
-	int q;
+	const unsigned nch = tp->channels;
+	float meter[TP_BLOCK][TP_MAX_CH];
+	unsigned char fine[TP_BLOCK];
+	unsigned first = n, last = 0, pos0 = tp->pos;
+	unsigned os_prev = tp->os_prev;
+	int q = tp->os == 8 || os_prev == 8;
 
-	/* skipped when it cannot exceed thr (then 0 stands for it: the
-	 * larger reading is either the fine one, if above thr, or <= thr) */
-	if (tp->ebu_f && !(thr >= 0 && tp->ebu_k * win_max <= thr)) {
-		for (unsigned c = 0; c < tp->channels; c += 2) {
-			float spare;
-			unsigned c1 = c + 1 < tp->channels ? c + 1 : c;
+	float win_max[TP_BLOCK];
+	unsigned char mt[TP_BLOCK];
 
-			meter_pair(tp, c, c1, meter + c, c1 > c ? meter + c1 : &spare);
+	for (unsigned t = 0; t < n; t++) {
+		win_max[t] = store(tp, in + t * fs, cs);
+		memset(meter[t], 0, sizeof(float) * nch);
+		/* skipped when it cannot exceed thr (then 0 stands for it: the
+		 * larger reading is either the fine one, if above thr, or
+		 * <= thr) */
+		mt[t] = tp->ebu_f && !(thr >= 0 && tp->ebu_k * win_max[t] <= thr);
+	}
+	/* the meter readings, two frames at a time (frame t is n - 1 - t
+	 * frames back) */
+	for (unsigned t = 0; t < n; t++) {
+		unsigned d;
+
+		if (!mt[t])
+			continue;
+		d = t + 1 < n && mt[t + 1];
+		if (!d) {
+			/* a lone frame: two channels side by side instead */
+			for (unsigned c = 0; c < nch; c += 2) {
+				float spare;
+				unsigned c1 = c + 1 < nch ? c + 1 : c;
+
+				meter_pair(tp, c, c1, n - 1 - t, meter[t] + c,
+					   c1 > c ? meter[t] + c1 : &spare);
+			}
+			continue;
+		}
+		for (unsigned c = 0; c < nch; c++)
+			meter2(tp, c, n - 1 - t, 1, meter[t] + c, meter[t + 1] + c);
+		t++;
+	}
+	for (unsigned t = 0; t < n; t++) {
+		float *m = meter[t];
+		float m_max = 0, m_min = HUGE_VALF;
+
+		for (unsigned c = 0; c < nch; c++) {
+			if (m[c] > m_max)
+				m_max = m[c];
+			if (m[c] < m_min)
+				m_min = m[c];
+		}
+		peak[t] = m_max;
+		fine[t] = 0;
+		if (!tp->os)
+			continue;
+		if (thr >= 0 && !(t == 0 && os_prev)) {
+			float mm = ch_peak ? m_min : m_max;
+
+			if (tp->bound_k[tp->os == 8] * win_max[t] <= (thr > mm ? thr : mm))
+				continue;
+		}
+		fine[t] = 1;
+		if (first == n)
+			first = t;
+		last = t;
+	}
+	if (first < n) {
+		/* interval of frame t: pos0 + t - TP_LAT */
+		fill(tp, pos0 + first - TP_LAT, pos0 + last - TP_LAT, q);
+		for (unsigned t = first; t <= last; t++) {
+			unsigned cf = pos0 + t - TP_LAT;
+			float pk = 0;
+
+			if (!fine[t])
+				continue;
+			if (t + 3 <= last && !(t == 0 && os_prev)) {
+				/* four at once (those of skipped frames unused) */
+				tp_vec pk4 = { 0 };
+
+				for (unsigned c = 0; c < nch; c++) {
+					tp_vec e = channel_peak4(tp, c, tp->os, cf);
+					tp_vec m = { meter[t][c], meter[t + 1][c],
+						     meter[t + 2][c], meter[t + 3][c] };
+
+					e = vmax_lanes(e, m);
+					for (unsigned k = 0; k < 4; k++)
+						if (fine[t + k])
+							meter[t + k][c] = e[k];
+					pk4 = vmax_lanes(pk4, e);
+				}
+				for (unsigned k = 0; k < 4; k++)
+					if (fine[t + k])
+						peak[t + k] = pk4[k];
+				t += 3;
+				continue;
+			}
+			for (unsigned c = 0; c < nch; c++) {
+				float e = channel_peak(tp, c, tp->os, cf);
+
+				/* the first interval after a switch of factor:
+				 * read with both, so that its points join those
+				 * of the interval before */
+				if (t == 0 && os_prev)
+					e = max3(e, channel_peak(tp, c, os_prev, cf), 0);
+				if (meter[t][c] > e)
+					e = meter[t][c];
+				meter[t][c] = e;
+				if (e > pk)
+					pk = e;
+			}
+			peak[t] = pk;
 		}
 	}
-	for (unsigned c = 0; c < tp->channels; c++) {
-		if (meter[c] > m_max)
-			m_max = meter[c];
-		if (meter[c] < m_min)
-			m_min = meter[c];
-	}
-	if (!tp->os) {
-		if (ch_peak)
-			memcpy(ch_peak, meter, sizeof(float) * tp->channels);
-		return m_max;
-	}
-	if (thr >= 0 && !tp->os_prev) {
-		float m = ch_peak ? m_min : m_max;
-
-		if (tp->bound_k[tp->os == 8] * win_max <= (thr > m ? thr : m)) {
-			tp->stale = 1;
-			if (ch_peak)
-				memcpy(ch_peak, meter, sizeof(float) * tp->channels);
-			return m_max;
-		}
-	}
-	/* the streams: this frame's points, or all a reading needs after
-	 * skipped frames (or the 8× ones after running at 4×) */
-	q = tp->os == 8 || tp->os_prev == 8;
-	for (unsigned c = 0; c < tp->channels; c++)
-		fill(tp, c, tp->stale || (q && tp->q_stale) ? TP_REFILL : 1, q);
-	tp->stale = 0;
-	tp->q_stale = !q;
-	for (unsigned c = 0; c < tp->channels; c++) {
-		float e = channel_peak(tp, c, tp->os);
-
-		/* the first interval after a switch of factor: read with both,
-		 * so that its points join those of the interval before */
-		if (tp->os_prev)
-			e = max3(e, channel_peak(tp, c, tp->os_prev), 0);
-		if (meter[c] > e)
-			e = meter[c];
-		if (ch_peak)
-			ch_peak[c] = e;
-		if (e > peak)
-			peak = e;
-	}
-	tp->os_prev = 0;
-	return peak;
+	if (n)
+		tp->os_prev = 0;
+	/* no later reading needs points before these (its first interval
+	 * is at pos - TP_LAT or later): the streams hold all it needs below
+	 * them, and they stay near pos however long nothing is read */
+	tp->s1_next = later(tp->s1_next, tp->pos - TP_LAT - 6);
+	tp->u_next = later(tp->u_next, 2 * (tp->pos - TP_LAT) - 3);
+	tp->v_next = later(tp->v_next, 4 * (tp->pos - TP_LAT) - 1);
+	if (ch_peak)
+		for (unsigned t = 0; t < n; t++)
+			memcpy(ch_peak + (size_t)t * nch, meter[t], sizeof(float) * nch);
 }
 
 float chain_truepeak_push(struct chain_truepeak *tp, const float *frame,
 			  float *ch_peak)
 {
-	return push(tp, frame, -1, ch_peak);
+	float peak;
+
+	push_block(tp, frame, 1, tp->channels, 1, -1, &peak, ch_peak);
+	return peak;
 }
 
 float chain_truepeak_push_above(struct chain_truepeak *tp, const float *frame,
 				float thr, float *ch_peak)
 {
-	return push(tp, frame, thr >= 0 ? thr : 0, ch_peak);
+	float peak;
+
+	push_block(tp, frame, 1, tp->channels, 1, thr >= 0 ? thr : 0, &peak, ch_peak);
+	return peak;
+}
+
+void chain_truepeak_push_block_above(struct chain_truepeak *tp, const float *in,
+				     size_t ch_stride, size_t frame_stride,
+				     size_t frames, float thr, float *peak,
+				     float *ch_peak)
+{
+	if (thr < 0)
+		thr = 0;
+	while (frames) {
+		unsigned m = frames < TP_BLOCK ? (unsigned)frames : TP_BLOCK;
+
+		push_block(tp, in, ch_stride, frame_stride, m, thr, peak, ch_peak);
+		in += m * frame_stride;
+		peak += m;
+		if (ch_peak)
+			ch_peak += (size_t)m * tp->channels;
+		frames -= m;
+	}
 }
 
 int chain_truepeak_set_oversample(struct chain_truepeak *tp, unsigned oversample)

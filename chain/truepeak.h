@@ -134,10 +134,23 @@ float chain_truepeak_push(struct chain_truepeak *tp, const float *frame,
  * 1.86 (4×) or 2.31 (2×) times that sample: so it cannot miss a reading
  * above thr, and once it interpolates again its values are bit-identical
  * to chain_truepeak_push()'s.  When it resumes after skipping it
- * recomputes the stages of the last 20 frames.
+ * computes the skipped points that the next readings need.
  */
 float chain_truepeak_push_above(struct chain_truepeak *tp, const float *frame,
 				float thr, float *ch_peak);
+
+/*
+ * RT-safe.  chain_truepeak_push_above() for `frames` frames at once, the
+ * same values at a lower cost (the interpolation runs over several frames
+ * side by side): sample c of frame t is in[c * ch_stride + t *
+ * frame_stride] (interleaved: 1, channels; planar rows: row length, 1);
+ * peak[t] receives the return value of frame t, and ch_peak (NULL or
+ * frames × channels entries) ch_peak[t * channels + c] its ch_peak.
+ */
+void chain_truepeak_push_block_above(struct chain_truepeak *tp, const float *in,
+				     size_t ch_stride, size_t frame_stride,
+				     size_t frames, float thr, float *peak,
+				     float *ch_peak);
 
 /*
  * RT-safe, allocates nothing.  Switch the fine reading of a detector

@@ -1446,11 +1446,86 @@ static void test_skip(void)
 	free(il);
 }
 
+/*
+ * chain_truepeak_push_block_above() against chain_truepeak_push_above()
+ * frame by frame: bit-identical readings, per channel and overall, for
+ * blocks of 1 … 100 frames, at 4x and 8x with switches of the factor
+ * between blocks, thresholds that skip everything, nothing or some, at
+ * 44.1 and 96 kHz (libebur128 at 4x and 2x).
+ */
+static void test_push_block(void)
+{
+	static const unsigned sizes[] = { 1, 32, 5, 100, 2, 31, 64, 3, 33 };
+	static const double level_db[] = { 6, -6, 0, -24, -200, 3, -12 };
+	const size_t n = 30000;
+	float *il = fbuf(2 * n);
+	float pk[100], ch[200];
+	int same = 1;
+
+	for (int ri = 0; ri < 2; ri++) {
+		double rate = ri ? 96000 : 44100;
+		int err;
+		struct chain_truepeak *a = chain_truepeak_new_dual(2, 8, rate, &err);
+		struct chain_truepeak *b = chain_truepeak_new_dual(2, 8, rate, &err);
+		uint32_t rnd = 7;
+		size_t i = 0;
+		unsigned si = 0;
+
+		ASSERT_TRUE("dual detectors", a && b);
+		if (!a || !b)
+			return;
+		gen_music(il, n, 2, rate, 1.0, 5 + ri);
+		for (size_t k = 0; k < n; k++) {
+			double g = db_to_lin(level_db[(size_t)((double)k / (0.02 * rate)) % 7]);
+
+			il[2 * k] = (float)(il[2 * k] * g);
+			il[2 * k + 1] = (float)(il[2 * k + 1] * g);
+		}
+		while (i < n) {
+			size_t m = sizes[si++ % (sizeof(sizes) / sizeof(sizes[0]))];
+			float thr = (float)db_to_lin((i / 700) % 2 ? -1.0 : -7.0);
+			int per_ch = (i / 900) % 2;
+
+			if (m > n - i)
+				m = n - i;
+			rnd = rnd * 1664525u + 1013904223u;
+			if (rnd >> 29 == 0)
+				thr = 1e30f;
+			else if (rnd >> 29 == 1)
+				thr = 0;
+			if ((rnd >> 24 & 15) == 0) {
+				unsigned os = chain_truepeak_oversample(a) == 8 ? 4 : 8;
+
+				chain_truepeak_set_oversample(a, os);
+				chain_truepeak_set_oversample(b, os);
+			}
+			chain_truepeak_push_block_above(b, il + 2 * i, 1, 2, m, thr, pk,
+							per_ch ? ch : NULL);
+			for (size_t k = 0; k < m; k++) {
+				float c2[2];
+				float p = chain_truepeak_push_above(a, il + 2 * (i + k), thr,
+								    per_ch ? c2 : NULL);
+
+				if (p != pk[k] || (per_ch && (c2[0] != ch[2 * k] || c2[1] != ch[2 * k + 1])))
+					same = 0;
+			}
+			i += m;
+		}
+		chain_truepeak_free(&a);
+		chain_truepeak_free(&b);
+	}
+	printf("push_block_above: identical to push_above frame by frame: %s\n",
+	       same ? "yes" : "no");
+	ASSERT_TRUE("push_block_above equals push_above", same);
+	free(il);
+}
+
 int main(void)
 {
 	test_detector();
 	test_meter_emulation();
 	test_skip();
+	test_push_block();
 	test_latency_and_transparency();
 	test_gain_reduction();
 	test_release();

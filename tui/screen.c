@@ -440,6 +440,7 @@ struct screen {
 	float listen_db;        /* the playback systems' listening level */
 	bool codec_playing;     /* the mix slot is the codec preview */
 	char codec_aside[96];
+	int noise_step;         /* road noise: 0 off, 1 … 3 */
 
 	char msg[512];
 	enum look msg_look;
@@ -925,6 +926,42 @@ static void handle_key(struct screen *s, int ch)
 			audio_studio_set_codec(s->st, seq[next][0], seq[next][1], ci.active && ci.artefacts);
 			say(s, LOOK_WARN, MSG_SECONDS, "codec preview: %s %d kbps, encoding%s",
 			    audio_codec_name((enum audio_codec)seq[next][0]), seq[next][1], G->ellipsis);
+		}
+		break;
+	}
+	case 'k':
+	case 'K': {
+		/* codec preview bitrate down / up */
+		static const int rates[] = { 32, 64, 96, 128, 160, 192, 256, 320 };
+		const int n = (int)(sizeof(rates) / sizeof(rates[0]));
+		struct audio_codec_info ci;
+		int i = 0;
+
+		audio_studio_codec(s->st, &ci);
+		if (!ci.active) {
+			say(s, LOOK_WARN, MSG_SECONDS, "bitrate: choose a codec first (c)");
+			break;
+		}
+		while (i < n - 1 && rates[i] < ci.bitrate_kbps)
+			i++;
+		i = ch == 'K' ? (i < n - 1 ? i + 1 : i) : (i > 0 ? i - 1 : 0);
+		if (audio_studio_set_codec(s->st, (int)ci.codec, rates[i], ci.artefacts) == 0)
+			say(s, LOOK_WARN, MSG_SECONDS, "codec preview: %s %d kbps, encoding%s",
+			    audio_codec_name(ci.codec), rates[i], G->ellipsis);
+		break;
+	}
+	case 'n': {
+		/* the car's road-noise bed: off, -40, -30, -20 dB RMS */
+		static const float levels[] = { CHAIN_DEVSIM_NOISE_OFF_DB, -40.0f, -30.0f, -20.0f };
+		int i = (s->noise_step + 1) % 4;
+
+		if (audio_engine_set_road_noise(e, levels[i]) == 0) {
+			s->noise_step = i;
+			if (i)
+				say(s, LOOK_WARN, MSG_SECONDS, "road noise %.0f dB RMS%s", (double)levels[i],
+				    audio_studio_system(s->st)[0] ? "" : " (heard with a playback system: s)");
+			else
+				say(s, LOOK_NORMAL, MSG_SECONDS, "road noise off");
 		}
 		break;
 	}
@@ -1725,17 +1762,19 @@ static void draw_help_overlay(void)
 		{ "space", "play / pause" },
 		{ NULL, "seek 5 s back / forward" },
 		{ "Home", "back to the start" },
-		{ "Tab", "A/B: the mix / the last reference played" },
+		{ "Tab", "A/B: mix / last reference" },
 		{ "0", "play the mix" },
-		{ "1-9", "play reference 1-9 (same position, matched)" },
-		{ "b", "bypass the chain: mix AFTER / BEFORE" },
+		{ "1-9", "reference 1-9 (matched)" },
+		{ "b", "bypass: mix AFTER / BEFORE" },
 		{ "L", "loudness match on / off" },
-		{ "m M", "monitor: stereo, mono, side, L, R, swap, polarity" },
-		{ "P", "streaming-platform preview: next platform / off" },
-		{ "s S", "playback system: earbuds, car, phone, laptop, TV… / off" },
-		{ "c C", "codec preview: MP3, Opus, Vorbis / off; C: artefacts" },
-		{ "f", "band solo: <60, 60-250, 250-500, 500-2k, 2k-6k, >6k Hz / off" },
-		{ ", .", "listening level down / up (drives small speakers)" },
+		{ "m M", "monitor: mono, side, L, R…" },
+		{ "P", "streaming-platform preview" },
+		{ "s S", "playback system: car, phone…" },
+		{ "c C", "codec preview / artefacts" },
+		{ "k K", "codec bitrate down / up" },
+		{ "n", "road noise: off, -40 … -20 dB" },
+		{ "f", "band solo: <60 … >6k Hz, off" },
+		{ ", .", "listening level down / up" },
 		{ "[", "loop in at the playhead" },
 		{ "]", "loop out at the playhead" },
 		{ "\\", "loop on / off" },
@@ -1745,19 +1784,28 @@ static void draw_help_overlay(void)
 		{ "q", "quit" },
 	};
 	int n = (int)(sizeof(k) / sizeof(k[0]));
-	int w = 62, h = n + 6, y, x, i;
+	/* one column when it fits in height, else two side by side */
+	int two = n + 6 > LINES;
+	int rows = two ? (n + 1) / 2 : n;
+	int w = two ? 78 : 70, h = rows + 6, y, x, i, cw;
 
 	if (w > COLS)
 		w = COLS;
 	if (h > LINES)
 		h = LINES;
+	cw = two ? (w - 4) / 2 : w - 4;
 	y = (LINES - h) / 2;
 	x = (COLS - w) / 2;
 	draw_box(y, x, h, w);
 	putf(y, x + 2, w - 4, LOOK_BOLD, " Keys %s termaster ", G->dash);
-	for (i = 0; i < n && i + 2 < h - 4; i++) {
-		put(y + 2 + i, x + 3, 8, LOOK_KEY, k[i].key ? k[i].key : G->left_right);
-		put(y + 2 + i, x + 13, w - 15, LOOK_NORMAL, k[i].what);
+	for (i = 0; i < n; i++) {
+		int r = two ? i % rows : i, c = two ? i / rows : 0;
+		int kx = x + 2 + c * cw, kw = two ? 6 : 8;
+
+		if (r + 2 >= h - 4)
+			continue;
+		put(y + 2 + r, kx + 1, kw, LOOK_KEY, k[i].key ? k[i].key : G->left_right);
+		put(y + 2 + r, kx + 2 + kw, cw - kw - 3, LOOK_NORMAL, k[i].what);
 	}
 	put(y + h - 3, x + 3, w - 6, LOOK_DIM,
 	    "All sources share one playhead; switching is seamless.");

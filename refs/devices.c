@@ -25,6 +25,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "refs/textfile.h"
 #include "refs/devices.h"
 
 #define FILE_MAX_BYTES (1u << 20)
@@ -78,20 +79,6 @@ struct refs_device_set {
 	size_t n, cap;
 };
 
-static void set_msg(char *msg, size_t len, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void set_msg(char *msg, size_t len, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!msg || len == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(msg, len, fmt, ap);
-	va_end(ap);
-}
-
 /* "name:line: " + the reason; returns REFS_DEVICES_ERROR_PARSE. */
 static int fail_at(struct parser *ps, unsigned line, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
@@ -104,18 +91,8 @@ static int fail_at(struct parser *ps, unsigned line, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(reason, sizeof(reason), fmt, ap);
 	va_end(ap);
-	set_msg(ps->msg, ps->len, "%s:%u: %s", ps->name, line, reason);
+	refs_text_msg(ps->msg, ps->len, "%s:%u: %s", ps->name, line, reason);
 	return REFS_DEVICES_ERROR_PARSE;
-}
-
-static int is_space(char c)
-{
-	return c == ' ' || c == '\t' || c == '\r' || c == '\v' || c == '\f';
-}
-
-static int is_digit(char c)
-{
-	return c >= '0' && c <= '9';
 }
 
 static int valid_name(const char *s)
@@ -125,48 +102,9 @@ static int valid_name(const char *s)
 	if (n == 0 || n >= REFS_DEVICE_NAME_MAX)
 		return 0;
 	for (; *s; s++)
-		if (!((*s >= 'a' && *s <= 'z') || is_digit(*s) || *s == '-' || *s == '_'))
+		if (!((*s >= 'a' && *s <= 'z') || refs_text_digit(*s) || *s == '-' || *s == '_'))
 			return 0;
 	return 1;
-}
-
-/*
- * A plain decimal at s: optional sign, digits, optionally '.' and digits.
- * The digits (without the point) form an integer m below 2^53 and the
- * value is m / 10^k, both exact, so the one division rounds correctly: the
- * same double strtod() gives in the C locale.  Sets *end past it.  Returns
- * 0 or -1.
- */
-static int parse_number(const char *s, const char **end, double *out)
-{
-	static const double pow10[] = {1e0, 1e1, 1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
-	                               1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15};
-	uint64_t m = 0;
-	unsigned frac = 0, int_digits = 0;
-	int neg = 0;
-
-	if (*s == '-' || *s == '+')
-		neg = *s++ == '-';
-	for (; is_digit(*s); s++, int_digits++) {
-		m = m * 10 + (uint64_t)(*s - '0');
-		if (m >= (UINT64_C(1) << 53))
-			return -1;
-	}
-	if (int_digits == 0)
-		return -1;
-	if (*s == '.') {
-		s++;
-		if (!is_digit(*s))
-			return -1;
-		for (; is_digit(*s); s++) {
-			m = m * 10 + (uint64_t)(*s - '0');
-			if (m >= (UINT64_C(1) << 53) || ++frac >= sizeof(pow10) / sizeof(pow10[0]))
-				return -1;
-		}
-	}
-	*end = s;
-	*out = (neg ? -1.0 : 1.0) * ((double)m / pow10[frac]);
-	return 0;
 }
 
 /* The whole of s is one number. */
@@ -174,7 +112,7 @@ static int parse_value(const char *s, double *out)
 {
 	const char *end;
 
-	return parse_number(s, &end, out) || *end ? -1 : 0;
+	return refs_text_decimal(s, &end, out) || *end ? -1 : 0;
 }
 
 /* A token for messages: up to the next separator. */
@@ -182,7 +120,7 @@ static void token(const char *s, char *buf, size_t len)
 {
 	size_t n = 0;
 
-	while (s[n] && !is_space(s[n]) && s[n] != ',' && s[n] != ';' && n + 1 < len) {
+	while (s[n] && !refs_text_space(s[n]) && s[n] != ',' && s[n] != ';' && n + 1 < len) {
 		buf[n] = s[n];
 		n++;
 	}
@@ -290,8 +228,8 @@ static int add_point(struct parser *ps, const char *s)
 	double f, g;
 	char tok[48];
 
-	if (parse_number(p, &end, &f) ||
-	    !(*end == '\0' || is_space(*end) || *end == ',' || *end == ';')) {
+	if (refs_text_decimal(p, &end, &f) ||
+	    !(*end == '\0' || refs_text_space(*end) || *end == ',' || *end == ';')) {
 		token(p, tok, sizeof(tok));
 		return fail_at(ps, ps->line,
 		               "\"%s\" is not a number (frequency_hz): expected "
@@ -299,23 +237,23 @@ static int add_point(struct parser *ps, const char *s)
 		               tok);
 	}
 	p = end;
-	while (is_space(*p))
+	while (refs_text_space(*p))
 		p++;
 	if (*p == ',' || *p == ';')
 		p++;
-	while (is_space(*p))
+	while (refs_text_space(*p))
 		p++;
 	if (*p == '\0')
 		return fail_at(ps, ps->line,
 		               "expected \"frequency_hz gain_db\", got only one number");
-	if (parse_number(p, &end, &g) || !(*end == '\0' || is_space(*end))) {
+	if (refs_text_decimal(p, &end, &g) || !(*end == '\0' || refs_text_space(*end))) {
 		token(p, tok, sizeof(tok));
 		return fail_at(ps, ps->line,
 		               "\"%s\" is not a number (gain_db): expected a plain decimal "
 		               "like -3.5",
 		               tok);
 	}
-	while (is_space(*end))
+	while (refs_text_space(*end))
 		end++;
 	if (*end)
 		return fail_at(ps, ps->line,
@@ -347,13 +285,13 @@ static int parse_line(struct parser *ps, char *s)
 {
 	char *eq, *t;
 
-	while (is_space(*s))
+	while (refs_text_space(*s))
 		s++;
-	for (t = s + strlen(s); t > s && is_space(t[-1]);)
+	for (t = s + strlen(s); t > s && refs_text_space(t[-1]);)
 		*--t = '\0';
 	if (*s == '\0' || *s == '#')
 		return REFS_DEVICES_OK;
-	if (is_digit(*s) || *s == '-' || *s == '+' || *s == '.')
+	if (refs_text_digit(*s) || *s == '-' || *s == '+' || *s == '.')
 		return add_point(ps, s);
 	eq = strchr(s, '=');
 	if (!eq)
@@ -362,11 +300,11 @@ static int parse_line(struct parser *ps, char *s)
 		               "got \"%.40s\"",
 		               s);
 	*eq = '\0';
-	for (t = eq; t > s && is_space(t[-1]);)
+	for (t = eq; t > s && refs_text_space(t[-1]);)
 		*--t = '\0';
 	if (*s == '\0')
 		return fail_at(ps, ps->line, "expected a key before '='");
-	for (eq++; is_space(*eq);)
+	for (eq++; refs_text_space(*eq);)
 		eq++;
 	return set_key(ps, s, eq);
 }
@@ -412,7 +350,7 @@ static int parse(char *text, size_t n, const char *name, struct refs_device *dev
 	chain_devsim_spec_default(&dev->spec);
 	dev->order = ORDER_DEFAULT;
 	if (strlen(name) >= REFS_DEVICE_PATH_MAX) {
-		set_msg(msg, len, "%.200s…: %s", name,
+		refs_text_msg(msg, len, "%.200s…: %s", name,
 		        refs_devices_strerror(REFS_DEVICES_ERROR_TOOLONG));
 		return REFS_DEVICES_ERROR_TOOLONG;
 	}
@@ -442,7 +380,7 @@ static int parse(char *text, size_t n, const char *name, struct refs_device *dev
 		return err;
 	if (name_line)
 		*name_line = ps.key_line[K_NAME];
-	set_msg(msg, len, "%s", "");
+	refs_text_msg(msg, len, "%s", "");
 	return REFS_DEVICES_OK;
 }
 
@@ -454,7 +392,7 @@ int refs_device_parse(const char *text, const char *name, struct refs_device *de
 	int err;
 
 	if (!copy) {
-		set_msg(msg, len, "%s: %s", name, refs_devices_strerror(REFS_DEVICES_ERROR_NOMEM));
+		refs_text_msg(msg, len, "%s: %s", name, refs_devices_strerror(REFS_DEVICES_ERROR_NOMEM));
 		return REFS_DEVICES_ERROR_NOMEM;
 	}
 	if (n)
@@ -476,14 +414,14 @@ static int load_file(const char *path, struct refs_device *dev, unsigned *name_l
 	f = fopen(path, "rb");
 	if (!f) {
 		saved = errno;
-		set_msg(msg, len, "%s: %s", path, strerror(saved));
+		refs_text_msg(msg, len, "%s: %s", path, strerror(saved));
 		errno = saved;
 		return REFS_DEVICES_ERROR_ERRNO;
 	}
 	text = malloc(FILE_MAX_BYTES + 1);
 	if (!text) {
 		fclose(f);
-		set_msg(msg, len, "%s: %s", path, refs_devices_strerror(REFS_DEVICES_ERROR_NOMEM));
+		refs_text_msg(msg, len, "%s: %s", path, refs_devices_strerror(REFS_DEVICES_ERROR_NOMEM));
 		return REFS_DEVICES_ERROR_NOMEM;
 	}
 	n = fread(text, 1, FILE_MAX_BYTES + 1, f);
@@ -491,14 +429,14 @@ static int load_file(const char *path, struct refs_device *dev, unsigned *name_l
 		saved = errno;
 		fclose(f);
 		free(text);
-		set_msg(msg, len, "%s: %s", path, strerror(saved));
+		refs_text_msg(msg, len, "%s: %s", path, strerror(saved));
 		errno = saved;
 		return REFS_DEVICES_ERROR_ERRNO;
 	}
 	fclose(f);
 	if (n > FILE_MAX_BYTES) {
 		free(text);
-		set_msg(msg, len, "%s: larger than %u bytes: not a device file", path,
+		refs_text_msg(msg, len, "%s: larger than %u bytes: not a device file", path,
 		        FILE_MAX_BYTES);
 		return REFS_DEVICES_ERROR_TOOLONG;
 	}
@@ -558,7 +496,7 @@ static int list_dir(const char *dir, int missing_ok, char ***names, size_t *n, c
 		if (missing_ok && errno == ENOENT)
 			return REFS_DEVICES_OK;
 		saved = errno;
-		set_msg(msg, len, "%s: %s", dir, strerror(saved));
+		refs_text_msg(msg, len, "%s: %s", dir, strerror(saved));
 		errno = saved;
 		return REFS_DEVICES_ERROR_ERRNO;
 	}
@@ -592,7 +530,7 @@ nomem:
 	free(*names);
 	*names = NULL;
 	*n = 0;
-	set_msg(msg, len, "%s: %s", dir, refs_devices_strerror(REFS_DEVICES_ERROR_NOMEM));
+	refs_text_msg(msg, len, "%s: %s", dir, refs_devices_strerror(REFS_DEVICES_ERROR_NOMEM));
 	return REFS_DEVICES_ERROR_NOMEM;
 }
 
@@ -634,7 +572,7 @@ static int load_one(struct refs_device_set *set, size_t *first, const char *dir,
 	int err;
 
 	if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir, file) >= sizeof(path)) {
-		set_msg(why, len, "%.200s/%.200s: %s", dir, file,
+		refs_text_msg(why, len, "%.200s/%.200s: %s", dir, file,
 		        refs_devices_strerror(REFS_DEVICES_ERROR_TOOLONG));
 		return REFS_DEVICES_ERROR_TOOLONG;
 	}
@@ -658,7 +596,7 @@ static int load_one(struct refs_device_set *set, size_t *first, const char *dir,
 	}
 	err = set_add(set, dev);
 	if (err)
-		set_msg(why, len, "%s: %s", path, refs_devices_strerror(err));
+		refs_text_msg(why, len, "%s: %s", path, refs_devices_strerror(err));
 	return err;
 }
 
@@ -676,7 +614,7 @@ static int load_dir(struct refs_device_set *set, const char *dir, int user, int 
 	int err;
 
 	if (!dev) {
-		set_msg(msg, len, "%s: %s", dir, refs_devices_strerror(REFS_DEVICES_ERROR_NOMEM));
+		refs_text_msg(msg, len, "%s: %s", dir, refs_devices_strerror(REFS_DEVICES_ERROR_NOMEM));
 		return REFS_DEVICES_ERROR_NOMEM;
 	}
 	err = list_dir(dir, user, &names, &n, msg, len);
@@ -685,11 +623,11 @@ static int load_dir(struct refs_device_set *set, const char *dir, int user, int 
 		if (!err)
 			continue;
 		if (!skip_bad || err == REFS_DEVICES_ERROR_NOMEM) {
-			set_msg(msg, len, "%s", why);
+			refs_text_msg(msg, len, "%s", why);
 			break;
 		}
 		if ((*bad)++ == 0) {
-			set_msg(msg, len, "%s", why);
+			refs_text_msg(msg, len, "%s", why);
 			*first_err = err;
 		}
 		err = REFS_DEVICES_OK;
@@ -709,9 +647,9 @@ int refs_devices_load(const char *builtin_dir, const char *user_dir, struct refs
 	int err = REFS_DEVICES_OK, first_err = REFS_DEVICES_OK;
 
 	*out = NULL;
-	set_msg(msg, len, "%s", "");
+	refs_text_msg(msg, len, "%s", "");
 	if (!set) {
-		set_msg(msg, len, "%s", refs_devices_strerror(REFS_DEVICES_ERROR_NOMEM));
+		refs_text_msg(msg, len, "%s", refs_devices_strerror(REFS_DEVICES_ERROR_NOMEM));
 		return REFS_DEVICES_ERROR_NOMEM;
 	}
 	if (builtin_dir) {

@@ -29,6 +29,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "refs/textfile.h"
 #include "refs/platform.h"
 
 /* Values a file rule starts from: the defaults documented in platforms.txt. */
@@ -201,20 +202,6 @@ struct parser {
 	size_t len;
 };
 
-static void set_msg(char *msg, size_t len, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void set_msg(char *msg, size_t len, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!msg || len == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(msg, len, fmt, ap);
-	va_end(ap);
-}
-
 /* "name:line: " + the reason; returns REFS_PLATFORM_ERROR_PARSE. */
 static int fail_at(struct parser *ps, unsigned line, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
@@ -227,18 +214,8 @@ static int fail_at(struct parser *ps, unsigned line, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(reason, sizeof(reason), fmt, ap);
 	va_end(ap);
-	set_msg(ps->msg, ps->len, "%s:%u: %s", ps->name, line, reason);
+	refs_text_msg(ps->msg, ps->len, "%s:%u: %s", ps->name, line, reason);
 	return REFS_PLATFORM_ERROR_PARSE;
-}
-
-static int is_space(char c)
-{
-	return c == ' ' || c == '\t' || c == '\r' || c == '\v' || c == '\f';
-}
-
-static int is_digit(char c)
-{
-	return c >= '0' && c <= '9';
 }
 
 static int valid_id(const char *s)
@@ -248,48 +225,9 @@ static int valid_id(const char *s)
 	if (n == 0 || n >= REFS_PLATFORM_ID_MAX)
 		return 0;
 	for (; *s; s++)
-		if (!((*s >= 'a' && *s <= 'z') || is_digit(*s) || *s == '-' || *s == '_'))
+		if (!((*s >= 'a' && *s <= 'z') || refs_text_digit(*s) || *s == '-' || *s == '_'))
 			return 0;
 	return 1;
-}
-
-/*
- * A plain decimal: optional sign, digits, optionally '.' and digits.  The
- * digits (without the point) form an integer m below 2^53 and the value is
- * m / 10^k, both exact, so the one division rounds correctly: the same
- * double strtod() gives in the C locale.  Returns 0 or -1.
- */
-static int parse_number(const char *s, double *out)
-{
-	static const double pow10[] = {1e0, 1e1, 1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
-	                               1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15};
-	uint64_t m = 0;
-	unsigned frac = 0, int_digits = 0;
-	int neg = 0;
-
-	if (*s == '-' || *s == '+')
-		neg = *s++ == '-';
-	for (; is_digit(*s); s++, int_digits++) {
-		m = m * 10 + (uint64_t)(*s - '0');
-		if (m >= (UINT64_C(1) << 53))
-			return -1;
-	}
-	if (int_digits == 0)
-		return -1;
-	if (*s == '.') {
-		s++;
-		if (!is_digit(*s))
-			return -1;
-		for (; is_digit(*s); s++) {
-			m = m * 10 + (uint64_t)(*s - '0');
-			if (m >= (UINT64_C(1) << 53) || ++frac >= sizeof(pow10) / sizeof(pow10[0]))
-				return -1;
-		}
-	}
-	if (*s)
-		return -1;
-	*out = (neg ? -1.0 : 1.0) * ((double)m / pow10[frac]);
-	return 0;
 }
 
 static int add_rule(struct refs_platform_set *set, unsigned **seen_line, unsigned char **enabled,
@@ -349,13 +287,13 @@ static int begin_section(struct parser *ps, char *s)
 	if (!end)
 		return fail_at(ps, ps->line, "expected ']' to close the section name");
 	*end++ = '\0';
-	while (is_space(*end))
+	while (refs_text_space(*end))
 		end++;
 	if (*end)
 		return fail_at(ps, ps->line, "expected nothing after ']', got \"%.40s\"", end);
-	while (is_space(*s))
+	while (refs_text_space(*s))
 		s++;
-	for (char *t = s + strlen(s); t > s && is_space(t[-1]);)
+	for (char *t = s + strlen(s); t > s && refs_text_space(t[-1]);)
 		*--t = '\0';
 	if (!valid_id(s))
 		return fail_at(ps, ps->line,
@@ -377,7 +315,7 @@ static int begin_section(struct parser *ps, char *s)
 		memcpy(r.label, s, strlen(s) + 1);
 		err = add_rule(ps->set, &ps->seen_line, &ps->enabled, &r);
 		if (err) {
-			set_msg(ps->msg, ps->len, "%s: %s", ps->name, refs_platform_strerror(err));
+			refs_text_msg(ps->msg, ps->len, "%s: %s", ps->name, refs_platform_strerror(err));
 			return err;
 		}
 	}
@@ -447,7 +385,7 @@ static int set_key(struct parser *ps, const char *key, const char *val)
 			               val);
 		break;
 	default:
-		if (parse_number(val, &v))
+		if (refs_text_decimal(val, NULL, &v))
 			return fail_at(
 			    ps, ps->line,
 			    "%s: expected a number in %s (like -14 or -0.5), got \"%.40s\"",
@@ -478,9 +416,9 @@ static int parse_line(struct parser *ps, char *s)
 {
 	char *eq, *t;
 
-	while (is_space(*s))
+	while (refs_text_space(*s))
 		s++;
-	for (t = s + strlen(s); t > s && is_space(t[-1]);)
+	for (t = s + strlen(s); t > s && refs_text_space(t[-1]);)
 		*--t = '\0';
 	if (*s == '\0' || *s == '#')
 		return REFS_PLATFORM_OK;
@@ -492,11 +430,11 @@ static int parse_line(struct parser *ps, char *s)
 		               "expected \"[id]\", \"key = value\" or a # comment, got \"%.40s\"",
 		               s);
 	*eq = '\0';
-	for (t = eq; t > s && is_space(t[-1]);)
+	for (t = eq; t > s && refs_text_space(t[-1]);)
 		*--t = '\0';
 	if (*s == '\0')
 		return fail_at(ps, ps->line, "expected a key before '='");
-	for (eq++; is_space(*eq);)
+	for (eq++; refs_text_space(*eq);)
 		eq++;
 	return set_key(ps, s, eq);
 }
@@ -546,11 +484,11 @@ static int parse(char *text, size_t n, const char *name, unsigned flags,
 	set->n = kept;
 	free(ps.seen_line);
 	free(ps.enabled);
-	set_msg(msg, len, "%s", "");
+	refs_text_msg(msg, len, "%s", "");
 	*out = set;
 	return REFS_PLATFORM_OK;
 nomem:
-	set_msg(msg, len, "%s: %s", name, refs_platform_strerror(err));
+	refs_text_msg(msg, len, "%s: %s", name, refs_platform_strerror(err));
 fail:
 	free(ps.seen_line);
 	free(ps.enabled);
@@ -568,7 +506,7 @@ int refs_platform_load_string(const char *text, const char *name, unsigned flags
 
 	if (!copy) {
 		*out = NULL;
-		set_msg(msg, len, "%s: %s", name,
+		refs_text_msg(msg, len, "%s: %s", name,
 		        refs_platform_strerror(REFS_PLATFORM_ERROR_NOMEM));
 		return REFS_PLATFORM_ERROR_NOMEM;
 	}
@@ -597,14 +535,14 @@ int refs_platform_load(const char *path, unsigned flags, struct refs_platform_se
 		if (errno == ENOENT && (flags & REFS_PLATFORM_LOAD_MISSING_OK))
 			return parse(NULL, 0, path, flags, out, msg, len);
 		saved = errno;
-		set_msg(msg, len, "%s: %s", path, strerror(saved));
+		refs_text_msg(msg, len, "%s: %s", path, strerror(saved));
 		errno = saved;
 		return REFS_PLATFORM_ERROR_ERRNO;
 	}
 	text = malloc(FILE_MAX_BYTES + 1);
 	if (!text) {
 		fclose(f);
-		set_msg(msg, len, "%s: %s", path,
+		refs_text_msg(msg, len, "%s: %s", path,
 		        refs_platform_strerror(REFS_PLATFORM_ERROR_NOMEM));
 		return REFS_PLATFORM_ERROR_NOMEM;
 	}
@@ -613,14 +551,14 @@ int refs_platform_load(const char *path, unsigned flags, struct refs_platform_se
 		saved = errno;
 		fclose(f);
 		free(text);
-		set_msg(msg, len, "%s: %s", path, strerror(saved));
+		refs_text_msg(msg, len, "%s: %s", path, strerror(saved));
 		errno = saved;
 		return REFS_PLATFORM_ERROR_ERRNO;
 	}
 	fclose(f);
 	if (n > FILE_MAX_BYTES) {
 		free(text);
-		set_msg(msg, len, "%s: larger than %u bytes: not a platform file", path,
+		refs_text_msg(msg, len, "%s: larger than %u bytes: not a platform file", path,
 		        FILE_MAX_BYTES);
 		return REFS_PLATFORM_ERROR_TOOLONG;
 	}

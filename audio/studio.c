@@ -1174,6 +1174,11 @@ int audio_studio_set_listen_level(struct audio_studio *st, float level_db)
 	return 0;
 }
 
+float audio_studio_listen_level(const struct audio_studio *st)
+{
+	return st->listen_db;
+}
+
 int audio_studio_set_bandsolo(struct audio_studio *st, int band)
 {
 	if (band < 0 || band > CHAIN_BANDSOLO_BANDS ||

@@ -176,6 +176,7 @@ void audio_studio_codec(struct audio_studio *st, struct audio_codec_info *out);
 /* Listening level of the playback system (engine.h); matching is then
  * re-measured through the system at that level.  0 or _STATE. */
 int audio_studio_set_listen_level(struct audio_studio *st, float level_db);
+float audio_studio_listen_level(const struct audio_studio *st);
 /* Band solo 0 (off) … 6 (chain/bandsolo.h); every source is then measured
  * within the band and matched there.  0 or _STATE. */
 int audio_studio_set_bandsolo(struct audio_studio *st, int band);

@@ -57,9 +57,10 @@ static unsigned table_len;
 static atomic_int table_state;  /* 0 unbuilt, 1 building, 2 ready */
 
 /* The "<proc>.on" switches the chain adds (chain/processor.h). */
+static const char *const on_choices[] = { "off", "on", NULL };
 static const struct chain_param on_param[2] = {
-	{ "on", "On", "", 0.0f, 1.0f, 0.0f, 1.0f },  /* CHAIN_BYPASS_OFF */
-	{ "on", "On", "", 0.0f, 1.0f, 1.0f, 1.0f },  /* CHAIN_BYPASS_ON */
+	{ "on", "On", "", 0.0f, 1.0f, 0.0f, 1.0f, on_choices },  /* CHAIN_BYPASS_OFF */
+	{ "on", "On", "", 0.0f, 1.0f, 1.0f, 1.0f, on_choices },  /* CHAIN_BYPASS_ON */
 };
 
 static void table_add(unsigned *n, unsigned p, unsigned local,

@@ -30,12 +30,14 @@
 #include "audio/render.h"
 #include "chain/chain.h"
 #include "refs/loudness.h"
+#include "tui/session.h"
 #include "tui/tui.h"
 
 static void usage(FILE *f)
 {
 	fprintf(f,
 		"Usage: termaster render MIX -o OUT [OPTIONS]\n"
+		"       termaster render --session FILE -o OUT [OPTIONS]\n"
 		"       termaster render --list-params\n"
 		"\n"
 		"Render MIX through the mastering chain into OUT: the same chain as playback,\n"
@@ -46,6 +48,8 @@ static void usage(FILE *f)
 		"Options:\n"
 		"  -o, --output OUT       the output file; its extension picks the format:\n"
 		"                         .wav, .aiff or .aif, .flac\n"
+		"      --session FILE     the session's mix and chain (give no MIX); --set\n"
+		"                         and --ceiling-dbtp then change that chain\n"
 		"      --set PARAM=VALUE  set a chain parameter (repeatable; later wins;\n"
 		"                         see --list-params)\n"
 		"      --ceiling-dbtp DB  the limiter's ceiling, short for\n"
@@ -262,6 +266,7 @@ enum {
 	OPT_TARGET,
 	OPT_MAX_GR,
 	OPT_LIST,
+	OPT_SESSION,
 };
 
 int tui_cmd_render(int argc, char **argv)
@@ -279,11 +284,14 @@ int tui_cmd_render(int argc, char **argv)
 		{ "force", no_argument, NULL, 'f' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "list-params", no_argument, NULL, OPT_LIST },
+		{ "session", required_argument, NULL, OPT_SESSION },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct audio_render_opts o;
 	struct audio_clip *mix = NULL;
+	struct tui_session sess;
+	bool have_session = false;
 	struct refs_loudness lm;
 	struct audio_render_target tr;
 	struct progress prog;
@@ -294,7 +302,27 @@ int tui_cmd_render(int argc, char **argv)
 	double target_lufs = 0, max_gr_db = AUDIO_RENDER_MAX_GR_DB;
 	int opt, err, status = TUI_EXIT_OK;
 
+	tui_session_init(&sess);
 	audio_render_opts_default(&o);
+	/* --session first, wherever it stands: its chain is the base that
+	 * --set and --ceiling-dbtp then change */
+	for (int i = 1; i < argc; i++) {
+		const char *path = NULL;
+
+		if (!strcmp(argv[i], "--session") && i + 1 < argc)
+			path = argv[i + 1];
+		else if (!strncmp(argv[i], "--session=", 10))
+			path = argv[i] + 10;
+		if (!path)
+			continue;
+		if (tui_session_load(path, &sess, msg, sizeof(msg))) {
+			tui_error("%s", msg);
+			tui_session_free(&sess);
+			return TUI_EXIT_USAGE;
+		}
+		o.settings = sess.chain;
+		have_session = true;
+	}
 	optind = 0;  /* glibc: full re-initialisation (main may have parsed) */
 	opterr = 0;
 	while ((opt = getopt_long(argc, argv, ":o:fqh", longopts, NULL)) != -1) {
@@ -348,6 +376,8 @@ int tui_cmd_render(int argc, char **argv)
 		case 'q':
 			quiet = true;
 			break;
+		case OPT_SESSION:
+			break;  /* read before the other options */
 		case OPT_LIST:
 			list = true;
 			break;
@@ -372,7 +402,17 @@ int tui_cmd_render(int argc, char **argv)
 		list_params();
 		return TUI_EXIT_OK;
 	}
-	if (optind >= argc) {
+	if (have_session && optind < argc) {
+		tui_error("render: --session names the mix; give no MIX with it ('%s')", argv[optind]);
+		tui_session_free(&sess);
+		return TUI_EXIT_USAGE;
+	}
+	if (have_session && !sess.mix) {
+		tui_error("%s: the session has no mix", sess.path ? sess.path : "session");
+		tui_session_free(&sess);
+		return TUI_EXIT_USAGE;
+	}
+	if (!have_session && optind >= argc) {
 		tui_error("render: no MIX given (termaster render MIX -o OUT)");
 		return TUI_EXIT_USAGE;
 	}
@@ -380,7 +420,7 @@ int tui_cmd_render(int argc, char **argv)
 		tui_error("render: one MIX only ('%s' is one too many)", argv[optind + 1]);
 		return TUI_EXIT_USAGE;
 	}
-	in = argv[optind];
+	in = have_session ? sess.mix : argv[optind];
 	if (!o.out_path) {
 		tui_error("render: no output given (-o OUT)");
 		return TUI_EXIT_USAGE;
@@ -499,6 +539,7 @@ int tui_cmd_render(int argc, char **argv)
 
 out:
 	audio_clip_free(&mix);
+	tui_session_free(&sess);
 	sigaction(SIGINT, &old_int, NULL);
 	sigaction(SIGTERM, &old_term, NULL);
 	if (interrupted && status != TUI_EXIT_OK) {

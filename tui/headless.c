@@ -9,6 +9,7 @@
  *   platform ID|off (streaming-platform preview: spotify-normal, youtube …)
  *   system NAME|off | level DB | noise DB|off (playback-system simulation)
  *   codec mp3|opus|vorbis KBPS [artefacts] | codec off (codec preview)
+ *   save [PATH] (the session: sources, chain, monitor state)
  *   bandsolo 1-6|off (listen to one band, matched within it)
  *   loop IN OUT | loop off | set PARAM VALUE
  *   wait SECONDS | status | quit
@@ -40,12 +41,13 @@
 #include "audio/engine.h"
 #include "audio/studio.h"
 #include "chain/devsim.h"
+#include "tui/session.h"
 #include "tui/tui.h"
 
 #define EXPECTED "play, pause, seek SECONDS, source mix|ref N, bypass on|off, " \
 		 "match on|off, monitor MODE, platform ID|off, system NAME|off, level DB, " \
 		 "noise DB|off, codec C KBPS|off, bandsolo N|off, loop IN OUT|off, " \
-		 "set PARAM VALUE, " \
+		 "set PARAM VALUE, save [PATH], " \
 		 "wait SECONDS, " \
 		 "status, quit"
 
@@ -58,6 +60,7 @@ struct hl {
 	double rate;
 	int64_t clock;         /* script clock, frames of audio */
 	const char *name;      /* input name for messages */
+	const char *session_path;  /* where `save` writes by default */
 	bool loop_on;
 	double loop_in, loop_out;
 };
@@ -482,6 +485,22 @@ static int run_line(struct hl *h, char *line, long lineno)
 		h->clock += (int64_t)llround(v * h->rate);
 	} else if (!strcmp(argv[0], "status") && argc == 1) {
 		status(h);
+	} else if (!strcmp(argv[0], "save")) {
+		struct tui_session sess;
+		const char *path = argc == 2 ? argv[1] : h->session_path;
+		char msg[1024];
+		int err;
+
+		if (argc > 2 || !path)
+			return bad(h, lineno, "save: expected PATH (no session was opened to save to)");
+		catch_up(h);  /* the state as of the script's clock */
+		tui_session_init(&sess);
+		snprintf(msg, sizeof(msg), "out of memory");
+		err = tui_session_capture(h->st, &sess) ||
+		      tui_session_save(path, &sess, msg, sizeof(msg));
+		tui_session_free(&sess);
+		if (err)
+			return bad(h, lineno, "save: %s", msg);
 	} else if (!strcmp(argv[0], "quit") && argc == 1) {
 		return 1;
 	} else {
@@ -543,6 +562,12 @@ int tui_headless_run(const struct tui_opts *o)
 		tui_info("termaster: %s", audio_studio_notice(h.st));
 
 	settle(&h);
+	h.session_path = o->session_path;
+	if (o->session) {
+		if (tui_session_apply(h.st, o->session, msg, sizeof(msg)))
+			tui_error("%s: %s", o->session_path, msg);
+		settle(&h);
+	}
 	for (int i = 0; i < audio_studio_source_count(h.st); i++) {
 		struct audio_source_info si;
 

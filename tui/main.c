@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "audio/output.h"
+#include "tui/session.h"
 #include "tui/tui.h"
 
 static void usage(FILE *f)
@@ -38,6 +39,7 @@ static void usage(FILE *f)
 		"  --no-device          do not open an audio device (analysis and render only)\n"
 		"  --headless           no screen: read commands (see --commands)\n"
 		"  --commands FILE|-    headless command file, '-' for standard input\n"
+		"  --session FILE       open a session: its mix, references, chain and monitor\n"
 		"  -h, --help           show this help and exit\n"
 		"  -V, --version        show the version and exit\n"
 		"\n"
@@ -54,6 +56,7 @@ enum {
 	OPT_NODEV,
 	OPT_HEADLESS,
 	OPT_COMMANDS,
+	OPT_SESSION,
 };
 
 int main(int argc, char **argv)
@@ -67,13 +70,15 @@ int main(int argc, char **argv)
 		{ "no-device", no_argument, NULL, OPT_NODEV },
 		{ "headless", no_argument, NULL, OPT_HEADLESS },
 		{ "commands", required_argument, NULL, OPT_COMMANDS },
+		{ "session", required_argument, NULL, OPT_SESSION },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct tui_opts o;
+	struct tui_session session;
 	bool headless = false, list = false;
-	int c;
+	int c, status;
 
 	if (argc > 1 && strcmp(argv[1], "render") == 0)
 		return tui_cmd_render(argc - 1, argv + 1);
@@ -81,6 +86,7 @@ int main(int argc, char **argv)
 		return tui_cmd_analyze(argc - 1, argv + 1);
 
 	memset(&o, 0, sizeof(o));
+	tui_session_init(&session);
 	while ((c = getopt_long(argc, argv, "hV", longopts, NULL)) != -1) {
 		char *end;
 
@@ -123,6 +129,9 @@ int main(int argc, char **argv)
 		case OPT_COMMANDS:
 			o.commands = optarg;
 			break;
+		case OPT_SESSION:
+			o.session_path = optarg;
+			break;
 		case 'h':
 			usage(stdout);
 			return TUI_EXIT_OK;
@@ -143,7 +152,28 @@ int main(int argc, char **argv)
 		}
 		return TUI_EXIT_OK;
 	}
-	if (optind < argc) {
+	if (o.session_path) {
+		char msg[1024];
+
+		if (optind < argc || o.demo) {
+			tui_error("--session names the mix and references: give no files or --demo with it");
+			return TUI_EXIT_USAGE;
+		}
+		if (tui_session_load(o.session_path, &session, msg, sizeof(msg))) {
+			tui_error("%s", msg);
+			tui_session_free(&session);
+			return TUI_EXIT_USAGE;
+		}
+		if (!session.mix) {
+			tui_error("%s: the session has no mix", o.session_path);
+			tui_session_free(&session);
+			return TUI_EXIT_USAGE;
+		}
+		o.mix = session.mix;
+		o.refs = (const char *const *)session.refs;
+		o.n_refs = session.n_refs;
+		o.session = &session;
+	} else if (optind < argc) {
 		if (o.demo) {
 			tui_error("--demo opens generated material: give no files with it");
 			return TUI_EXIT_USAGE;
@@ -162,11 +192,13 @@ int main(int argc, char **argv)
 	if (headless) {
 		if (!o.commands)
 			o.commands = "-";
-		return tui_headless_run(&o);
-	}
-	if (!isatty(STDIN_FILENO) || !isatty(STDOUT_FILENO)) {
+		status = tui_headless_run(&o);
+	} else if (!isatty(STDIN_FILENO) || !isatty(STDOUT_FILENO)) {
 		tui_error("the screen needs a terminal; use --headless --commands FILE for scripts");
-		return TUI_EXIT_USAGE;
+		status = TUI_EXIT_USAGE;
+	} else {
+		status = tui_screen_run(&o);
 	}
-	return tui_screen_run(&o);
+	tui_session_free(&session);
+	return status;
 }

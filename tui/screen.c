@@ -42,6 +42,7 @@
 #include "refs/loudness.h"
 #include "refs/match.h"
 #include "refs/meter.h"
+#include "tui/session.h"
 #include "tui/tui.h"
 
 #define SCREEN_MIN_COLS 80
@@ -441,6 +442,8 @@ struct screen {
 	bool codec_playing;     /* the mix slot is the codec preview */
 	char codec_aside[96];
 	int noise_step;         /* road noise: 0 off, 1 … 3 */
+	const char *session_path;  /* --session, where w saves */
+	char save_path[1024];
 
 	char msg[512];
 	enum look msg_look;
@@ -927,6 +930,39 @@ static void handle_key(struct screen *s, int ch)
 			say(s, LOOK_WARN, MSG_SECONDS, "codec preview: %s %d kbps, encoding%s",
 			    audio_codec_name((enum audio_codec)seq[next][0]), seq[next][1], G->ellipsis);
 		}
+		break;
+	}
+	case 'w': {
+		/* save the session: to --session's file, else beside the mix */
+		struct tui_session sess;
+		char msg[1024];
+		const char *path = s->session_path;
+		int err;
+
+		if (!path) {
+			struct audio_source_info si;
+			char *dot;
+
+			audio_studio_source(s->st, 0, &si);
+			if (!strcmp(si.path, "(generated)")) {
+				say(s, LOOK_WARN, MSG_SECONDS, "the demo has no files to save a session of");
+				break;
+			}
+			snprintf(s->save_path, sizeof(s->save_path), "%s", si.path);
+			dot = strrchr(s->save_path, '.');
+			if (dot && !strchr(dot, '/'))
+				*dot = '\0';
+			strncat(s->save_path, ".tms", sizeof(s->save_path) - strlen(s->save_path) - 1);
+			path = s->save_path;
+		}
+		tui_session_init(&sess);
+		snprintf(msg, sizeof(msg), "out of memory");
+		err = tui_session_capture(s->st, &sess) || tui_session_save(path, &sess, msg, sizeof(msg));
+		tui_session_free(&sess);
+		if (err)
+			say(s, LOOK_OVER, MSG_SECONDS, "save: %s", msg);
+		else
+			say(s, LOOK_OK, MSG_SECONDS, "session saved: %s", path);
 		break;
 	}
 	case 'k':
@@ -1779,6 +1815,7 @@ static void draw_help_overlay(void)
 		{ "]", "loop out at the playhead" },
 		{ "\\", "loop on / off" },
 		{ "p", "reset the true-peak hold" },
+		{ "w", "save the session (.tms)" },
 		{ "Ctrl-L", "repaint the screen" },
 		{ "? Esc", "close this help" },
 		{ "q", "quit" },
@@ -2051,6 +2088,14 @@ int tui_screen_run(const struct tui_opts *o)
 		if (audio_studio_add_ref(s->st, o->refs[i]) < 0)
 			say(s, LOOK_OVER, 0, "%s: not added, too many sources (at most %d)",
 			    o->refs[i], AUDIO_MAX_SOURCES - 1);
+	}
+	s->session_path = o->session_path;
+	if (o->session) {
+		char smsg[256];
+
+		if (tui_session_apply(s->st, o->session, smsg, sizeof(smsg)))
+			say(s, LOOK_WARN, 0, "%s: %s", o->session_path, smsg);
+		s->listen_db = (float)o->session->level_db;
 	}
 	s->meter = refs_meter_new(s->rate > 0 ? s->rate : 48000.0, &merr);
 	if (!s->meter)

@@ -40,7 +40,20 @@ struct tui_opts {
 	double rate;
 	bool no_device;
 	const char *commands;        /* headless: FILE or "-" */
+	const struct tui_session *session;  /* --session: applied once open */
+	const char *session_path;    /* where `save` writes by default */
 };
+
+struct audio_studio;
+struct tui_session;
+
+/* A loaded session's chain and monitor settings onto the studio (its
+ * sources are opened by the caller).  0, or -1 with msg (an unknown
+ * playback system or platform: the rest is applied). */
+int tui_session_apply(struct audio_studio *st, const struct tui_session *s, char *msg, size_t len);
+/* The studio's sources, chain and monitor state into s (after
+ * tui_session_init).  0 or -1 (out of memory). */
+int tui_session_capture(struct audio_studio *st, struct tui_session *s);
 
 /* The ncurses workstation.  Returns the exit status. */
 int tui_screen_run(const struct tui_opts *o);

@@ -150,6 +150,7 @@ struct audio_engine {
 	struct chain_bandsolo *bsolo;  /* band solo, before the matrix */
 	int band;
 	struct chain *plim;            /* a platform's player limiter */
+	unsigned plim_ceiling_idx, plim_release_idx;  /* its parameters (no lookup in the callback) */
 	bool plim_on;
 	int plim_xf;
 	float *dl[2], *dr[2];          /* planar scratch for the simulations */
@@ -479,8 +480,8 @@ static bool handle(struct audio_engine *e, const struct cmd *c)
 			e->plim_on = c->a != 0;
 			e->plim_xf = e->xfade_len;
 		}
-		chain_set_param(e->plim, (unsigned)chain_param_find("limiter.ceiling_dbtp"), c->f);
-		chain_set_param(e->plim, (unsigned)chain_param_find("limiter.release_ms"), (float)c->i0);
+		chain_set_param(e->plim, e->plim_ceiling_idx, c->f);
+		chain_set_param(e->plim, e->plim_release_idx, (float)c->i0);
 		break;
 	case CMD_DEV_LEVEL:
 		e->dev_level_db = c->f;
@@ -867,6 +868,8 @@ struct audio_engine *audio_engine_new(double rate, const struct chain_settings *
 			*err = AUDIO_ENGINE_ERROR_CHAIN;
 			goto error;
 		}
+		e->plim_ceiling_idx = (unsigned)chain_param_find("limiter.ceiling_dbtp");
+		e->plim_release_idx = (unsigned)chain_param_find("limiter.release_ms");
 		/* idle while off: the filters cost ~90 ns a frame */
 		chain_bandsolo_keep_warm(e->bsolo, 0);
 	}

@@ -710,19 +710,14 @@ const struct refs_device *refs_device_find(const struct refs_device_set *set, co
 
 int refs_devices_user_dir(char *buf, size_t len)
 {
-	const char *xdg = getenv("XDG_CONFIG_HOME");
-	const char *home = getenv("HOME");
-	int n;
-
-	if (xdg && xdg[0] == '/')
-		n = snprintf(buf, len, "%s/termaster/devices", xdg);
-	else if (home && home[0])
-		n = snprintf(buf, len, "%s/.config/termaster/devices", home);
-	else
+	switch (refs_text_config_path("devices", buf, len)) {
+	case 0:
+		return REFS_DEVICES_OK;
+	case -1:
 		return REFS_DEVICES_ERROR_NOPATH;
-	if (n < 0 || (size_t)n >= len)
+	default:
 		return REFS_DEVICES_ERROR_TOOLONG;
-	return REFS_DEVICES_OK;
+	}
 }
 
 const char *refs_devices_strerror(int err)

@@ -570,19 +570,14 @@ int refs_platform_load(const char *path, unsigned flags, struct refs_platform_se
 
 int refs_platform_user_path(char *buf, size_t len)
 {
-	const char *xdg = getenv("XDG_CONFIG_HOME");
-	const char *home = getenv("HOME");
-	int n;
-
-	if (xdg && xdg[0] == '/')
-		n = snprintf(buf, len, "%s/termaster/platforms.txt", xdg);
-	else if (home && home[0])
-		n = snprintf(buf, len, "%s/.config/termaster/platforms.txt", home);
-	else
+	switch (refs_text_config_path("platforms.txt", buf, len)) {
+	case 0:
+		return REFS_PLATFORM_OK;
+	case -1:
 		return REFS_PLATFORM_ERROR_NOPATH;
-	if (n < 0 || (size_t)n >= len)
+	default:
 		return REFS_PLATFORM_ERROR_TOOLONG;
-	return REFS_PLATFORM_OK;
+	}
 }
 
 const char *refs_platform_strerror(int err)

@@ -5,6 +5,7 @@
 
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 
 #include "refs/textfile.h"
 
@@ -57,4 +58,19 @@ void refs_text_msg(char *msg, size_t len, const char *fmt, ...)
 	va_start(ap, fmt);
 	refs_text_vmsg(msg, len, fmt, ap);
 	va_end(ap);
+}
+
+int refs_text_config_path(const char *leaf, char *buf, size_t len)
+{
+	const char *xdg = getenv("XDG_CONFIG_HOME");
+	const char *home = getenv("HOME");
+	int n;
+
+	if (xdg && xdg[0] == '/')
+		n = snprintf(buf, len, "%s/termaster/%s", xdg, leaf);
+	else if (home && home[0])
+		n = snprintf(buf, len, "%s/.config/termaster/%s", home, leaf);
+	else
+		return -1;
+	return n < 0 || (size_t)n >= len ? -2 : 0;
 }

@@ -17,6 +17,12 @@
  */
 int refs_text_decimal(const char *s, const char **end, double *out);
 
+/* The user's configuration path for `leaf` ("devices", "platforms.txt"):
+ * $XDG_CONFIG_HOME/termaster/LEAF (when absolute), else
+ * $HOME/.config/termaster/LEAF.  Returns 0, -1 (neither is set) or -2 (it
+ * does not fit buf). */
+int refs_text_config_path(const char *leaf, char *buf, size_t len);
+
 /* vsnprintf into msg when msg and len are set. */
 void refs_text_vmsg(char *msg, size_t len, const char *fmt, va_list ap);
 void refs_text_msg(char *msg, size_t len, const char *fmt, ...)

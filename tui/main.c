@@ -8,21 +8,43 @@
  */
 #include "config.h"
 
+#include <dirent.h>
+#include <errno.h>
 #include <getopt.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "audio/output.h"
 #include "tui/session.h"
 #include "tui/tui.h"
 
+static void *xrealloc(void *p, size_t n)
+{
+	void *q = realloc(p, n ? n : 1);
+
+	if (!q) {
+		tui_error("out of memory");
+		exit(TUI_EXIT_FAIL);
+	}
+	return q;
+}
+
+static char *xstrdup(const char *s)
+{
+	size_t n = strlen(s) + 1;
+
+	return memcpy(xrealloc(NULL, n), s, n);
+}
+
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"Usage: termaster [OPTIONS] MIX [REF …]\n"
+		"Usage: termaster [OPTIONS] MIX [REF|FOLDER …]\n"
 		"       termaster --demo [OPTIONS]\n"
 		"       termaster render MIX -o OUT [--set PARAM=VALUE …] [--ceiling-dbtp DB] [--force]\n"
 		"       termaster analyze [--json] FILE …\n"
@@ -45,6 +67,85 @@ static void usage(FILE *f)
 		"\n"
 		"Run 'termaster render --help' and 'termaster analyze --help' for those commands.\n"
 		"Keys and headless commands: see 'man termaster'.\n");
+}
+
+/* Audio files by extension, for references given as a folder. */
+static int audio_name(const char *name)
+{
+	static const char *const ext[] = {
+		".wav", ".wave", ".rf64", ".w64", ".aif", ".aiff", ".aifc", ".flac", ".ogg", ".oga",
+		".opus", ".mp3", ".caf",
+	};
+	const char *dot = strrchr(name, '.');
+
+	if (!dot || name[0] == '.')
+		return 0;
+	for (size_t i = 0; i < sizeof(ext) / sizeof(ext[0]); i++)
+		if (strcasecmp(dot, ext[i]) == 0)
+			return 1;
+	return 0;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* The references as given, a folder standing for every audio file in it
+ * (sorted by name).  Files are checked when they are opened, not here. */
+static int expand_refs(char **args, int n, char ***out, int *n_out)
+{
+	char **list = NULL;
+	int count = 0, cap = 0;
+
+	for (int i = 0; i < n; i++) {
+		struct stat sb;
+		DIR *d;
+		struct dirent *de;
+		int first = count;
+
+		if (stat(args[i], &sb) != 0 || !S_ISDIR(sb.st_mode)) {
+			if (count == cap) {
+				cap = cap ? 2 * cap : 16;
+				list = xrealloc(list, sizeof(*list) * (size_t)cap);
+			}
+			list[count++] = xstrdup(args[i]);
+			continue;
+		}
+		d = opendir(args[i]);
+		if (!d) {
+			tui_error("%s: %s", args[i], strerror(errno));
+			goto fail;
+		}
+		while ((de = readdir(d))) {
+			size_t len;
+
+			if (!audio_name(de->d_name))
+				continue;
+			if (count == cap) {
+				cap = cap ? 2 * cap : 16;
+				list = xrealloc(list, sizeof(*list) * (size_t)cap);
+			}
+			len = strlen(args[i]) + strlen(de->d_name) + 2;
+			list[count] = xrealloc(NULL, len);
+			snprintf(list[count], len, "%s/%s", args[i], de->d_name);
+			count++;
+		}
+		closedir(d);
+		if (count == first) {
+			tui_error("%s: a folder with no audio files in it", args[i]);
+			goto fail;
+		}
+		qsort(list + first, (size_t)(count - first), sizeof(*list), cmp_str);
+	}
+	*out = list;
+	*n_out = count;
+	return 0;
+fail:
+	for (int i = 0; i < count; i++)
+		free(list[i]);
+	free(list);
+	return -1;
 }
 
 enum {
@@ -77,6 +178,7 @@ int main(int argc, char **argv)
 	};
 	struct tui_opts o;
 	struct tui_session session;
+	char **refs_list = NULL;
 	bool headless = false, list = false;
 	int c, status;
 
@@ -179,8 +281,11 @@ int main(int argc, char **argv)
 			return TUI_EXIT_USAGE;
 		}
 		o.mix = argv[optind++];
-		o.refs = (const char *const *)(argv + optind);
-		o.n_refs = argc - optind;
+		if (expand_refs(argv + optind, argc - optind, &refs_list, &o.n_refs)) {
+			status = TUI_EXIT_USAGE;
+			goto out;
+		}
+		o.refs = (const char *const *)refs_list;
 	} else if (!o.demo) {
 		usage(stderr);
 		return TUI_EXIT_USAGE;
@@ -199,6 +304,11 @@ int main(int argc, char **argv)
 	} else {
 		status = tui_screen_run(&o);
 	}
+out:
+	if (refs_list)
+		for (int i = 0; i < o.n_refs; i++)
+			free(refs_list[i]);
+	free(refs_list);
 	tui_session_free(&session);
 	return status;
 }

@@ -1171,8 +1171,3 @@ void audio_engine_schedule_at(struct audio_engine *e, int64_t frame)
 {
 	e->ctl_at = frame > 0 ? frame : 0;
 }
-
-double audio_engine_rate(const struct audio_engine *e)
-{
-	return e->rate;
-}

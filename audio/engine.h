@@ -160,6 +160,5 @@ void audio_engine_snapshot(struct audio_engine *e, struct audio_engine_snapshot 
 /* Meter tap: interleaved stereo frames as played.  Returns frames read. */
 size_t audio_engine_tap_read(struct audio_engine *e, float *lr, size_t max_frames);
 
-double audio_engine_rate(const struct audio_engine *e);
 
 #endif

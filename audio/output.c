@@ -95,11 +95,6 @@ static void pa_down(void)
 		Pa_Terminate();
 }
 
-void audio_output_terminate(void)
-{
-	/* every user released its reference; nothing else to do */
-}
-
 static const char *host_name(const PaDeviceInfo *d)
 {
 	const PaHostApiInfo *h = Pa_GetHostApiInfo(d->hostApi);
@@ -402,9 +397,4 @@ void audio_output_close(struct audio_output **op)
 const char *audio_output_describe(const struct audio_output *o)
 {
 	return o ? o->desc : "no output";
-}
-
-double audio_output_latency(const struct audio_output *o)
-{
-	return o ? o->latency_s : 0;
 }

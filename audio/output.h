@@ -45,9 +45,5 @@ struct audio_output *audio_output_open_null(struct audio_engine *e, double rate,
 void audio_output_close(struct audio_output **o);
 /* "ALSA: default", "null (no audio device)" … */
 const char *audio_output_describe(const struct audio_output *o);
-/* Output latency in seconds as reported by the host (0 for null). */
-double audio_output_latency(const struct audio_output *o);
-/* Shut PortAudio down at exit (after every output is closed). */
-void audio_output_terminate(void);
 
 #endif

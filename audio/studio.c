@@ -19,6 +19,7 @@
 #include <math.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -82,7 +83,7 @@ struct audio_studio {
 	struct audio_output *output;
 	bool has_device;
 	char output_status[320];
-	char notice[320];
+	char notice[768];
 
 	struct chain_settings settings;
 	unsigned after_gen;           /* bumped by every parameter change */
@@ -140,6 +141,28 @@ static double now_s(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+/* Adds to the notice while the studio opens, so that no start-up warning
+ * (device rate, a broken user file) hides another; later events replace
+ * it (audio_studio_notice() is "the last notable event"). */
+static void add_notice(struct audio_studio *st, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static void add_notice(struct audio_studio *st, const char *fmt, ...)
+{
+	size_t used = strlen(st->notice);
+	va_list ap;
+
+	if (used && used + 2 < sizeof(st->notice)) {
+		memcpy(st->notice + used, "; ", 3);
+		used += 2;
+	}
+	if (used + 1 >= sizeof(st->notice))
+		return;
+	va_start(ap, fmt);
+	vsnprintf(st->notice + used, sizeof(st->notice) - used, fmt, ap);
+	va_end(ap);
 }
 
 void audio_studio_opts_default(struct audio_studio_opts *o)
@@ -517,9 +540,8 @@ static void open_output(struct audio_studio *st, double want)
 	if (!st->opts.no_device) {
 		err = audio_output_probe(st->opts.device, want, &rate, msg, sizeof(msg));
 		if (!err && rate != want)
-			snprintf(st->notice, sizeof(st->notice),
-				 "the device cannot run %.0f Hz: playing at %.0f Hz, every source resampled to it",
-				 want, rate);
+			add_notice(st, "the device cannot run %.0f Hz: playing at %.0f Hz, "
+				   "every source resampled to it", want, rate);
 	}
 	st->rate = err ? want : rate;
 	st->engine = audio_engine_new(st->rate, &st->settings, &err);
@@ -570,9 +592,8 @@ struct audio_studio *audio_studio_new(const char *mix_path,
 		 * that bypass compares a real "before" and "after" */
 		chain_settings_assign(&st->settings, "gain.gain_db=" AUDIO_STUDIO_DEMO_GAIN_DB,
 				      NULL, 0);
-		snprintf(st->notice, sizeof(st->notice),
-			 "demo: the chain drives the mix +%s dB into the limiter; "
-			 "b hears it bypassed, matched", AUDIO_STUDIO_DEMO_GAIN_DB);
+		add_notice(st, "demo: the chain drives the mix +%s dB into the limiter; "
+			   "b hears it bypassed, matched", AUDIO_STUDIO_DEMO_GAIN_DB);
 	}
 
 	if (mix_path) {
@@ -600,8 +621,7 @@ struct audio_studio *audio_studio_new(const char *mix_path,
 		    refs_platform_load(path, REFS_PLATFORM_LOAD_MISSING_OK, &st->platforms,
 				       pmsg, sizeof(pmsg)) != 0) {
 			if (refs_platform_user_path(path, sizeof(path)) == 0)
-				snprintf(st->notice, sizeof(st->notice),
-					 "%s (the built-in platform rules are used)", pmsg);
+				add_notice(st, "%s (the built-in platform rules are used)", pmsg);
 			refs_platform_load(NULL, 0, &st->platforms, pmsg, sizeof(pmsg));
 		}
 	}
@@ -621,7 +641,7 @@ struct audio_studio *audio_studio_new(const char *mix_path,
 			user[0] = '\0';
 		if (refs_devices_load(builtin, user[0] ? user : NULL, &st->devices, dmsg,
 				      sizeof(dmsg)) != 0 || dmsg[0])
-			snprintf(st->notice, sizeof(st->notice), "playback systems: %.280s", dmsg);
+			add_notice(st, "playback systems: %s", dmsg);
 	}
 	open_output(st, want);
 	if (!st->engine) {
@@ -789,9 +809,21 @@ static void queue_sysmeasure(struct audio_studio *st)
 	enqueue(st, j);
 }
 
+/* recompute_match() lists the routes as [0] after, [1] before, [1 + k]
+ * reference k; these map between that index and AUDIO_ROUTE_*. */
+static int route_of(size_t i)
+{
+	return i == 0 ? AUDIO_ROUTE_AFTER : i == 1 ? AUDIO_ROUTE_BEFORE : (int)i - 1;
+}
+
+static size_t index_of(int route)
+{
+	return route == AUDIO_ROUTE_AFTER ? 0 : route == AUDIO_ROUTE_BEFORE ? 1 : (size_t)route + 1;
+}
+
 static void recompute_match(struct audio_studio *st)
 {
-	struct refs_match_source s[AUDIO_MAX_SOURCES + 1];
+	struct refs_match_source s[AUDIO_MAX_SOURCES + 1], file[AUDIO_MAX_SOURCES + 1];
 	double g[AUDIO_MAX_SOURCES + 1];
 	size_t n = 0;
 
@@ -808,10 +840,12 @@ static void recompute_match(struct audio_studio *st)
 		s[n].integrated_lufs = in->loudness.integrated_lufs;
 		s[n].true_peak_dbtp = in->loudness.true_peak_dbtp;
 	}
+	/* the files as they are: what a streaming platform measures */
+	memcpy(file, s, sizeof(file));
 	if ((st->system[0] || st->band) && st->sys_measured) {
 		/* on a playback system or a soloed band, match what is heard */
 		for (size_t i = 0; i < n; i++) {
-			int r = i == 0 ? AUDIO_ROUTE_AFTER : i == 1 ? AUDIO_ROUTE_BEFORE : (int)i - 1;
+			int r = route_of(i);
 
 			if (r < AUDIO_ROUTES && st->sys_valid[r]) {
 				s[i].integrated_lufs = st->sys_loud[r].integrated_lufs;
@@ -821,35 +855,21 @@ static void recompute_match(struct audio_studio *st)
 	}
 	refs_match_compute(s, n, st->opts.max_peak_dbtp, g, &st->match.result);
 	/* report the limiting source as a route (AUDIO_ROUTE_*) */
-	if (st->match.result.limiting_source == 0)
-		st->match.result.limiting_source = AUDIO_ROUTE_AFTER;
-	else if (st->match.result.limiting_source == 1)
-		st->match.result.limiting_source = AUDIO_ROUTE_BEFORE;
-	else if (st->match.result.limiting_source > 1)
-		st->match.result.limiting_source -= 1;
-	for (int r = 0; r < AUDIO_ROUTES; r++) {
-		double v;
-
-		if (r == AUDIO_ROUTE_AFTER)
-			v = g[0];
-		else if (r == AUDIO_ROUTE_BEFORE)
-			v = st->n_src > 0 ? g[1] : 0;
-		else
-			v = r < st->n_src ? g[1 + r] : 0;
-		st->match.gain_db[r] = v;
-	}
+	if (st->match.result.limiting_source >= 0)
+		st->match.result.limiting_source = route_of((size_t)st->match.result.limiting_source);
+	for (int r = 0; r < AUDIO_ROUTES; r++)
+		st->match.gain_db[r] = index_of(r) < n ? g[index_of(r)] : 0;
 	/* a platform preview plays its own normalisation instead */
 	memset(st->presult, 0, sizeof(st->presult));
 	if (st->platform >= 0) {
 		const struct refs_platform *p = refs_platform_at(st->platforms, (size_t)st->platform);
 
 		for (int r = 0; r < AUDIO_ROUTES; r++) {
-			size_t i = r == AUDIO_ROUTE_AFTER ? 0 : r == AUDIO_ROUTE_BEFORE ? 1 :
-				   (size_t)r + 1;
+			size_t i = index_of(r);
 
 			if (i < n)
-				refs_platform_gain(p, s[i].valid ? s[i].integrated_lufs : NAN,
-						   s[i].valid ? s[i].true_peak_dbtp : NAN,
+				refs_platform_gain(p, file[i].valid ? file[i].integrated_lufs : NAN,
+						   file[i].valid ? file[i].true_peak_dbtp : NAN,
 						   &st->presult[r]);
 		}
 	}

@@ -31,7 +31,6 @@ enum audio_studio_error {
 	AUDIO_STUDIO_ERROR_NOMEM,
 	AUDIO_STUDIO_ERROR_MIX,     /* the mix cannot be opened: see msg */
 	AUDIO_STUDIO_ERROR_ENGINE,
-	AUDIO_STUDIO_ERROR_FULL,    /* too many sources */
 	AUDIO_STUDIO_ERROR_STATE,   /* no such source slot */
 	AUDIO_STUDIO_ERROR_BUSY,    /* the engine's command ring is full: try again */
 };

@@ -32,7 +32,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -819,4 +821,12 @@ void audio_clip_free(struct audio_clip **c)
 	free((*c)->path);
 	free(*c);
 	*c = NULL;
+}
+
+void audio_thread_background(void)
+{
+#ifdef SYS_gettid
+	/* per thread on Linux: setpriority() on a thread id */
+	setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), 10);
+#endif
 }

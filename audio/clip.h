@@ -71,4 +71,10 @@ struct audio_clip *audio_clip_from_frames(const char *name, const float *lr,
 /* Frees the clip and sets *c to NULL.  Accepts NULL and *c == NULL. */
 void audio_clip_free(struct audio_clip **c);
 
+/* Lowers the calling thread's CPU priority (nice +10, Linux) so that the
+ * audio callback and the screen win the CPU over decoding, measuring and
+ * background renders: a key still answers at once while 32 references
+ * load.  Workers call it first thing; elsewhere it does nothing. */
+void audio_thread_background(void);
+
 #endif

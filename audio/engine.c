@@ -4,9 +4,19 @@
  * State glossary (audio thread unless noted):
  *   clips[]     sources by slot; handed over by CMD_CLIP, handed back on the
  *               trash ring, never touched by the control thread meanwhile
- *   play        timeline reader of what is heard now (all sources share it)
+ *   mode        AUDIO_PLAYHEAD_SYNC or _INDEPENDENT
+ *   play        the mix's reader: sync, the timeline that every source
+ *               reads (reference n at play + offset[n]); independent, the
+ *               mix's own playhead
  *   feed        the same reader `latency` frames ahead: it feeds the chain,
  *               so chain output, bypassed mix and references stay aligned
+ *   loop        sync: the timeline's loop (next_loop: as asked, applied at
+ *               the next jump)
+ *   rd[]        independent: reference n's own reader (slot 0 uses play)
+ *   sloop[]     independent: each slot's own loop (next_sloop[]: as asked)
+ *   offset[]    sync offsets, frames (next_offset[]: as asked)
+ *   jump_to     sync: where the timeline moves at the next jump (POS_*)
+ *   pend[]      independent: where each slot moves at the next jump
  *   run_gain    play/pause fade, 0 … 1
  *   jump_gain   fade around a seek or loop change: down, jump, up
  *   bypass_mix  0 = processed ("after"), 1 = bypassed ("before"), ramped
@@ -22,6 +32,14 @@
  * 10 ms).  Loop wraps crossfade in the timeline itself: past the loop end
  * the reader blends the loop's start in while the material after the loop
  * end fades out, so the chain sees a continuous signal too.
+ *
+ * Independent playheads: only the sources heard advance (the one playing,
+ * and the one fading out during a switch, so a switch is a true crossfade
+ * of both at their own places).  The chain is fed only while the mix is
+ * heard: it then stands still together with play and feed, its delay lines
+ * holding exactly the frames between them, so the processed path, the
+ * bypassed path (read at play) and the mix's position stay sample-aligned
+ * and switching back continues where the mix stopped.
  */
 #include "config.h"
 
@@ -41,6 +59,8 @@
 #include "chain/bandsolo.h"
 
 #define SUB 32                  /* frames per sub-block: ramps and jumps */
+/* pub_slot_loop_on holds one bit per slot */
+_Static_assert(AUDIO_MAX_SOURCES <= 64, "slot loop bits fit in a uint64_t");
 #define CMD_RING 1024           /* commands UI → engine */
 #define TRASH_RING 256          /* clips engine → control thread */
 #define TAP_FRAMES 65536        /* meter tap, frames (> 1 s at 48 kHz) */
@@ -61,6 +81,10 @@ enum cmd_type {
 	CMD_DEV_NOISE,
 	CMD_PLATFORM_LIMITER,
 	CMD_BANDSOLO,
+	CMD_PLAYHEAD,
+	CMD_OFFSET,
+	CMD_SEEK_SLOT,
+	CMD_SLOT_LOOP,
 };
 
 /* Monitor matrices: out_l = m[0]·l + m[1]·r, out_r = m[2]·l + m[3]·r. */
@@ -111,10 +135,21 @@ struct trash {
 enum { TRASH_CLIP, TRASH_DEVSIM };
 
 struct reader {
-	int64_t pos;    /* timeline frame */
+	int64_t pos;    /* frame on its clock (the timeline, or a clip's own) */
 	int64_t from;   /* frame fading out after a loop wrap */
 	int xf;         /* frames of that fade still to go */
 };
+
+/* A loop region on a reader's clock. */
+struct loop {
+	bool on;
+	int64_t in, out;   /* frames, out - in >= 2 crossfades */
+};
+
+/* Pending moves (jump_to, pend[]): none, or re-anchor where the reader is
+ * (a loop or the clip changed), else a frame >= 0. */
+#define POS_NONE INT64_MIN
+#define POS_HERE (-1)
 
 struct ramp {
 	float value;
@@ -136,10 +171,14 @@ struct audio_engine {
 	struct ramp run_gain;
 	struct ramp jump_gain;
 	bool jump_pending;
-	int64_t jump_to;          /* -1: re-anchor at the current position */
+	int64_t jump_to;          /* sync: timeline move at the jump (POS_*) */
 	bool primed;              /* chain has been fed up to feed.pos */
-	bool loop_on;
-	int64_t loop_in, loop_out;
+	int mode;                 /* enum audio_playhead */
+	struct loop loop, next_loop;
+	struct reader rd[AUDIO_MAX_SOURCES];
+	struct loop sloop[AUDIO_MAX_SOURCES], next_sloop[AUDIO_MAX_SOURCES];
+	int64_t pend[AUDIO_MAX_SOURCES];
+	int64_t offset[AUDIO_MAX_SOURCES], next_offset[AUDIO_MAX_SOURCES];
 	int monitor;              /* enum audio_monitor */
 	struct ramp mon[4];       /* the monitor matrix, ramped */
 	struct chain_devsim *dev;      /* the playback system, or NULL (none) */
@@ -154,8 +193,6 @@ struct audio_engine {
 	bool plim_on;
 	int plim_xf;
 	float *dl[2], *dr[2];          /* planar scratch for the simulations */
-	bool next_loop_on;        /* loop state applied at the next jump */
-	int64_t next_loop_in, next_loop_out;
 	struct ramp bypass_mix;
 	bool bypass;
 	bool match;
@@ -163,7 +200,7 @@ struct audio_engine {
 	int xfade;                /* frames left of the source crossfade */
 	float gain_db[AUDIO_ROUTES];
 	struct ramp route[AUDIO_ROUTES];
-	int64_t length;
+	int64_t length;           /* sync: timeline frames that hold audio */
 	int64_t frame;            /* frames rendered: the audio clock */
 	int limiter;              /* processor index for gain reduction, or -1 */
 	float *wet[2], *dry[2], *a[2], *b[2];
@@ -193,6 +230,11 @@ struct audio_engine {
 	float blk_gr[AUDIO_ENGINE_PROCS];          /* maxima over this block */
 	float blk_meter[AUDIO_ENGINE_PROCS][AUDIO_ENGINE_METERS];
 	_Atomic uint32_t pub_peak_bits;
+	_Atomic int64_t pub_slot_pos[AUDIO_MAX_SOURCES];
+	_Atomic int64_t pub_slot_off[AUDIO_MAX_SOURCES];
+	_Atomic int64_t pub_slot_in[AUDIO_MAX_SOURCES], pub_slot_out[AUDIO_MAX_SOURCES];
+	_Atomic int64_t pub_slot_len[AUDIO_MAX_SOURCES];
+	_Atomic uint64_t pub_slot_loop_on;   /* bit n: slot n's own loop */
 
 	/* control thread's view of what it asked for */
 	float ctl_gain_db[AUDIO_ROUTES];
@@ -206,6 +248,7 @@ enum {
 	FLAG_LOOP = 8,
 	FLAG_MONITOR_SHIFT = 8,   /* bits 8 … 11: the monitor mode */
 	FLAG_BAND_SHIFT = 12,     /* bits 12 … 15: the soloed band */
+	FLAG_INDEPENDENT = 1 << 16,
 };
 
 static uint32_t float_bits(float f)
@@ -265,7 +308,7 @@ static void ramp_advance(struct ramp *r, int n)
 	}
 }
 
-/* ---- the timeline reader ---- */
+/* ---- readers ---- */
 
 static inline void clip_frame(const struct audio_clip *c, int64_t pos, float *l, float *r)
 {
@@ -277,49 +320,92 @@ static inline void clip_frame(const struct audio_clip *c, int64_t pos, float *l,
 	*r = c->data[2 * pos + 1];
 }
 
-static inline void reader_step(const struct audio_engine *e, struct reader *rd)
+static inline void reader_step(const struct audio_engine *e, const struct loop *lp,
+			       struct reader *rd)
 {
 	rd->pos++;
 	if (rd->xf > 0) {
 		rd->from++;
 		rd->xf--;
 	}
-	if (e->loop_on && rd->pos >= e->loop_out) {
+	if (lp->on && rd->pos >= lp->out) {
 		rd->from = rd->pos;
-		rd->pos = e->loop_in;
+		rd->pos = lp->in;
 		rd->xf = e->xfade_len;
 	}
 }
 
-/* Read n frames of clip c from a copy of reader `start` into planar out. */
-static void reader_fill(const struct audio_engine *e, struct reader start,
-			const struct audio_clip *c, float *out_l, float *out_r, int n)
+/* Read n frames of clip c from a copy of reader `start` (wrapping in lp)
+ * into planar out; the clip is read at the reader's frame + off. */
+static void reader_fill(const struct audio_engine *e, struct reader start, const struct loop *lp,
+			const struct audio_clip *c, int64_t off, float *out_l, float *out_r, int n)
 {
 	struct reader rd = start;
 
 	for (int k = 0; k < n; k++) {
 		float l, r;
 
-		clip_frame(c, rd.pos, &l, &r);
+		clip_frame(c, rd.pos + off, &l, &r);
 		if (rd.xf > 0) {
 			float fl, fr;
 			float g = (float)rd.xf / (float)e->xfade_len;  /* of the old */
 
-			clip_frame(c, rd.from, &fl, &fr);
+			clip_frame(c, rd.from + off, &fl, &fr);
 			/* equal-gain: the two sides are one correlated signal */
 			l = l * (1.0f - g) + fl * g;
 			r = r * (1.0f - g) + fr * g;
 		}
 		out_l[k] = l;
 		out_r[k] = r;
-		reader_step(e, &rd);
+		reader_step(e, lp, &rd);
 	}
 }
 
-static void reader_skip(const struct audio_engine *e, struct reader *rd, int n)
+static void reader_skip(const struct audio_engine *e, const struct loop *lp, struct reader *rd,
+			int n)
 {
 	for (int k = 0; k < n; k++)
-		reader_step(e, rd);
+		reader_step(e, lp, rd);
+}
+
+static inline bool independent(const struct audio_engine *e)
+{
+	return e->mode == AUDIO_PLAYHEAD_INDEPENDENT;
+}
+
+/* The loop the reader of `slot` wraps in: the timeline's in sync. */
+static inline const struct loop *loop_of(const struct audio_engine *e, int slot)
+{
+	return independent(e) ? &e->sloop[slot] : &e->loop;
+}
+
+/* Frame of its own clip that `slot` plays now. */
+static int64_t slot_pos(const struct audio_engine *e, int slot)
+{
+	if (slot == 0)
+		return e->play.pos;
+	return independent(e) ? e->rd[slot].pos : e->play.pos + e->offset[slot];
+}
+
+static int64_t clip_len(const struct audio_engine *e, int slot)
+{
+	return e->clips[slot] ? e->clips[slot]->frames : 0;
+}
+
+/* The slot is heard (or would be, once playing): it plays, or it is
+ * fading out after a switch. */
+static bool audible(const struct audio_engine *e, int slot)
+{
+	return slot == e->cur || (e->xfade > 0 && slot == e->prev);
+}
+
+/* Sync: the timeline holds audio up to the latest end of a clip on it. */
+static void update_length(struct audio_engine *e)
+{
+	e->length = 0;
+	for (int i = 0; i < AUDIO_MAX_SOURCES; i++)
+		if (e->clips[i] && e->clips[i]->frames - e->offset[i] > e->length)
+			e->length = e->clips[i]->frames - e->offset[i];
 }
 
 /* Feed the chain from the feed reader, n frames (n <= SUB); output in wet. */
@@ -327,21 +413,20 @@ static void chain_feed(struct audio_engine *e, int n)
 {
 	float *buf[2] = { e->wet[0], e->wet[1] };
 
-	reader_fill(e, e->feed, e->clips[0], buf[0], buf[1], n);
-	reader_skip(e, &e->feed, n);
+	reader_fill(e, e->feed, loop_of(e, 0), e->clips[0], 0, buf[0], buf[1], n);
+	reader_skip(e, loop_of(e, 0), &e->feed, n);
 	chain_process(e->chain, buf, (unsigned)n);
 }
 
-/* Re-anchor both readers at `pos`, clear the chain and run it `latency`
- * frames ahead, discarding that output. */
-static void prime(struct audio_engine *e, int64_t pos)
+/* Re-anchor both of the mix's readers at `at` (a loop wrap under way
+ * included), clear the chain and run it `latency` frames ahead, discarding
+ * that output. */
+static void prime(struct audio_engine *e, struct reader at)
 {
 	unsigned left = e->latency;
 
-	e->play.pos = pos;
-	e->play.xf = 0;
-	e->play.from = 0;
-	e->feed = e->play;
+	e->play = at;
+	e->feed = at;
 	chain_reset(e->chain);
 	while (left) {
 		int n = left > SUB ? SUB : (int)left;
@@ -350,6 +435,31 @@ static void prime(struct audio_engine *e, int64_t pos)
 		left -= (unsigned)n;
 	}
 	e->primed = true;
+}
+
+static void prime_at(struct audio_engine *e, int64_t pos)
+{
+	struct reader r = { .pos = pos };
+
+	prime(e, r);
+}
+
+/* Would the mix's readers, wrapping in loop `b` from now on, read what
+ * they read wrapping in `a` over the `latency` frames already fed to the
+ * chain?  If not, the chain holds frames the new loop does not play. */
+static bool same_path(const struct audio_engine *e, const struct loop *a, const struct loop *b)
+{
+	struct reader ra = e->play, rb = e->play;
+
+	if (a->on == b->on && (!a->on || (a->in == b->in && a->out == b->out)))
+		return true;
+	for (unsigned k = 0; k < e->latency; k++) {
+		reader_step(e, a, &ra);
+		reader_step(e, b, &rb);
+		if (ra.pos != rb.pos || ra.xf != rb.xf || (ra.xf > 0 && ra.from != rb.from))
+			return false;
+	}
+	return true;
 }
 
 /* ---- commands ---- */
@@ -369,32 +479,149 @@ static bool idle(const struct audio_engine *e)
 	return !e->playing && e->run_gain.value == 0.0f && e->run_gain.left == 0;
 }
 
-static void begin_jump(struct audio_engine *e, int64_t to)
+/* Played to the end (of the timeline; independent: of the source's own
+ * clip) with no loop to hold it. */
+static bool at_end(const struct audio_engine *e)
+{
+	int s = e->cur;
+
+	if (!independent(e))
+		return !e->loop.on && e->play.pos >= e->length;
+	/* a slot without a clip (still decoding) waits */
+	return e->clips[s] && !e->sloop[s].on && slot_pos(e, s) >= clip_len(e, s);
+}
+
+/* Fade out over half a crossfade; at the bottom apply_jump() applies what
+ * is pending (moves, loops, offsets) and fades back in. */
+static void begin_jump(struct audio_engine *e)
 {
 	e->jump_pending = true;
-	e->jump_to = to;
 	if (idle(e))
 		ramp_snap(&e->jump_gain, 0.0f);
 	else
 		ramp_set(&e->jump_gain, 0.0f, e->xfade_len / 2);
 }
 
+/* A pending move: a frame wins over a re-anchor. */
+static void want_move(struct audio_engine *e, int64_t *pending, int64_t to)
+{
+	if (to >= 0 || *pending == POS_NONE)
+		*pending = to;
+	begin_jump(e);
+}
+
+/* Where a move lands: past the end of a loop that is on, at its start;
+ * re-anchoring (a loop just turned on) outside it, at its start too. */
+static int64_t land(const struct loop *lp, int64_t to, int64_t here)
+{
+	bool re = to == POS_HERE;
+
+	if (re)
+		to = here;
+	if (lp->on && (to >= lp->out || (re && to < lp->in)))
+		to = lp->in;
+	return to;
+}
+
+/* Independent: put slot's own reader at `to`. */
+static void place(struct audio_engine *e, int slot, int64_t to)
+{
+	if (slot == 0) {
+		prime_at(e, to);
+	} else {
+		e->rd[slot].pos = to;
+		e->rd[slot].from = 0;
+		e->rd[slot].xf = 0;
+	}
+}
+
 static void apply_jump(struct audio_engine *e)
 {
-	int64_t to = e->jump_to >= 0 ? e->jump_to : e->play.pos;
-
-	e->loop_on = e->next_loop_on;
-	e->loop_in = e->next_loop_in;
-	e->loop_out = e->next_loop_out;
-	if (e->loop_on && (to >= e->loop_out || (e->jump_to < 0 && to < e->loop_in)))
-		to = e->loop_in;
-	if (to < 0)
-		to = 0;
-	prime(e, to);
+	if (!independent(e)) {
+		e->loop = e->next_loop;
+		if (e->jump_to != POS_NONE)
+			prime_at(e, land(&e->loop, e->jump_to, e->play.pos));
+	} else {
+		for (int s = 0; s < AUDIO_MAX_SOURCES; s++) {
+			e->sloop[s] = e->next_sloop[s];
+			if (e->pend[s] != POS_NONE)
+				place(e, s, land(&e->sloop[s], e->pend[s], slot_pos(e, s)));
+			e->pend[s] = POS_NONE;
+		}
+	}
+	memcpy(e->offset, e->next_offset, sizeof(e->offset));
+	update_length(e);
+	e->jump_to = POS_NONE;
 	e->jump_pending = false;
 	ramp_set(&e->jump_gain, 1.0f, e->xfade_len / 2);
 	if (idle(e))
 		ramp_snap(&e->jump_gain, 1.0f);
+}
+
+/* A loop for the timeline (slot < 0) or a slot's own. */
+static void set_loop(struct audio_engine *e, int slot, struct loop lp)
+{
+	struct loop *now = slot < 0 ? &e->loop : &e->sloop[slot];
+
+	if (slot < 0)
+		e->next_loop = lp;
+	else
+		e->next_sloop[slot] = lp;
+	if (slot >= 0 && !(independent(e) && audible(e, slot))) {
+		/* not heard: applied at once, no fade needed */
+		*now = lp;
+		if (independent(e)) {
+			int64_t here = slot_pos(e, slot);
+			int64_t to = land(&lp, POS_HERE, here);
+
+			/* the mix is also started again so that the chain
+			 * holds what the new loop plays */
+			if (slot == 0 || to != here)
+				place(e, slot, to);
+		}
+	} else if (lp.on || now->on) {
+		want_move(e, slot < 0 ? &e->jump_to : &e->pend[slot], POS_HERE);
+	} else {
+		*now = lp;  /* off stays off: nothing heard changes */
+	}
+}
+
+/* Change playhead mode; nothing is fading (no switch, no jump).  What is
+ * heard stays where it is: the source that plays reads on from the same
+ * frame, a loop wrap under way included. */
+static void switch_mode(struct audio_engine *e, int mode)
+{
+	struct loop was = *loop_of(e, 0);
+
+	if (mode == AUDIO_PLAYHEAD_INDEPENDENT) {
+		for (int s = 1; s < AUDIO_MAX_SOURCES; s++) {
+			e->rd[s] = e->play;
+			e->rd[s].pos += e->offset[s];
+			e->rd[s].from += e->offset[s];
+		}
+		e->mode = mode;
+	} else {
+		e->mode = mode;
+		if (e->cur != 0) {
+			/* the timeline goes where the reference is; the mix,
+			 * not heard, starts again there */
+			struct reader t = e->rd[e->cur];
+
+			t.pos -= e->offset[e->cur];
+			t.from -= e->offset[e->cur];
+			prime(e, t);
+			return;
+		}
+	}
+	/* the mix's readers wrap in another loop from now on: if the chain
+	 * was fed frames that loop does not play, start it again, under a
+	 * fade when the mix is heard */
+	if (e->primed && !same_path(e, &was, loop_of(e, 0))) {
+		if (audible(e, 0) && !idle(e))
+			want_move(e, independent(e) ? &e->pend[0] : &e->jump_to, e->play.pos);
+		else
+			prime(e, e->play);
+	}
 }
 
 /* The caller has checked there is room. */
@@ -410,8 +637,12 @@ static bool handle(struct audio_engine *e, const struct cmd *c)
 	switch (c->type) {
 	case CMD_PLAY:
 		/* at the end: start again from the top */
-		if (c->a && !e->playing && e->play.pos >= e->length && !e->loop_on)
-			begin_jump(e, 0);
+		if (c->a && !e->playing) {
+			int s = e->cur;
+
+			if (at_end(e))
+				want_move(e, independent(e) ? &e->pend[s] : &e->jump_to, 0);
+		}
 		/* starting from silence: clear and re-prime the chain, so that
 		 * parameters set while stopped apply from the first sample and
 		 * no stale envelope from before the pause leaks in */
@@ -421,13 +652,49 @@ static bool handle(struct audio_engine *e, const struct cmd *c)
 		ramp_set(&e->run_gain, e->playing ? 1.0f : 0.0f, e->xfade_len);
 		break;
 	case CMD_SEEK:
-		begin_jump(e, c->i0);
+		want_move(e, independent(e) ? &e->pend[e->cur] : &e->jump_to, c->i0);
+		break;
+	case CMD_SEEK_SLOT:
+		/* sync: positions come from the timeline */
+		if (!independent(e))
+			break;
+		if (audible(e, c->a))
+			want_move(e, &e->pend[c->a], c->i0);
+		else
+			place(e, c->a, land(&e->sloop[c->a], c->i0, 0));
+		break;
+	case CMD_OFFSET:
+		e->next_offset[c->a] = c->i0;
+		if (!independent(e) && audible(e, c->a) && e->offset[c->a] != c->i0) {
+			begin_jump(e);  /* a jump of what is heard */
+		} else {
+			e->offset[c->a] = c->i0;
+			update_length(e);
+		}
+		break;
+	case CMD_PLAYHEAD:
+		if (c->a == e->mode)
+			break;
+		if (idle(e)) {
+			/* nothing heard: no switch or jump fade to finish */
+			e->xfade = 0;
+			if (e->jump_pending)
+				apply_jump(e);
+		}
+		/* wait (at most a crossfade) until one source plays at one
+		 * place; the commands behind this one wait with it */
+		if (e->xfade > 0 || e->jump_pending)
+			return false;
+		switch_mode(e, c->a);
 		break;
 	case CMD_SOURCE:
 		if (c->a != e->cur) {
 			e->prev = e->cur;
 			e->cur = c->a;
-			e->xfade = e->xfade_len;
+			/* nothing heard while idle: the fade-in covers the start
+			 * (and in independent mode the old source keeps its
+			 * place) */
+			e->xfade = idle(e) ? 0 : e->xfade_len;
 		}
 		break;
 	case CMD_BYPASS:
@@ -438,17 +705,18 @@ static bool handle(struct audio_engine *e, const struct cmd *c)
 		e->match = c->a != 0;
 		set_route_targets(e);
 		break;
-	case CMD_LOOP:
-		e->next_loop_on = c->a != 0;
-		e->next_loop_in = c->i0;
-		e->next_loop_out = c->i1;
-		if (e->next_loop_on || e->loop_on)
-			begin_jump(e, -1);
-		else {
-			e->loop_in = c->i0;
-			e->loop_out = c->i1;
-		}
+	case CMD_LOOP: {
+		struct loop lp = { c->a != 0, c->i0, c->i1 };
+
+		set_loop(e, independent(e) ? e->cur : -1, lp);
 		break;
+	}
+	case CMD_SLOT_LOOP: {
+		struct loop lp = { c->f != 0.0f, c->i0, c->i1 };
+
+		set_loop(e, c->a, lp);
+		break;
+	}
 	case CMD_PARAM:
 		chain_set_param(e->chain, (unsigned)c->a, c->f);
 		break;
@@ -506,12 +774,12 @@ static bool handle(struct audio_engine *e, const struct cmd *c)
 		e->clips[c->a] = c->ptr;
 		if (old)
 			trash(e, TRASH_CLIP, old);
-		e->length = 0;
-		for (int i = 0; i < AUDIO_MAX_SOURCES; i++)
-			if (e->clips[i] && e->clips[i]->frames > e->length)
-				e->length = e->clips[i]->frames;
-		if (c->a == 0)
-			begin_jump(e, -1);  /* the chain's input changed: re-prime */
+		update_length(e);
+		/* the chain's input changed: re-prime (under a fade if heard) */
+		if (c->a == 0 && independent(e) && !audible(e, 0))
+			e->primed = false;
+		else if (c->a == 0)
+			want_move(e, independent(e) ? &e->pend[0] : &e->jump_to, POS_HERE);
 		break;
 	}
 	}
@@ -539,16 +807,16 @@ static int64_t drain(struct audio_engine *e, int64_t now)
 
 /* ---- the block ---- */
 
-/* Stereo output of route `slot` for n frames into (ol, or) from the
- * current play reader; k0 is the frame offset inside this sub-block for
- * the ramps. */
+/* Stereo output of route `slot` for n frames into (ol, or): the mix from
+ * the chain (wet) and its play reader (dry), a reference from the
+ * timeline + its offset (sync) or its own reader (independent). */
 static void source_out(struct audio_engine *e, int slot, float *ol, float *or_, int n)
 {
 	if (slot == 0) {
 		bool need_dry = e->bypass_mix.value > 0.0f || e->bypass_mix.left > 0;
 
 		if (need_dry)
-			reader_fill(e, e->play, e->clips[0], e->dry[0], e->dry[1], n);
+			reader_fill(e, e->play, loop_of(e, 0), e->clips[0], 0, e->dry[0], e->dry[1], n);
 		for (int k = 0; k < n; k++) {
 			float b = ramp_at(&e->bypass_mix, k);
 			float ga = ramp_at(&e->route[AUDIO_ROUTE_AFTER], k) * (1.0f - b);
@@ -563,7 +831,10 @@ static void source_out(struct audio_engine *e, int slot, float *ol, float *or_, 
 		}
 		return;
 	}
-	reader_fill(e, e->play, e->clips[slot], ol, or_, n);
+	if (independent(e))
+		reader_fill(e, e->rd[slot], &e->sloop[slot], e->clips[slot], 0, ol, or_, n);
+	else
+		reader_fill(e, e->play, &e->loop, e->clips[slot], e->offset[slot], ol, or_, n);
 	for (int k = 0; k < n; k++) {
 		float g = ramp_at(&e->route[slot], k);
 
@@ -574,17 +845,34 @@ static void source_out(struct audio_engine *e, int slot, float *ol, float *or_, 
 
 static void publish(struct audio_engine *e, float gr, float peak)
 {
+	/* the screen's transport shows the source that plays (independent)
+	 * or the timeline (sync); loops as asked */
+	const struct loop *lp = independent(e) ? &e->next_sloop[e->cur] : &e->next_loop;
 	unsigned flags = (e->playing ? FLAG_PLAYING : 0) | (e->bypass ? FLAG_BYPASS : 0) |
-			 (e->match ? FLAG_MATCH : 0) | (e->next_loop_on ? FLAG_LOOP : 0) |
+			 (e->match ? FLAG_MATCH : 0) | (lp->on ? FLAG_LOOP : 0) |
 			 ((unsigned)e->monitor << FLAG_MONITOR_SHIFT) |
-			 ((unsigned)e->band << FLAG_BAND_SHIFT);
+			 ((unsigned)e->band << FLAG_BAND_SHIFT) |
+			 (independent(e) ? FLAG_INDEPENDENT : 0);
+	uint64_t loops = 0;
 
-	atomic_store_explicit(&e->pub_position, e->play.pos, memory_order_relaxed);
-	atomic_store_explicit(&e->pub_length, e->length, memory_order_relaxed);
+	atomic_store_explicit(&e->pub_position, slot_pos(e, independent(e) ? e->cur : 0),
+			      memory_order_relaxed);
+	atomic_store_explicit(&e->pub_length, independent(e) ? clip_len(e, e->cur) : e->length,
+			      memory_order_relaxed);
 	atomic_store_explicit(&e->pub_source, e->cur, memory_order_relaxed);
 	atomic_store_explicit(&e->pub_flags, flags, memory_order_relaxed);
-	atomic_store_explicit(&e->pub_loop_in, e->next_loop_in, memory_order_relaxed);
-	atomic_store_explicit(&e->pub_loop_out, e->next_loop_out, memory_order_relaxed);
+	atomic_store_explicit(&e->pub_loop_in, lp->in, memory_order_relaxed);
+	atomic_store_explicit(&e->pub_loop_out, lp->out, memory_order_relaxed);
+	for (int i = 0; i < AUDIO_MAX_SOURCES; i++) {
+		atomic_store_explicit(&e->pub_slot_pos[i], slot_pos(e, i), memory_order_relaxed);
+		atomic_store_explicit(&e->pub_slot_off[i], e->next_offset[i], memory_order_relaxed);
+		atomic_store_explicit(&e->pub_slot_in[i], e->next_sloop[i].in, memory_order_relaxed);
+		atomic_store_explicit(&e->pub_slot_out[i], e->next_sloop[i].out, memory_order_relaxed);
+		atomic_store_explicit(&e->pub_slot_len[i], clip_len(e, i), memory_order_relaxed);
+		if (e->next_sloop[i].on)
+			loops |= UINT64_C(1) << i;
+	}
+	atomic_store_explicit(&e->pub_slot_loop_on, loops, memory_order_relaxed);
 	atomic_store_explicit(&e->pub_gr_bits, float_bits(gr), memory_order_relaxed);
 	for (unsigned p = 0; p < e->n_procs; p++) {
 		atomic_store_explicit(&e->pub_proc_gr[p], float_bits(e->blk_gr[p]),
@@ -686,14 +974,16 @@ static void sub_block(struct audio_engine *e, float *out, int n, float *gr)
 	if (e->jump_pending && e->jump_gain.value == 0.0f && e->jump_gain.left == 0)
 		apply_jump(e);
 	if (!e->primed)
-		prime(e, e->play.pos);
+		prime(e, e->play);
 	if (idle(e)) {
 		memset(out, 0, sizeof(float) * 2 * (size_t)n);
 		return;
 	}
 
-	/* the chain runs whenever the mix plays or could be switched to */
-	if (e->clips[0]) {
+	/* the chain runs whenever the mix plays or could be switched to (in
+	 * independent mode, only while the mix is heard: it stands still
+	 * with the mix's playhead) */
+	if (e->clips[0] && (!independent(e) || audible(e, 0))) {
 		chain_feed(e, n);
 		if (e->limiter >= 0) {
 			float g = chain_gain_reduction_db(e->chain, (unsigned)e->limiter);
@@ -777,8 +1067,25 @@ static void sub_block(struct audio_engine *e, float *out, int n, float *gr)
 		out[2 * k] *= e->gbuf[k];
 		out[2 * k + 1] *= e->gbuf[k];
 	}
+	if (!independent(e)) {
+		reader_skip(e, &e->loop, &e->play, n);
+	} else {
+		/* the sources heard advance, each on its own clip; a slot
+		 * without one (still decoding) keeps its place */
+		for (int i = 0; i < 2; i++) {
+			int s = i ? e->prev : e->cur;
+
+			if (i && (e->xfade == 0 || s == e->cur))
+				break;
+			if (!e->clips[s])
+				continue;
+			if (s == 0)
+				reader_skip(e, &e->sloop[0], &e->play, n);
+			else
+				reader_skip(e, &e->sloop[s], &e->rd[s], n);
+		}
+	}
 	e->xfade = e->xfade > n ? e->xfade - n : 0;
-	reader_skip(e, &e->play, n);
 	ramp_advance(&e->run_gain, n);
 	ramp_advance(&e->jump_gain, n);
 	ramp_advance(&e->bypass_mix, n);
@@ -786,10 +1093,12 @@ static void sub_block(struct audio_engine *e, float *out, int n, float *gr)
 		if (e->route[r].left)
 			ramp_advance(&e->route[r], n);
 
-	/* end of the timeline without a loop: stop */
-	if (e->playing && !e->loop_on && e->play.pos >= e->length) {
+	/* end of the timeline without a loop: stop; in independent mode the
+	 * end of the source's own clip, and one still fading out fades with
+	 * the run gain */
+	if (e->playing && at_end(e)) {
 		e->playing = false;
-		ramp_set(&e->run_gain, 0.0f, 0);
+		ramp_set(&e->run_gain, 0.0f, independent(e) && e->xfade > 0 ? e->xfade_len : 0);
 	}
 }
 
@@ -910,6 +1219,10 @@ struct audio_engine *audio_engine_new(double rate, const struct chain_settings *
 	for (int r = 0; r < AUDIO_ROUTES; r++)
 		ramp_snap(&e->route[r], 1.0f);
 	e->primed = false;
+	e->mode = AUDIO_PLAYHEAD_SYNC;
+	e->jump_to = POS_NONE;
+	for (int i = 0; i < AUDIO_MAX_SOURCES; i++)
+		e->pend[i] = POS_NONE;
 	*err = 0;
 	return e;
 error:
@@ -985,6 +1298,8 @@ int audio_engine_seek(struct audio_engine *e, double seconds)
 		return AUDIO_ENGINE_ERROR_ARG;
 	if (seconds < 0)
 		seconds = 0;
+	if (seconds > 1e9)
+		seconds = 1e9;  /* far past any clip; keeps llround defined */
 	c.i0 = (int64_t)llround(seconds * e->rate);
 	return post(e, &c);
 }
@@ -1064,18 +1379,71 @@ int audio_engine_set_road_noise(struct audio_engine *e, float noise_db)
 	return post(e, &c);
 }
 
+/* A loop region in frames into c->i0, c->i1; 0 or AUDIO_ENGINE_ERROR_ARG. */
+static int loop_frames(const struct audio_engine *e, double in_s, double out_s, bool on,
+		       struct cmd *c)
+{
+	if (!isfinite(in_s) || !isfinite(out_s) || in_s < 0 || out_s > 1e9)
+		return AUDIO_ENGINE_ERROR_ARG;
+	c->i0 = (int64_t)llround(in_s * e->rate);
+	c->i1 = (int64_t)llround(out_s * e->rate);
+	/* a loop must hold at least two crossfades */
+	if (on && c->i1 - c->i0 < 2 * e->xfade_len)
+		return AUDIO_ENGINE_ERROR_ARG;
+	return 0;
+}
+
 int audio_engine_set_loop(struct audio_engine *e, double in_s, double out_s, bool on)
 {
 	struct cmd c = { .type = CMD_LOOP, .a = on };
+	int err = loop_frames(e, in_s, out_s, on, &c);
 
-	if (!isfinite(in_s) || !isfinite(out_s) || in_s < 0)
-		return AUDIO_ENGINE_ERROR_ARG;
-	c.i0 = (int64_t)llround(in_s * e->rate);
-	c.i1 = (int64_t)llround(out_s * e->rate);
-	/* a loop must hold at least two crossfades */
-	if (on && c.i1 - c.i0 < 2 * e->xfade_len)
+	return err ? err : post(e, &c);
+}
+
+int audio_engine_set_playhead(struct audio_engine *e, enum audio_playhead mode)
+{
+	struct cmd c = { .type = CMD_PLAYHEAD, .a = (int)mode };
+
+	if (mode != AUDIO_PLAYHEAD_SYNC && mode != AUDIO_PLAYHEAD_INDEPENDENT)
 		return AUDIO_ENGINE_ERROR_ARG;
 	return post(e, &c);
+}
+
+int audio_engine_set_offset(struct audio_engine *e, int slot, int64_t frames)
+{
+	struct cmd c = { .type = CMD_OFFSET, .a = slot, .i0 = frames };
+
+	if (slot < 0 || slot >= AUDIO_MAX_SOURCES || (slot == 0 && frames != 0) ||
+	    frames > AUDIO_ENGINE_OFFSET_MAX || frames < -AUDIO_ENGINE_OFFSET_MAX)
+		return AUDIO_ENGINE_ERROR_ARG;
+	return post(e, &c);
+}
+
+int audio_engine_seek_slot(struct audio_engine *e, int slot, double seconds)
+{
+	struct cmd c = { .type = CMD_SEEK_SLOT, .a = slot };
+
+	if (slot < 0 || slot >= AUDIO_MAX_SOURCES || !isfinite(seconds))
+		return AUDIO_ENGINE_ERROR_ARG;
+	if (seconds < 0)
+		seconds = 0;
+	if (seconds > 1e9)
+		seconds = 1e9;  /* far past any clip; keeps llround defined */
+	c.i0 = (int64_t)llround(seconds * e->rate);
+	return post(e, &c);
+}
+
+int audio_engine_set_slot_loop(struct audio_engine *e, int slot, double in_s, double out_s,
+			       bool on)
+{
+	struct cmd c = { .type = CMD_SLOT_LOOP, .a = slot, .f = on ? 1.0f : 0.0f };
+	int err;
+
+	if (slot < 0 || slot >= AUDIO_MAX_SOURCES)
+		return AUDIO_ENGINE_ERROR_ARG;
+	err = loop_frames(e, in_s, out_s, on, &c);
+	return err ? err : post(e, &c);
 }
 
 int audio_engine_set_param(struct audio_engine *e, unsigned idx, float value)
@@ -1160,6 +1528,24 @@ void audio_engine_snapshot(struct audio_engine *e, struct audio_engine_snapshot 
 	}
 	s->peak_dbfs = 20.0f * log10f(bits_float(atomic_load_explicit(&e->pub_peak_bits,
 								     memory_order_relaxed)) + 1e-30f);
+	s->playhead = flags & FLAG_INDEPENDENT ? AUDIO_PLAYHEAD_INDEPENDENT : AUDIO_PLAYHEAD_SYNC;
+	{
+		uint64_t loops = atomic_load_explicit(&e->pub_slot_loop_on, memory_order_relaxed);
+
+		for (int i = 0; i < AUDIO_MAX_SOURCES; i++) {
+			s->slot_position[i] = atomic_load_explicit(&e->pub_slot_pos[i],
+								   memory_order_relaxed);
+			s->slot_offset[i] = atomic_load_explicit(&e->pub_slot_off[i],
+								 memory_order_relaxed);
+			s->slot_loop_on[i] = (loops >> i) & 1;
+			s->slot_loop_in[i] = atomic_load_explicit(&e->pub_slot_in[i],
+								  memory_order_relaxed);
+			s->slot_loop_out[i] = atomic_load_explicit(&e->pub_slot_out[i],
+								   memory_order_relaxed);
+			s->slot_length[i] = atomic_load_explicit(&e->pub_slot_len[i],
+								 memory_order_relaxed);
+		}
+	}
 }
 
 size_t audio_engine_tap_read(struct audio_engine *e, float *lr, size_t max_frames)

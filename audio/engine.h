@@ -17,10 +17,11 @@
  *      position changes; play/pause fade in and out
  *   5. write the output and copy it to the meter tap ring
  *
- * Sources: slot 0 is the mix, slots 1 … AUDIO_MAX_SOURCES-1 references.  All
- * share one playhead ("sync").  Clips are handed over by pointer and handed
- * back through a trash ring; audio_engine_collect() frees them on the
- * control thread.
+ * Sources: slot 0 is the mix, slots 1 … AUDIO_MAX_SOURCES-1 references.
+ * They share one timeline ("sync", each reference at its offset) or each
+ * keep their own playhead ("independent"; see "playheads" below).  Clips
+ * are handed over by pointer and handed back through a trash ring;
+ * audio_engine_collect() frees them on the control thread.
  */
 #ifndef TM_AUDIO_ENGINE_H
 #define TM_AUDIO_ENGINE_H
@@ -118,6 +119,63 @@ int audio_engine_set_road_noise(struct audio_engine *e, float noise_db);
 int audio_engine_set_loop(struct audio_engine *e, double in_s, double out_s, bool on);
 int audio_engine_set_param(struct audio_engine *e, unsigned idx, float value);
 int audio_engine_set_gain(struct audio_engine *e, int route, float gain_db);
+/* ---- playheads (issue 4) ----
+ * Sync (the default): one timeline, the mix's; reference slot n plays
+ * frame (timeline position + its offset) of its clip, silence where that
+ * falls outside the clip (no wrap).  The loop region is the timeline's.
+ * Independent: every slot keeps its own position and loop region; the
+ * source not playing stands still (the mix's chain simply is not fed while
+ * another source plays, so switching back continues seamlessly, processed
+ * and bypassed alike); switching is a true crossfade from the old source
+ * at its position to the new one at its own (both advance during the
+ * fade).  Reaching the end of the playing source's clip without a loop
+ * stops playback; a slot without a clip (still decoding) plays silence and
+ * keeps its place until its clip arrives.
+ * Switching modes keeps what is heard where it is: to independent, every
+ * slot takes the position sync gave it (timeline + offset); to sync, the
+ * timeline takes the position of the source that plays, minus its offset
+ * (this may be before 0: the mix is silent there).  Nothing fades unless
+ * the mix is heard and its loop changes with the mode (then a jump fade
+ * re-primes the chain); a loop that is on and that the new position is
+ * past wraps at once, crossfaded, as after a seek past its end.  A mode
+ * switch waits until a source switch or seek under way has faded (at most
+ * AUDIO_ENGINE_XFADE_MS); commands posted after it wait with it, so they
+ * apply in the new mode.
+ * Loop, seek and the snapshot's position apply to the source that plays,
+ * on its own clip's time in independent mode, on the timeline in sync;
+ * in independent mode set_loop and seek set that slot's own loop and
+ * position.  Each slot's own loop is kept across mode switches (sync
+ * leaves it alone; going independent again uses it). */
+enum audio_playhead {
+	AUDIO_PLAYHEAD_SYNC = 0,
+	AUDIO_PLAYHEAD_INDEPENDENT,
+};
+/* 0 or AUDIO_ENGINE_ERROR_ARG (not a mode), _FULL. */
+int audio_engine_set_playhead(struct audio_engine *e, enum audio_playhead mode);
+/* Largest |offset|, frames (about 265 days at 48 kHz). */
+#define AUDIO_ENGINE_OFFSET_MAX (INT64_C(1) << 40)
+/* Offset of a reference on the sync timeline, in frames at the engine's
+ * rate: the reference plays its clip frame (timeline + offset).  Positive:
+ * its content is ahead (at timeline 0 it plays its frame `offset`, e.g.
+ * skipping a lead-in); negative: it is silent until the timeline reaches
+ * -offset.  Slot 0 (the mix) always has 0 (else _ARG).  Changing it while
+ * that reference is heard in sync mode jumps under a fade as a seek does;
+ * otherwise it applies at once (in independent mode it only matters for
+ * the next switch to sync). */
+int audio_engine_set_offset(struct audio_engine *e, int slot, int64_t frames);
+/* Independent mode: set a slot's own position or loop without playing it
+ * (restoring a session; a heard slot jumps under a fade as with seek).
+ * Turning a loop on moves a position outside it to the loop's start, as
+ * set_loop does.  In sync mode set_slot_loop only prepares the loop
+ * independent mode will use, and seek_slot does nothing (the switch to
+ * independent gives every slot its sync position): post
+ * set_playhead(INDEPENDENT) first, the commands run in order.  Clips set
+ * with audio_engine_set_clip keep the slot's position, loop and offset.
+ * 0 or _ARG (slot, or a loop as set_loop refuses), _FULL. */
+int audio_engine_seek_slot(struct audio_engine *e, int slot, double seconds);
+int audio_engine_set_slot_loop(struct audio_engine *e, int slot, double in_s, double out_s,
+			       bool on);
+
 /* Hand a clip to slot (ownership passes to the engine, NULL empties it).
  * The clip must be at the engine's rate. */
 int audio_engine_set_clip(struct audio_engine *e, int slot, struct audio_clip *clip);
@@ -132,8 +190,12 @@ void audio_engine_collect(struct audio_engine *e);
 /* ---- control thread: state ---- */
 struct audio_engine_snapshot {
 	double rate;
-	int64_t position;          /* frames, playhead of the sources */
-	int64_t length;            /* frames of the mix (0 before it is loaded) */
+	int64_t position;          /* frames: sync, the timeline (may be < 0
+				    * after a switch from independent);
+				    * independent, the playing source's own */
+	int64_t length;            /* frames: sync, the timeline's (the latest
+				    * end of a clip on it, offsets counted);
+				    * independent, the playing source's clip */
 	int64_t rendered;          /* frames written by process() since start: audio time */
 	int source;                /* slot playing (or fading to) */
 	bool playing;
@@ -142,7 +204,8 @@ struct audio_engine_snapshot {
 	bool loop_on;
 	enum audio_monitor monitor;
 	int band;                  /* soloed band (chain/bandsolo.h), 0 = none */
-	int64_t loop_in, loop_out; /* frames */
+	int64_t loop_in, loop_out; /* frames; loop_on, in and out: the timeline's
+				    * (sync) or the playing source's own */
 	unsigned latency;          /* chain latency, frames */
 	uint64_t xruns;
 	uint64_t tap_overruns;     /* meter frames dropped because the UI lagged */
@@ -154,6 +217,14 @@ struct audio_engine_snapshot {
 	float proc_gr_db[AUDIO_ENGINE_PROCS];
 	float proc_meter[AUDIO_ENGINE_PROCS][AUDIO_ENGINE_METERS];
 	float peak_dbfs;           /* output sample peak over the last block */
+	/* playheads (issue 4) */
+	enum audio_playhead playhead;
+	int64_t slot_position[AUDIO_MAX_SOURCES];  /* each slot's own clip frame
+						    * (sync: timeline + offset) */
+	int64_t slot_offset[AUDIO_MAX_SOURCES];    /* as set */
+	bool slot_loop_on[AUDIO_MAX_SOURCES];      /* independent mode's own loops */
+	int64_t slot_loop_in[AUDIO_MAX_SOURCES], slot_loop_out[AUDIO_MAX_SOURCES];
+	int64_t slot_length[AUDIO_MAX_SOURCES];    /* frames of each slot's clip, 0 empty */
 };
 void audio_engine_snapshot(struct audio_engine *e, struct audio_engine_snapshot *s);
 

@@ -12,6 +12,10 @@
  *        └▶ refs_analyser (the very samples written, as floats)
  *   then fsync, rename into place, fsync the folder.
  *
+ * The chain runs on a thread of its own, everything after it on the
+ * caller's, through a ring of blocks (run_chain_piped()); the bytes are
+ * the same as with one thread.
+ *
  * audio_render_find_gain() runs the same pipeline without the file
  * (render_pass() with no SNDFILE), so what it measures is what
  * audio_render_file() then writes, sample for sample.
@@ -27,6 +31,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -186,13 +191,16 @@ static int run_chain(const float *lr, int64_t frames, double rate,
 					total - pos : AUDIO_RENDER_BLOCK);
 		unsigned i, skip, m;
 
-		for (i = 0; i < n; i++) {
-			int64_t k = pos + i;
+		{
+			/* the input's frames, then silence */
+			unsigned in = pos >= frames ? 0 :
+				      frames - pos < n ? (unsigned)(frames - pos) : n;
 
-			if (k < frames) {
-				left[i] = lr[2 * k];
-				right[i] = lr[2 * k + 1];
-			} else {
+			for (i = 0; i < in; i++) {
+				left[i] = lr[2 * (pos + i)];
+				right[i] = lr[2 * (pos + i) + 1];
+			}
+			for (; i < n; i++) {
 				left[i] = 0.0f;
 				right[i] = 0.0f;
 			}
@@ -813,6 +821,170 @@ static int wr_finish(struct writer *w)
 	return 0;
 }
 
+/* ---- the chain on a second thread ---- */
+
+/*
+ * render_pass() runs the chain (run_chain()) on a thread of its own and the
+ * writer (conversion, guard, dither, file, loudness analysis — libebur128's
+ * true peak alone costs about as much as the chain) on the calling thread,
+ * so that on two cores a render takes about as long as the slower of the
+ * two instead of their sum.  Between them, a ring of PIPE_SLOTS blocks:
+ * the chain hands over exactly the blocks run_chain() gives its sink, in
+ * order, and the writer sees the same calls it would see without the
+ * thread, so the file is byte-identical (the writer runs with denormals
+ * flushed, as it did inside run_chain()).  Progress and cancellation stay
+ * on the caller's thread.  When no thread can be started, render_pass()
+ * calls run_chain() directly, with the same result.
+ *
+ * State glossary (mu guards everything below it):
+ *   buf, len    PIPE_SLOTS blocks of interleaved frames and their lengths
+ *   head, tail  blocks handed over, blocks taken (counters; head - tail is
+ *               the fill)
+ *   done, ret   run_chain() has returned, and what
+ *   stop        the writer failed: the chain's sink returns -1 from now on
+ *   wait_put, wait_get  a side sleeps on cv: signal only then
+ */
+#define PIPE_SLOTS 32
+
+struct pipe {
+	const float *lr;
+	int64_t frames;
+	double rate;
+	const struct chain_settings *s;
+	struct run_stats *st;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	float *buf;
+	size_t len[PIPE_SLOTS];
+	unsigned head, tail;
+	int done, ret, stop;
+	int wait_put, wait_get;
+};
+
+/* run_chain()'s sink on the chain's thread: waits for a free slot. */
+static int pipe_put(void *user, const float *lr, size_t frames)
+{
+	struct pipe *pp = user;
+	unsigned slot;
+	int stop;
+
+	pthread_mutex_lock(&pp->mu);
+	while (!pp->stop && pp->head - pp->tail == PIPE_SLOTS) {
+		pp->wait_put = 1;
+		pthread_cond_wait(&pp->cv, &pp->mu);
+	}
+	pp->wait_put = 0;
+	stop = pp->stop;
+	pthread_mutex_unlock(&pp->mu);
+	if (stop)
+		return -1;
+	/* the slot is the producer's until head moves past it */
+	slot = pp->head % PIPE_SLOTS;
+	memcpy(pp->buf + (size_t)slot * 2 * AUDIO_RENDER_BLOCK, lr,
+	       sizeof(float) * 2 * frames);
+	pthread_mutex_lock(&pp->mu);
+	pp->len[slot] = frames;
+	pp->head++;
+	if (pp->wait_get)
+		pthread_cond_signal(&pp->cv);
+	pthread_mutex_unlock(&pp->mu);
+	return 0;
+}
+
+static void *pipe_chain(void *user)
+{
+	struct pipe *pp = user;
+	int ret = run_chain(pp->lr, pp->frames, pp->rate, pp->s, pipe_put, pp,
+			    pp->st);
+
+	pthread_mutex_lock(&pp->mu);
+	pp->ret = ret;
+	pp->done = 1;
+	pthread_cond_signal(&pp->cv);
+	pthread_mutex_unlock(&pp->mu);
+	return NULL;
+}
+
+/*
+ * run_chain(lr, frames, rate, s, wr_sink, w, st) with the chain on another
+ * thread; the same return value and calls of wr_sink().
+ */
+static int run_chain_piped(const float *lr, int64_t frames, double rate,
+			   const struct chain_settings *s, struct writer *w,
+			   struct run_stats *st)
+{
+	struct pipe pp;
+	pthread_t th;
+	unsigned long csr;
+	int ret, failed = 0;
+
+	memset(&pp, 0, sizeof(pp));
+	pp.lr = lr;
+	pp.frames = frames;
+	pp.rate = rate;
+	pp.s = s;
+	pp.st = st;
+	pp.buf = malloc(sizeof(float) * 2 * AUDIO_RENDER_BLOCK * PIPE_SLOTS);
+	if (!pp.buf)
+		return run_chain(lr, frames, rate, s, wr_sink, w, st);
+	if (pthread_mutex_init(&pp.mu, NULL)) {
+		free(pp.buf);
+		return run_chain(lr, frames, rate, s, wr_sink, w, st);
+	}
+	if (pthread_cond_init(&pp.cv, NULL)) {
+		pthread_mutex_destroy(&pp.mu);
+		free(pp.buf);
+		return run_chain(lr, frames, rate, s, wr_sink, w, st);
+	}
+	if (pthread_create(&th, NULL, pipe_chain, &pp)) {
+		pthread_cond_destroy(&pp.cv);
+		pthread_mutex_destroy(&pp.mu);
+		free(pp.buf);
+		return run_chain(lr, frames, rate, s, wr_sink, w, st);
+	}
+
+	csr = ftz_enable();
+	for (;;) {
+		unsigned slot;
+		size_t n;
+
+		pthread_mutex_lock(&pp.mu);
+		while (pp.head == pp.tail && !pp.done) {
+			pp.wait_get = 1;
+			pthread_cond_wait(&pp.cv, &pp.mu);
+		}
+		pp.wait_get = 0;
+		if (pp.head == pp.tail) {  /* done, and all taken */
+			pthread_mutex_unlock(&pp.mu);
+			break;
+		}
+		pthread_mutex_unlock(&pp.mu);
+		slot = pp.tail % PIPE_SLOTS;
+		n = pp.len[slot];
+		failed = wr_sink(w, pp.buf + (size_t)slot * 2 * AUDIO_RENDER_BLOCK, n) != 0;
+		pthread_mutex_lock(&pp.mu);
+		pp.tail++;
+		if (failed)
+			pp.stop = 1;
+		if (pp.wait_put || failed)
+			pthread_cond_signal(&pp.cv);
+		pthread_mutex_unlock(&pp.mu);
+		if (failed)
+			break;
+	}
+	ftz_restore(csr);
+	pthread_join(th, NULL);
+	ret = pp.ret;
+	/* run_chain() stops at the first sink that fails; here the chain
+	 * may have finished before the writer failed */
+	if (failed)
+		ret = AUDIO_RENDER_ERROR_CANCELLED;
+	pthread_cond_destroy(&pp.cv);
+	pthread_mutex_destroy(&pp.mu);
+	free(pp.buf);
+	return ret;
+}
+
 /* ---- one render: the chain and everything after it ---- */
 
 /* Output frames for `frames` input frames converted from in_rate to
@@ -933,7 +1105,7 @@ static int render_pass(const struct audio_clip *mix,
 		err = w.err;
 		goto out;
 	}
-	err = run_chain(mix->data, mix->frames, mix->rate, s, wr_sink, &w, &st);
+	err = run_chain_piped(mix->data, mix->frames, mix->rate, s, &w, &st);
 	if (err == AUDIO_RENDER_ERROR_CANCELLED && w.err)
 		err = w.err;  /* the sink's reason */
 	if (err) {

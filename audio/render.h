@@ -110,7 +110,11 @@ void audio_render_opts_default(struct audio_render_opts *o);
  * WRITE a missing or read-only folder, a full disk, out_path being a
  * directory; CANCELLED the progress callback returned nonzero (it is
  * called at 0, about every 0.1 s and at 1 just before the file is put in
- * place). */
+ * place, always on the calling thread).
+ *
+ * The chain runs on a second thread it starts (and joins before
+ * returning), everything after it on the calling thread; the bytes are
+ * the same as with one.  Not RT-safe. */
 int audio_render_file(const struct audio_clip *mix, const struct audio_render_opts *o,
 		      struct refs_loudness *measured, char *msg, size_t msg_len);
 

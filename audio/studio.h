@@ -26,6 +26,8 @@
 #include "refs/devices.h"
 #include "audio/codec.h"
 
+struct audio_clip;
+
 enum audio_studio_error {
 	AUDIO_STUDIO_OK = 0,
 	AUDIO_STUDIO_ERROR_NOMEM,
@@ -53,6 +55,29 @@ enum audio_source_state {
 	AUDIO_SOURCE_FAILED,        /* error holds "reason" (no path) */
 };
 
+#define AUDIO_STUDIO_CUES_MAX 16
+
+enum audio_align_state {
+	AUDIO_ALIGN_NONE = 0,
+	AUDIO_ALIGN_RUNNING,
+	AUDIO_ALIGN_DONE,
+	AUDIO_ALIGN_FAILED,
+};
+
+/* How sources are matched (issue 4).  The method's measure of every route
+ * is what its gain is computed from, and what the residual is read by. */
+enum audio_match_method {
+	AUDIO_MATCH_INTEGRATED = 0,   /* integrated over the whole track */
+	AUDIO_MATCH_REGION,           /* integrated over the loop region (each
+				       * source's own when independent) */
+	AUDIO_MATCH_RIDING,           /* short-term (3 s) loudness at the
+				       * playhead, followed as it plays */
+	AUDIO_MATCH_METHOD_COUNT,
+};
+/* "integrated", "region", "riding"; find returns the method or -1. */
+const char *audio_match_method_name(enum audio_match_method m);
+int audio_match_method_find(const char *name);
+
 struct audio_source_info {
 	char path[1024];
 	char name[256];
@@ -66,6 +91,20 @@ struct audio_source_info {
 	int file_channels;
 	char format[64];
 	int64_t nonfinite;
+	/* referencing (issue 4) */
+	double offset_s;                 /* sync-timeline offset (refs) */
+	double trim_db;                  /* manual match offset, added to its gain */
+	bool loop_on;                    /* its own loop (independent playheads) */
+	double loop_in_s, loop_out_s;
+	int n_cues;
+	double cue_s[AUDIO_STUDIO_CUES_MAX];   /* sorted */
+	bool released;                   /* decoded once, released by the memory
+					  * budget; decoded again when played */
+	/* auto-align (audio_studio_align): state and last result */
+	enum audio_align_state align_state;
+	double align_offset_s;           /* found offset (applied when reliable) */
+	double align_peak;               /* refs_align_result.peak, 0 … 1 */
+	int align_verdict;               /* enum refs_align_verdict */
 };
 
 struct audio_match_info {
@@ -76,6 +115,13 @@ struct audio_match_info {
 					  * limiting_source is a route
 					  * (AUDIO_ROUTE_AFTER, _BEFORE or ref n) */
 	double gain_db[AUDIO_ROUTES];    /* computed match gains per route */
+	enum audio_match_method method;
+	bool method_ready;               /* the method's measurements are in */
+	/* per route: its loudness by the method's measure plus the gain it
+	 * plays at, minus the target: what is left between what you hear from
+	 * it and the processed mix, in LU (0 while unmeasured) */
+	double residual_lu[AUDIO_ROUTES];
+	bool residual_valid[AUDIO_ROUTES];
 };
 
 /* Streaming-platform preview: while a platform is chosen, every source
@@ -125,7 +171,13 @@ struct audio_studio *audio_studio_new(const char *mix_path,
 				      int *err, char *msg, size_t msg_len);
 void audio_studio_free(struct audio_studio **st);
 
-/* Queue a reference for decoding; returns its slot (1 …) or -1 when full. */
+/* Queue a reference for decoding (the worker decodes and measures one
+ * after another, with progress in its info); returns its slot (1 …
+ * AUDIO_SLOT_CODEC - 1: 61 references) or -1 when full.  Decoded
+ * references are kept within a memory budget (default 4 GiB,
+ * $TERMASTER_MEMORY_MB): past it the least recently chosen are released
+ * (info.released; their measurements stay) and decoded again when chosen
+ * (set_source), aligned or analysed. */
 int audio_studio_add_ref(struct audio_studio *st, const char *path);
 
 /* Integrate worker results; call 20–30 times a second. Returns true when
@@ -183,6 +235,116 @@ int audio_studio_set_bandsolo(struct audio_studio *st, int band);
 const char *audio_studio_system(struct audio_studio *st);
 /* Known system i, or NULL past the end. */
 const struct refs_device *audio_studio_system_at(struct audio_studio *st, int i);
+
+/* ---- referencing (issue 4) ---- */
+/* Removes reference `slot` (1 …); the ones after it move down one slot, so
+ * references stay numbered 1 … n, with their offsets, trims, loops, cues
+ * and measurements.  The engine cannot hold one clip in two slots, so each
+ * moved clip is copied on the worker, lowest slot first (one extra clip
+ * at a time); until its copy lands a moved slot plays its old clip, and
+ * audio_studio_busy() is true.  The one that plays moves with it (or the
+ * mix plays, if it was removed).  0, or _STATE. */
+int audio_studio_remove_ref(struct audio_studio *st, int slot);
+int audio_studio_set_playhead(struct audio_studio *st, enum audio_playhead mode);
+enum audio_playhead audio_studio_playhead(const struct audio_studio *st);
+/* Sync offset of a reference, seconds (refs only; 0, _STATE or _BUSY).
+ * Offsets, loops and the playhead mode set on the engine directly (the
+ * screen's keys) are picked up by the next audio_studio_poll(). */
+int audio_studio_set_offset(struct audio_studio *st, int slot, double seconds);
+/* Manual match offset of any route (AUDIO_ROUTE_AFTER, _BEFORE, ref n), dB. */
+int audio_studio_set_trim(struct audio_studio *st, int route, double db);
+#define AUDIO_STUDIO_TRIM_MAX_DB 24.0   /* |trim| allowed */
+/* The trim of a route as set (0 for none). */
+double audio_studio_trim(const struct audio_studio *st, int route);
+/* Loop of the source that plays (independent) or of the timeline (sync):
+ * what the screen's [ ] \ keys and headless `loop` call. */
+int audio_studio_set_loop(struct audio_studio *st, double in_s, double out_s, bool on);
+/* Cue points of a slot, seconds on its own clip (sync: on the timeline for
+ * the mix); add keeps them sorted and ignores a duplicate within 10 ms. */
+int audio_studio_add_cue(struct audio_studio *st, int slot, double seconds);
+int audio_studio_remove_cue(struct audio_studio *st, int slot, int index);
+/* Plays source `slot` from its cue `index` (sync: the timeline moves to
+ * the cue minus the reference's offset).  0, _STATE or _BUSY. */
+int audio_studio_go_cue(struct audio_studio *st, int slot, int index);
+/* Queue auto-align of reference `slot` against the mix (refs/align.h) on
+ * the worker; when reliable, its offset is set to the result.  State and
+ * result in audio_source_info.align_*.  0 or _STATE. */
+int audio_studio_align(struct audio_studio *st, int slot);
+/* Integrated and region gains hold until something changes; riding gains
+ * are recomputed at every audio_studio_poll() from the playhead (the
+ * short-term loudness of the 3 s centred on each source's position, read
+ * off its loudness profile: no lag), the source heard gliding towards its
+ * gain (one pole, 1 s of audio) in steps of at least 0.05 dB, the others
+ * set at once, so that a switch lands matched.  The true-peak headroom of
+ * every method is that of the whole track.  Through a playback system or
+ * a soloed band only the integrated method measures what is heard through
+ * them.  Trims add to every method.  0 or _STATE. */
+int audio_studio_set_match_method(struct audio_studio *st, enum audio_match_method m);
+
+/* Comparison views: what the worker measured of a route (AUDIO_ROUTE_AFTER
+ * from a background render of the current chain over the region with 5 s
+ * of pre-roll, _BEFORE the mix as is, ref n) over the loop region (the
+ * region method's: a reference's shifted by its offset in sync mode, each
+ * source's own loop when independent) or the whole track.  The first call
+ * for a route, and any after the chain, the region or the sources changed,
+ * queues the measurement on the worker and returns valid = false (with the
+ * short-term curve already: it comes from the loudness profile); poll and
+ * ask again.  A released reference is decoded again for it.  Arrays point
+ * into the studio and stay valid until the next audio_studio_poll() or the
+ * next audio_studio_analysis() of the same route.  The figures here are
+ * libebur128's over what is covered; the LRA of audio_match_info.after is
+ * EBU Tech 3342 on short-term values every 100 ms (refs/riding.h). */
+#define AUDIO_STUDIO_BANDS 31            /* 1/3-octave, 20 Hz … 20 kHz */
+struct audio_route_analysis {
+	bool valid;
+	bool over_region;                 /* spectra over the loop region */
+	double integrated_lufs, lra_lu, true_peak_dbtp, plr_db;
+	/* short-term loudness (3 s window) of the whole clip: value k is the
+	 * 3 s ending at (k + 1) · st_hop_s (less at the start); -HUGE_VAL in
+	 * silence */
+	const float *short_term;
+	int n_short_term;
+	double st_hop_s;
+	/* loudness-normalised 1/3-octave average spectrum, mid and side, dB */
+	double mid_db[AUDIO_STUDIO_BANDS], side_db[AUDIO_STUDIO_BANDS];
+};
+void audio_studio_analysis(struct audio_studio *st, int route, struct audio_route_analysis *out);
+
+/* ---- snapshots (issue 6) ----
+ * Measure the processed mix with these settings in the background, and keep
+ * the result (the last AUDIO_STUDIO_PREMEASURE_MAX sets): whenever the
+ * current settings equal a measured set, "after" takes that measurement at
+ * once, so switching snapshots stays loudness-matched from the first
+ * moment.  0 or _NOMEM. */
+#define AUDIO_STUDIO_PREMEASURE_MAX 8
+int audio_studio_premeasure(struct audio_studio *st, const struct chain_settings *s);
+bool audio_studio_is_measured(struct audio_studio *st, const struct chain_settings *s);
+/* The mix as decoded at the session rate (NULL before it is loaded); stays
+ * valid until audio_studio_free(). */
+const struct audio_clip *audio_studio_mix_clip(const struct audio_studio *st);
+/* Replace every chain parameter at once (snapshot recall, undo, session
+ * open), smoothed like set_param.  0 or _BUSY. */
+int audio_studio_set_settings(struct audio_studio *st, const struct chain_settings *s);
+
+/* Counters for tests and the status line: the control thread's side of
+ * loading (audio_studio_poll takes the worker's results under a lock held
+ * only for a few assignments; lock_waits counts the times it found the
+ * lock taken) and the memory budget of decoded references (default
+ * 4 GiB, $TERMASTER_MEMORY_MB). */
+struct audio_studio_stats {
+	uint64_t polls;             /* audio_studio_poll() calls */
+	uint64_t polls_while_busy;  /* … returned while the worker ran a job */
+	uint64_t lock_waits;
+	uint64_t releases;          /* references released by the budget */
+	uint64_t reloads;           /* … decoded again when chosen */
+	uint64_t cache_hits;        /* settings recalled from the premeasure cache */
+	uint64_t region_first;      /* "after" over the loop region measured
+				     * ahead of the whole track (region method) */
+	int64_t resident_bytes;     /* decoded references held now */
+	int64_t budget_bytes;
+	int released;               /* references released now */
+};
+void audio_studio_stats(struct audio_studio *st, struct audio_studio_stats *out);
 
 double audio_studio_rate(const struct audio_studio *st);
 /* The output in one line ("ALSA: default, 48000 Hz, 256 frames") or why

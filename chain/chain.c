@@ -646,24 +646,41 @@ float chain_get_param(const struct chain *c, unsigned idx)
 }
 
 /* The dry path of processor p for m frames: buf delayed by its latency
- * into out (out may be NULL: only keep the delay line current). */
+ * into out (out may be NULL: only keep the delay line current; out may
+ * be buf).  The ring is walked in up to two runs per wrap rather than
+ * frame by frame with a wrap test: a processor that is on still keeps its
+ * line current, frame for frame, so this runs for every frame of it. */
 static void dry_path(struct bypass *b, float *const *buf, float *const *out, unsigned m)
 {
 	for (unsigned ch = 0; ch < CHAIN_CHANNELS; ch++) {
-		unsigned pos = b->pos;
+		unsigned pos = b->pos, k = 0;
 
 		if (!b->lat) {
-			if (out)
+			if (out && out[ch] != buf[ch])
 				memcpy(out[ch], buf[ch], sizeof(float) * m);
 			continue;
 		}
-		for (unsigned k = 0; k < m; k++) {
-			float x = buf[ch][k];
+		while (k < m) {
+			unsigned run = b->lat - pos < m - k ? b->lat - pos : m - k;
+			float *d = b->delay[ch] + pos;
+			const float *x = buf[ch] + k;
 
-			if (out)
-				out[ch][k] = b->delay[ch][pos];
-			b->delay[ch][pos] = x;
-			if (++pos == b->lat)
+			if (!out) {
+				memcpy(d, x, sizeof(float) * run);
+			} else {
+				float *y = out[ch] + k;
+
+				/* y may be x: each is read before it is written */
+				for (unsigned i = 0; i < run; i++) {
+					float t = d[i];
+
+					d[i] = x[i];
+					y[i] = t;
+				}
+			}
+			k += run;
+			pos += run;
+			if (pos == b->lat)
 				pos = 0;
 		}
 	}

@@ -351,14 +351,83 @@ static void eq_run(struct eq_priv *s, float *l, float *r, unsigned m)
 	const struct eq_op *ops = s->ops, *end = ops + s->n_ops;
 
 	if (s->plain) {
-		/* only steady sections: no dispatch */
-		for (unsigned k = 0; k < m; k++) {
-			eq_v2 v = { l[k], r[k] };
+		/* only steady sections: no dispatch.  Up to four sections at a
+		 * time over the m frames, their states in registers: each
+		 * section's recursion is a chain of dependent operations from
+		 * frame to frame, and four of them side by side keep the
+		 * arithmetic units busy; the same operations per section and
+		 * sample as eq_sec_run(), so the same values */
+		eq_v2 x[CHAIN_SUBBLOCK];
 
-			for (const struct eq_op *op = ops; op < end; op++)
-				v = eq_sec_run(op->p, v);
-			l[k] = (float)v[0];
-			r[k] = (float)v[1];
+		for (unsigned k = 0; k < m; k++)
+			x[k] = (eq_v2){ l[k], r[k] };
+		for (const struct eq_op *op = ops; op < end;) {
+			unsigned g = end - op >= 4 ? 4 : (unsigned)(end - op);
+			struct eq_sec *sc[4];
+			eq_v2 c[4][EQ_NCOEF], s1[4], s2[4];
+
+			for (unsigned q = 0; q < 4; q++) {
+				/* a short group repeats its last section's
+				 * coefficients in the spare slots, unused */
+				sc[q] = op[q < g ? q : g - 1].p;
+				for (unsigned i = 0; i < EQ_NCOEF; i++)
+					c[q][i] = sc[q]->c[i];
+				s1[q] = sc[q]->s1;
+				s2[q] = sc[q]->s2;
+			}
+#define EQ_SEC(q, v)                                                    \
+	do {                                                            \
+		eq_v2 y_ = c[q][0] * (v) + s1[q];                       \
+		s1[q] = c[q][1] * (v) + c[q][3] * y_ + s2[q];           \
+		s2[q] = c[q][2] * (v) + c[q][4] * y_;                   \
+		(v) = y_;                                               \
+	} while (0)
+			switch (g) {
+			case 4:
+				for (unsigned k = 0; k < m; k++) {
+					eq_v2 v = x[k];
+
+					EQ_SEC(0, v);
+					EQ_SEC(1, v);
+					EQ_SEC(2, v);
+					EQ_SEC(3, v);
+					x[k] = v;
+				}
+				break;
+			case 3:
+				for (unsigned k = 0; k < m; k++) {
+					eq_v2 v = x[k];
+
+					EQ_SEC(0, v);
+					EQ_SEC(1, v);
+					EQ_SEC(2, v);
+					x[k] = v;
+				}
+				break;
+			case 2:
+				for (unsigned k = 0; k < m; k++) {
+					eq_v2 v = x[k];
+
+					EQ_SEC(0, v);
+					EQ_SEC(1, v);
+					x[k] = v;
+				}
+				break;
+			default:
+				for (unsigned k = 0; k < m; k++)
+					EQ_SEC(0, x[k]);
+				break;
+			}
+#undef EQ_SEC
+			for (unsigned q = 0; q < g; q++) {
+				sc[q]->s1 = s1[q];
+				sc[q]->s2 = s2[q];
+			}
+			op += g;
+		}
+		for (unsigned k = 0; k < m; k++) {
+			l[k] = (float)x[k][0];
+			r[k] = (float)x[k][1];
 		}
 		return;
 	}
@@ -432,6 +501,12 @@ static int eq_slot_clean(struct eq_slot *sl)
 	return zero;
 }
 
+/* A smoother that has landed: stepping it changes nothing. */
+static int eq_settled(const struct chain_smooth *c)
+{
+	return c->start == c->end && c->end == c->target;
+}
+
 static void eq_band_block(struct eq_priv *s, unsigned index)
 {
 	struct eq_band *b = &s->band[index];
@@ -442,6 +517,21 @@ static void eq_band_block(struct eq_priv *s, unsigned index)
 		chain_smooth_set(&b->freq, b->freq.target, 1);
 		chain_smooth_set(&b->gain, b->gain.target, 1);
 		chain_smooth_set(&b->q, b->q.target, 1);
+		return;
+	}
+	if (!b->fading && !b->slot[0].ramp && cfg == b->slot[0].cfg &&
+	    eq_settled(&b->freq) && eq_settled(&b->gain) && eq_settled(&b->q)) {
+		/* nothing moves: what is below would only step the smoothers
+		 * in place; keep the states clean */
+		struct eq_slot *sl = &b->slot[0];
+		int skip = sl->unity && eq_slot_clean(sl);
+
+		if (!sl->unity)
+			eq_slot_clean(sl);
+		if (skip != sl->skip) {
+			sl->skip = skip;
+			s->dirty = 1;
+		}
 		return;
 	}
 	chain_smooth_block(&b->freq);

@@ -127,10 +127,14 @@ float chain_truepeak_push(struct chain_truepeak *tp, const float *frame,
  * same value as chain_truepeak_push() whenever that value is above thr,
  * and otherwise some value <= thr; ch_peak (NULL or `channels` entries)
  * likewise per channel.  It skips the 8×/4× interpolation of an interval
- * when K × (largest |sample| of the 148 frames it reads) cannot exceed
+ * when K × (largest |sample| of the 148 frames it reads, taken over
+ * whole chunks of 16 frames, up to 163) cannot exceed
  * max(thr, libebur128 reading) (with ch_peak: the smallest channel's),
  * where K = 3.25 (10.2 dB) bounds the filter's gain and the refinement
- * (truepeak.c proves it), and the libebur128 reading likewise below
+ * (truepeak.c proves it), or when a local bound cannot (the interval's
+ * points from their weights on the nearest nine frames, with signs, plus
+ * the rest of their weights times that largest sample; truepeak.c), and
+ * the libebur128 reading likewise below
  * 1.86 (4×) or 2.31 (2×) times that sample: so it cannot miss a reading
  * above thr, and once it interpolates again its values are bit-identical
  * to chain_truepeak_push()'s.  When it resumes after skipping it

@@ -18,13 +18,18 @@
  *      chain, 24-bit TPDF dither, write, measure) on the same material as
  *      a 24-bit WAV, and, when ffmpeg is there ($FFMPEG from configure,
  *      else `ffmpeg` on PATH), `ffmpeg -af volume,equalizer×8,acompressor,
- *      alimiter` on the same file to the same format, and the ratio;
+ *      alimiter` on the same file to the same format, and the ratio:
+ *      first both on one CPU (ffmpeg with -threads 1 -filter_threads 1),
+ *      then both on every CPU the bench was given (the render runs its
+ *      chain on a second thread; ffmpeg both ways, the ratio against
+ *      the faster);
  *   4. `termaster render --target-lufs -14` on that file: renders made and
  *      time;
  *   5. the engine's DSP cost per callback block (256 frames at 48 kHz),
  *      mean and worst, as a share of the block's real-time budget.
  *
- * The process (and the commands it starts) is pinned to one CPU.
+ * The process (and the commands it starts) is pinned to one CPU, except
+ * for the second half of 3.
  */
 #define _GNU_SOURCE 1  /* sched_setaffinity, sched_getcpu */
 #include "config.h"
@@ -357,17 +362,35 @@ static const char *find_ffmpeg(void)
 	return system("command -v ffmpeg >/dev/null 2>&1") == 0 ? "ffmpeg" : NULL;
 }
 
-/* One CPU for this process and what it starts. */
-static int pin_one_cpu(void)
+/* Only CPU `cpu` (-1: the one it runs on) for this process and what it
+ * starts; returns that CPU or -1. */
+static int pin_cpu(int cpu)
 {
 	cpu_set_t set;
-	int cpu = sched_getcpu();
 
+	if (cpu < 0)
+		cpu = sched_getcpu();
 	if (cpu < 0)
 		cpu = 0;
 	CPU_ZERO(&set);
 	CPU_SET(cpu, &set);
 	return sched_setaffinity(0, sizeof(set), &set) ? -1 : cpu;
+}
+
+/* ffmpeg's version of the full chain, in to out (24-bit WAV); opts go
+ * before -i. */
+static void ffmpeg_cmd(char *cmd, size_t len, const char *ffmpeg,
+		       const char *opts, const char *in, const char *out)
+{
+	snprintf(cmd, len,
+		 "'%s' -nostdin -hide_banner -loglevel error %s-i '%s' -af 'volume=9dB,"
+		 "equalizer=f=40:t=q:w=1:g=3,equalizer=f=90:t=q:w=1:g=-3,"
+		 "equalizer=f=200:t=q:w=1:g=3,equalizer=f=450:t=q:w=1:g=-3,"
+		 "equalizer=f=1000:t=q:w=1:g=3,equalizer=f=2500:t=q:w=1:g=-3,"
+		 "equalizer=f=6000:t=q:w=1:g=3,equalizer=f=12000:t=q:w=1:g=-3,"
+		 "acompressor=threshold=-18dB:ratio=2:attack=10:release=200,"
+		 "alimiter=limit=0.891:attack=5:release=100:level=false:latency=true' "
+		 "-c:a pcm_s24le -y '%s'", ffmpeg, opts, in, out);
 }
 
 int main(void)
@@ -382,11 +405,14 @@ int main(void)
 	const char *termaster = getenv("TERMASTER"), *ffmpeg = find_ffmpeg();
 	char dir[] = "/tmp/termaster-bench-XXXXXX";
 	char in[256], out[256], cmd[8192], args[6144];
+	cpu_set_t given;  /* the CPUs it may run on */
 	int cpu;
 
 	if (!buf || !pl || !pr || !mkdtemp(dir))
 		return 1;
-	cpu = pin_one_cpu();
+	if (sched_getaffinity(0, sizeof(given), &given))
+		return 1;
+	cpu = pin_cpu(-1);
 	gen_music(buf, (size_t)frames, 2, RATE, 0.5, 7);
 	for (int64_t i = 0; i < pframes; i++) {
 		pl[i] = buf[2 * i];
@@ -452,42 +478,54 @@ int main(void)
 	       "%.1f ns/frame\n", RUNS, chain_s, SECONDS / chain_s,
 	       chain_s * 1e9 / (double)frames);
 
-	/* 3: the command, and ffmpeg on the same file */
+	/* 3: the command, and ffmpeg on the same file: on the one CPU, then
+	 * on all of them (the render runs its chain on a second thread) */
 	snprintf(in, sizeof(in), "%s/in.wav", dir);
 	snprintf(out, sizeof(out), "%s/out.wav", dir);
 	if (termaster && write_wav(in, buf, frames) == 0) {
-		snprintf(cmd, sizeof(cmd), "'%s' render '%s' -o '%s'%s --quiet",
-			 termaster, in, out, args);
-		cmd_s = time_cmd(cmd, out);
-		if (cmd_s < HUGE_VAL)
-			printf("  termaster render (decode, chain, dither, write 24-bit WAV, "
-			       "measure), best of %d: %.3f s = %.0f x realtime\n", RUNS,
-			       cmd_s, SECONDS / cmd_s);
-		if (ffmpeg) {
-			double ff;
+		char tcmd[8192];
 
-			snprintf(cmd, sizeof(cmd),
-				 "'%s' -nostdin -hide_banner -loglevel error -threads 1 "
-				 "-filter_threads 1 -i '%s' -af 'volume=9dB,"
-				 "equalizer=f=40:t=q:w=1:g=3,equalizer=f=90:t=q:w=1:g=-3,"
-				 "equalizer=f=200:t=q:w=1:g=3,equalizer=f=450:t=q:w=1:g=-3,"
-				 "equalizer=f=1000:t=q:w=1:g=3,equalizer=f=2500:t=q:w=1:g=-3,"
-				 "equalizer=f=6000:t=q:w=1:g=3,equalizer=f=12000:t=q:w=1:g=-3,"
-				 "acompressor=threshold=-18dB:ratio=2:attack=10:release=200,"
-				 "alimiter=limit=0.891:attack=5:release=100:level=false:latency=true' "
-				 "-c:a pcm_s24le -y '%s'", ffmpeg, in, out);
-			ff = time_cmd(cmd, out);
-			if (ff < HUGE_VAL) {
-				printf("  ffmpeg -af volume,equalizer x8,acompressor,alimiter "
-				       "(no true peak, no multiband), best of %d: %.3f s = %.0f x "
-				       "realtime\n", RUNS, ff, SECONDS / ff);
-				if (cmd_s < HUGE_VAL)
-					printf("  ratio of times, termaster render / ffmpeg: %.2f\n",
-					       cmd_s / ff);
-			}
-		} else {
+		snprintf(tcmd, sizeof(tcmd), "'%s' render '%s' -o '%s'%s --quiet",
+			 termaster, in, out, args);
+		if (!ffmpeg)
 			printf("  ffmpeg: not found (FFMPEG unset and none on PATH), skipped\n");
+		for (int all = 0; all < 2; all++) {
+			double ff = HUGE_VAL;
+
+			if (all && sched_setaffinity(0, sizeof(given), &given))
+				break;
+			printf("  %s:\n", all ? "on every CPU the bench was given" :
+			       "pinned to one CPU");
+			cmd_s = time_cmd(tcmd, out);
+			if (cmd_s < HUGE_VAL)
+				printf("    termaster render (decode, chain, dither, write 24-bit "
+				       "WAV, measure), best of %d: %.3f s = %.0f x realtime\n",
+				       RUNS, cmd_s, SECONDS / cmd_s);
+			if (!ffmpeg)
+				continue;
+			/* ffmpeg one-threaded, and on all CPUs also at its
+			 * default threading; the ratio against the faster */
+			for (int thr = 0; thr < 1 + all; thr++) {
+				double f;
+
+				ffmpeg_cmd(cmd, sizeof(cmd), ffmpeg, thr ? "" :
+					   "-threads 1 -filter_threads 1 ", in, out);
+				f = time_cmd(cmd, out);
+				if (f < HUGE_VAL)
+					printf("    ffmpeg -af volume,equalizer x8,acompressor,"
+					       "alimiter (no true peak, no multiband), %s, best "
+					       "of %d: %.3f s = %.0f x realtime\n",
+					       thr ? "default threads" : "-threads 1",
+					       RUNS, f, SECONDS / f);
+				if (f < ff)
+					ff = f;
+			}
+			if (ff < HUGE_VAL && cmd_s < HUGE_VAL)
+				printf("    ratio of times, termaster render / ffmpeg (the "
+				       "faster): %.2f\n", cmd_s / ff);
 		}
+		if (pin_cpu(cpu) < 0)
+			printf("  (could not pin to CPU %d again)\n", cpu);
 
 		/* 4: a loudness target */
 		snprintf(cmd, sizeof(cmd), "'%s' render '%s' -o '%s'%s --target-lufs -14 "

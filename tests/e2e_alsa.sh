@@ -5,7 +5,11 @@
 # A headless script plays the mix 3 s, then a reference 3 s.  With matching
 # on, the two segments must be within 0.1 LU; with it off, differ by their
 # true difference, and the mix segment must equal the float render of the
-# same chain (live equals render).
+# same chain (live equals render).  Then each match method (integrated,
+# region, riding, and a manual trim) switches from the mix to a reference,
+# and the capture must show the two matched by that method's measure (for
+# region and riding, a reference whose loudness changes, which the
+# integrated method would leave 4-6 LU off).
 . "$top_srcdir/tests/lib.sh"
 
 RATE=48000
@@ -62,5 +66,46 @@ level -40"
 # band solo 250-500 Hz (the reference's 440 Hz tone is inside): matched
 # within the band
 run on simmatch "bandsolo 3"
+
+# Match methods (issue 4), each checked by its own measure on the capture.
+# The stepped references are 12 dB louder for a short stretch outside what
+# plays: their integrated loudness is set by that stretch, so only the
+# region and riding methods match the quiet part that plays after the
+# switch.  (A loop set moves the playhead into it, so the region's
+# reference is loud at its end, outside the loop 0-6.5 s; riding's is loud
+# in its first second, long before the switch.)  The mix plays through
+# the default chain (rendered alike for the check).
+"$E2E_CHECK" --gen-step "$T/step.wav" $RATE 8 440 -12 1 -24 &&
+	"$E2E_CHECK" --gen-step "$T/step2.wav" $RATE 8 440 -24 6.5 -12 ||
+	fail "cannot generate the stepped references"
+"$TERMASTER" render "$T/mix.wav" -o "$T/after0.wav" --bits 32 --quiet || fail "render (default chain) failed"
+run_method() {  # $1 = reference, $2 = check mode, $3 = commands before play
+	rm -f "$T/capture.raw"
+	cat > "$T/script.txt" <<EOT
+$3
+play
+wait 3
+source ref 1
+wait 3
+status
+quit
+EOT
+	if ! "$TERMASTER" --headless --commands "$T/script.txt" --device default --buffer $BUF \
+		"$T/mix.wav" "$1" > "$T/status-m.json" 2> "$T/stderr-m.txt"; then
+		cat "$T/stderr-m.txt" >&2
+		fail "headless run ($2: $3) failed"
+		return
+	fi
+	"$E2E_CHECK" "$T/capture.raw" $RATE "$T/after0.wav" "$1" 3 6 $BUF "$2" ||
+		fail "capture check failed ($2: $3)"
+}
+run_method "$T/ref.wav" match "match integrated"
+run_method "$T/step2.wav" match "match region
+loop 0 6.5"
+run_method "$T/step.wav" riding "match riding"
+run_method "$T/ref.wav" trim=3 "match integrated
+trim 1 3"
+grep -q '"match_method": "integrated"' "$T/status-m.json" || fail "status does not report the method"
+grep -q '"trim_db": 3.000' "$T/status-m.json" || fail "status does not report the trim"
 
 done_tests

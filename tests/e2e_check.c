@@ -19,7 +19,18 @@
  *     the device's), only the two segments' loudness, within 0.1 LU;
  *     MODE "nomatch": they differ by the true difference of the files'
  *     same segments within 0.1 LU, and the first segment equals FIRST
- *     sample for sample (max difference <= 1e-6: live equals render).
+ *     sample for sample (max difference <= 1e-6: live equals render);
+ *     MODE "trim=X": as "match", but the second segment must be X dB
+ *     louder (a manual match offset), within 0.1 LU;
+ *     MODE "riding": as "match": the two sources are steady over their
+ *     segments, so their short-term loudness (riding's measure) is their
+ *     integrated loudness there.
+ *
+ *   e2e_check --gen-step OUT.wav RATE SECONDS FREQ DB1 STEP_S DB2
+ *
+ * writes a stereo float WAV sine at FREQ Hz, peak DB1 dBFS until STEP_S
+ * seconds and DB2 after (a source whose loudness changes: the region and
+ * riding methods match it where it plays, the integrated one cannot).
  */
 #include "config.h"
 
@@ -113,6 +124,45 @@ static double max_step(const float *x, long from, long to)
 	return m;
 }
 
+static int gen_step(int argc, char **argv)
+{
+	SF_INFO info;
+	SNDFILE *f;
+	double rate, secs, freq, a1, step, a2;
+	long n;
+	float *buf;
+
+	if (argc != 9) {
+		fprintf(stderr, "usage: e2e_check --gen-step OUT.wav RATE SECONDS FREQ DB1 STEP_S DB2\n");
+		return 99;
+	}
+	rate = atof(argv[3]);
+	secs = atof(argv[4]);
+	freq = atof(argv[5]);
+	a1 = pow(10, atof(argv[6]) / 20);
+	step = atof(argv[7]);
+	a2 = pow(10, atof(argv[8]) / 20);
+	n = lround(rate * secs);
+	buf = malloc(sizeof(float) * 2 * (size_t)n);
+	for (long i = 0; i < n; i++) {
+		double x = sin(2 * M_PI * freq * (double)i / rate) * (i < lround(step * rate) ? a1 : a2);
+
+		buf[2 * i] = buf[2 * i + 1] = (float)x;
+	}
+	memset(&info, 0, sizeof(info));
+	info.samplerate = (int)rate;
+	info.channels = 2;
+	info.format = SF_FORMAT_WAV | SF_FORMAT_FLOAT;
+	f = sf_open(argv[2], SFM_WRITE, &info);
+	if (!f || sf_writef_float(f, buf, n) != n) {
+		fprintf(stderr, "%s: %s\n", argv[2], sf_strerror(f));
+		return 99;
+	}
+	sf_close(f);
+	free(buf);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	long ncap, n1, n2, onset = -1, p = -1, sw = -1;
@@ -120,7 +170,10 @@ int main(int argc, char **argv)
 	long buffer, xf, s_frame, e_frame, half;
 	float *cap, *a, *b;
 	int match;
+	double trim = 0;
 
+	if (argc > 1 && !strcmp(argv[1], "--gen-step"))
+		return gen_step(argc, argv);
 	if (argc != 9) {
 		fprintf(stderr, "usage: e2e_check CAPTURE.raw RATE FIRST.wav SECOND.wav SWITCH_S END_S BUFFER match|nomatch\n");
 		return 99;
@@ -133,6 +186,12 @@ int main(int argc, char **argv)
 	end_s = atof(argv[6]);
 	buffer = atol(argv[7]);
 	match = !strcmp(argv[8], "match");
+	if (!strncmp(argv[8], "trim=", 5)) {
+		match = 1;
+		trim = atof(argv[8] + 5);
+	}
+	if (!strcmp(argv[8], "riding"))
+		match = 1;
 	if (!strcmp(argv[8], "simmatch")) {
 		/* through a playback system: only the loudness of the two
 		 * segments is compared (the output is not the files' samples) */
@@ -232,7 +291,8 @@ int main(int argc, char **argv)
 
 		printf("segments: first %.3f LUFS, second %.3f LUFS\n", l1, l2);
 		if (match) {
-			check(fabs(l1 - l2) <= 0.1, "matched segments differ (LU)", l1 - l2, 0, 0.1);
+			check(fabs(l2 - l1 - trim) <= 0.1, "matched segments differ (LU), second minus first",
+			      l2 - l1, trim, 0.1);
 		} else {
 			double t1 = loudness(a + 2 * half, s_frame - half, rate);
 			double t2 = loudness(b + 2 * (s_frame + half), e_frame - s_frame - half, rate);

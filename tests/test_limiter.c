@@ -1441,6 +1441,61 @@ static void test_skip(void)
 		ASSERT_GE("worst case reads far above the sample peak (dBTP)", lin_to_db(pk), 9.0);
 		ASSERT_TRUE("push_above reads the worst case too", pk_above == pk);
 	}
+
+	/* 3: near the worst case for the local bound, which keeps the signs
+	 * of the nine nearest frames and bounds the rest by its weights'
+	 * magnitudes: the rest at ±1 with the signs of a sinc centred at
+	 * each eighth of the interval, the nearest nine at ±s; a threshold
+	 * just under the reading must not be skipped, at 4x and 8x */
+	{
+		const size_t c = 300;
+		int all = 1, cases = 0;
+		double lo_db = HUGE_VAL;
+
+		for (unsigned os = 4; os <= 8; os += 4)
+			for (int ph = 0; ph < 8; ph++)
+				for (int si = 0; si < 3; si++) {
+					static const float amp[] = { 0.0f, 0.3f, 1.0f };
+					struct chain_truepeak *x = chain_truepeak_new_dual(2, os, rate, &err);
+					struct chain_truepeak *y = chain_truepeak_new_dual(2, os, rate, &err);
+					float pk = 0, pk_above = 0;
+
+					if (!x || !y) {
+						all = 0;
+						chain_truepeak_free(&x);
+						chain_truepeak_free(&y);
+						continue;
+					}
+					memset(il, 0, sizeof(float) * 2 * n);
+					for (size_t i = c - CHAIN_TP_HALF; i <= c + CHAIN_TP_HALF; i++) {
+						double t = (double)i - c - ph / 8.0;
+						double w = t == 0 ? 1 : sin(M_PI * 0.98 * t) / t;
+						float v = (fabs((double)i - c) <= 4 ? amp[si] : 1.0f) *
+							  (w >= 0 ? 1.0f : -1.0f);
+
+						il[2 * i] = v;
+						il[2 * i + 1] = -v;
+					}
+					for (size_t i = 0; i < c + 3 * CHAIN_TP_HALF; i++)
+						pk = fmaxf(pk, chain_truepeak_push(x, il + 2 * i, NULL));
+					for (size_t i = 0; i < c + 3 * CHAIN_TP_HALF; i++)
+						pk_above = fmaxf(pk_above,
+								 chain_truepeak_push_above(y, il + 2 * i,
+											   0.9999f * pk, NULL));
+					if (pk_above != pk)
+						all = 0;
+					if (lin_to_db(pk) < lo_db)
+						lo_db = lin_to_db(pk);
+					cases++;
+					chain_truepeak_free(&x);
+					chain_truepeak_free(&y);
+				}
+		printf("push_above, near the local bound's worst case: %d signals read %+.2f dBTP and up, "
+		       "all read exactly under a threshold 0.001 dB below: %s\n", cases, lo_db,
+		       all ? "yes" : "NO");
+		ASSERT_INT("local-bound cases", 48, cases);
+		ASSERT_TRUE("push_above reads them exactly", all);
+	}
 	chain_truepeak_free(&a);
 	chain_truepeak_free(&b);
 	free(il);

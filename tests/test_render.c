@@ -9,7 +9,8 @@
  *  3. safety: the input is never replaced (SAME_FILE, even with force, by
  *     any spelling or a hard link); an existing output needs force; a
  *     failed or cancelled render leaves nothing at OUT and no temporary
- *     file in its folder
+ *     file in its folder (also a write that fails part-way, while the
+ *     chain's thread is running)
  *  4. 16-bit TPDF dither: error RMS = 0.5 LSB (LSB²/12 rounding + 2·LSB²/12
  *     dither = LSB²/4; Wannamaker, Lipshitz & Vanderkooy 2000); without
  *     dither 1/√12 LSB
@@ -38,6 +39,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -408,6 +411,29 @@ static void test_safety(const float *music, int64_t n)
 	ASSERT_INT("output is a directory", AUDIO_RENDER_ERROR_WRITE,
 		   audio_render_file(gen, &o, NULL, msg, sizeof(msg)));
 	rmdir(path_in("d.wav"));
+	/* a write that fails part-way (the file size limit: EFBIG instead of
+	 * SIGXFSZ), while the chain's thread is still handing blocks over:
+	 * the error, not a hang, and nothing at OUT */
+	{
+		struct rlimit old, lim;
+		void (*old_xfsz)(int) = signal(SIGXFSZ, SIG_IGN);
+
+		if (!getrlimit(RLIMIT_FSIZE, &old)) {
+			lim = old;
+			lim.rlim_cur = 64 * 1024;
+			if (old.rlim_cur != RLIM_INFINITY && old.rlim_cur < lim.rlim_cur)
+				lim.rlim_cur = old.rlim_cur;
+			setrlimit(RLIMIT_FSIZE, &lim);
+			opts(&o, path_in("big.wav"), 24);
+			err = audio_render_file(gen, &o, NULL, msg, sizeof(msg));
+			setrlimit(RLIMIT_FSIZE, &old);
+			ASSERT_INT("write fails part-way", AUDIO_RENDER_ERROR_WRITE, err);
+			ASSERT_TRUE("reason says write", strstr(msg, "write") != NULL);
+			ASSERT_TRUE("nothing at OUT after a failed write",
+				    access(path_in("big.wav"), F_OK) != 0);
+		}
+		signal(SIGXFSZ, old_xfsz);
+	}
 	/* formats */
 	opts(&o, path_in("x.mp3"), 24);
 	ASSERT_INT("unknown extension", AUDIO_RENDER_ERROR_FORMAT,

@@ -4,7 +4,9 @@
  * Round trip of random chain settings bit for bit and byte for byte,
  * relative paths, the malformed corpus in tests/sessions/ (each with its
  * exact "FILE:LINE:" and a key phrase), atomic save (a crash mid-write and a
- * failing write leave the old file), and a loader fuzz on mutated files.
+ * failing write leave the old file; a child SIGKILLed while writing a large
+ * session leaves the old or the new file), and a loader fuzz on mutated
+ * files.
  */
 #include "config.h"
 
@@ -13,6 +15,7 @@
 #include <limits.h>
 #include <locale.h>
 #include <math.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -144,6 +147,22 @@ static float random_value(unsigned i)
 	}
 }
 
+/* Trim, loop and cues of a reference: none, or random within range. */
+static void random_ref_extra(struct tui_session_ref *x)
+{
+	memset(x, 0, sizeof(*x));
+	if (rng() % 2)
+		x->trim_db = (unif() - 0.5) * 2 * TUI_SESSION_TRIM_MAX_DB;
+	if (rng() % 2) {
+		x->loop_on = rng() % 2;
+		x->loop_in_s = unif() * 100;
+		x->loop_out_s = x->loop_in_s + 0.001 + unif() * 100;
+	}
+	x->n_cues = (int)(rng() % (TUI_SESSION_CUES_MAX + 1));
+	for (int c = 0; c < x->n_cues; c++)
+		x->cue_s[c] = c * 10.0 + unif() * 10.0;   /* sorted */
+}
+
 static void random_session(struct tui_session *s, const char *mixdir)
 {
 	char p[PATH_MAX];
@@ -156,6 +175,7 @@ static void random_session(struct tui_session *s, const char *mixdir)
 	for (int r = 0; r < n; r++) {
 		snprintf(p, sizeof(p), "%s/ref-%d.flac", mixdir, r);
 		tui_session_add_ref(s, p, rng() % 2 ? 0 : (unif() - 0.5) * 100);
+		random_ref_extra(&s->ref[r]);
 	}
 	s->has_monitor = rng() % 4 != 0;
 	s->match = rng() % 2;
@@ -164,6 +184,14 @@ static void random_session(struct tui_session *s, const char *mixdir)
 	snprintf(s->platform, sizeof(s->platform), "%s", rng() % 2 ? "spotify-normal" : "");
 	s->level_db = -60 * unif();
 	s->bandsolo = (int)(rng() % 7);
+	s->playhead = (int)(rng() % TUI_SESSION_PLAYHEAD_COUNT);
+	s->method = (int)(rng() % TUI_SESSION_METHOD_COUNT);
+	for (int i = 0; i < TUI_SESSION_SNAPSHOTS; i++) {
+		s->has_snapshot[i] = rng() % 2;
+		for (unsigned k = 0; k < chain_param_count(); k++)
+			s->snapshot[i].value[k] = s->has_snapshot[i] ? random_value(k) :
+							 chain_param_at(k)->param->def;
+	}
 }
 
 static void same_session(const char *what, const struct tui_session *a,
@@ -183,6 +211,19 @@ static void same_session(const char *what, const struct tui_session *a,
 		ASSERT_TRUE(what, !strcmp(a->refs[r], b->refs[r]));
 		ASSERT_TRUE(what, !memcmp(&a->ref_offset_s[r], &b->ref_offset_s[r],
 					  sizeof(double)));
+		ASSERT_TRUE(what, a->ref[r].trim_db == b->ref[r].trim_db &&
+			    a->ref[r].loop_on == b->ref[r].loop_on &&
+			    a->ref[r].loop_in_s == b->ref[r].loop_in_s &&
+			    a->ref[r].loop_out_s == b->ref[r].loop_out_s &&
+			    a->ref[r].n_cues == b->ref[r].n_cues &&
+			    !memcmp(a->ref[r].cue_s, b->ref[r].cue_s,
+				    sizeof(double) * (size_t)a->ref[r].n_cues));
+	}
+	for (int i = 0; i < TUI_SESSION_SNAPSHOTS; i++) {
+		ASSERT_INT(what, a->has_snapshot[i], b->has_snapshot[i]);
+		if (a->has_snapshot[i] && b->has_snapshot[i])
+			ASSERT_TRUE(what, !memcmp(&a->snapshot[i], &b->snapshot[i],
+						  sizeof(float) * chain_param_count()));
 	}
 	ASSERT_INT(what, a->has_monitor, b->has_monitor);
 	if (a->has_monitor && b->has_monitor) {
@@ -192,6 +233,8 @@ static void same_session(const char *what, const struct tui_session *a,
 		ASSERT_TRUE(what, !strcmp(a->platform, b->platform));
 		ASSERT_TRUE(what, a->level_db == b->level_db);
 		ASSERT_INT(what, a->bandsolo, b->bandsolo);
+		ASSERT_INT(what, a->playhead, b->playhead);
+		ASSERT_INT(what, a->method, b->method);
 	}
 }
 
@@ -426,6 +469,23 @@ static const struct corpus_case {
 	{ "duplicate_key_monitor.tms", 8,
 	  "duplicate key 'bandsolo' in [monitor] (first on line 7)" },
 	{ "crlf_unknown_key.tms", 7, "unknown key 'gain.gain' in [chain]" },
+	{ "trim_out_of_range.tms", 8, "[ref 1] trim_db: 30 is out of range -24 … 24 dB" },
+	{ "trim_not_number.tms", 8, "[ref 1] trim_db: 'loud' is not a number" },
+	{ "loop_bad.tms", 8, "[ref 1] loop: expected on or off, got 'yes'" },
+	{ "loop_reversed.tms", 10, "[ref 1] loop_out_s: 20 is not after loop_in_s 40" },
+	{ "loop_missing_out.tms", 6, "[ref 1]: a loop needs both loop_in_s and loop_out_s" },
+	{ "loop_negative.tms", 8, "[ref 1] loop_in_s: -1 is out of range 0 … 86400 s" },
+	{ "cues_bad.tms", 8, "[ref 1] cues: 'two' is not a number" },
+	{ "cues_empty_item.tms", 8, "[ref 1] cues: expected numbers separated by commas" },
+	{ "cues_too_many.tms", 8, "[ref 1] cues: at most 16 cue points" },
+	{ "duplicate_key_cues.tms", 9, "duplicate key 'cues' in this [ref] (first on line 8)" },
+	{ "playhead_bad.tms", 7, "[monitor] playhead: expected sync or independent, got 'free'" },
+	{ "method_bad.tms", 7, "[monitor] method: expected integrated, region or riding, got 'peak'" },
+	{ "snapshot_bad_letter.tms", 6, "[snapshot E]: expected [snapshot A] … [snapshot D]" },
+	{ "snapshot_duplicate.tms", 8, "duplicate section [snapshot A] (first on line 6)" },
+	{ "snapshot_unknown_key.tms", 7, "unknown key 'gain.gian_db' in [snapshot B]" },
+	{ "snapshot_out_of_range.tms", 7,
+	  "[snapshot C] limiter.ceiling_dbtp: 3 is out of range -20 … 0 dBTP" },
 };
 
 static void test_corpus(void)
@@ -566,6 +626,100 @@ static void test_atomic(const char *tmp)
 	ASSERT_INT("atomic: no temporary file after success", 0, count_prefixed(dir, ".song.tms."));
 	free(before);
 	tui_session_free(&s);
+	tui_session_free(&l);
+}
+
+/* A real SIGKILL from outside while a large session is being written:
+ * the child stops itself (SIGSTOP) after `cut` bytes of the temporary
+ * file, the parent kills it with SIGKILL, and the session file must be the
+ * old one, whole.  Cut points from the first byte to the last. */
+static size_t stop_after;
+
+static ssize_t stopping_write(int fd, const void *buf, size_t n)
+{
+	ssize_t w;
+
+	if (stop_after == 0)
+		raise(SIGSTOP);   /* not resumed: killed while stopped */
+	w = write(fd, buf, n < stop_after ? n : stop_after);
+	if (w > 0)
+		stop_after -= (size_t)w;
+	return w;
+}
+
+static void test_kill9(const char *tmp)
+{
+	char dir[2048], f[PATH_MAX], probe[PATH_MAX], msg[1024];
+	struct tui_session big, old, l;
+	char *before, *after, *full;
+	size_t nb = 0, na = 0, nf = 0;
+	int kills = 0, intact = 0;
+
+	snprintf(dir, sizeof(dir), "%s/kill9", tmp);
+	mkdir_p(dir);
+	snprintf(f, sizeof(f), "%s/big.tms", dir);
+	snprintf(probe, sizeof(probe), "%s/probe.tms", dir);
+	tui_session_init(&old);
+	tui_session_init(&big);
+	tui_session_init(&l);
+	random_session(&old, "/mixes");
+	ASSERT_INT("kill -9: first save", 0, tui_session_save(f, &old, msg, sizeof(msg)));
+	before = read_all(f, &nb);
+	tui_session_set_mix(&big, "/mixes/new.wav");
+	for (int r = 0; r < TUI_SESSION_REFS_MAX; r++) {
+		char p[64];
+
+		snprintf(p, sizeof(p), "/refs/ref-%02d.flac", r);
+		tui_session_add_ref(&big, p, r * 0.125);
+		random_ref_extra(&big.ref[r]);
+	}
+	for (int i = 0; i < TUI_SESSION_SNAPSHOTS; i++) {
+		big.has_snapshot[i] = true;
+		for (unsigned k = 0; k < chain_param_count(); k++)
+			big.snapshot[i].value[k] = random_value(k);
+	}
+	ASSERT_INT("kill -9: probe save", 0, tui_session_save(probe, &big, msg, sizeof(msg)));
+	full = read_all(probe, &nf);
+	ASSERT_TRUE("kill -9: a large session (> 16 KB)", nf > 16384);
+	for (int i = 0; i <= 7; i++) {
+		size_t cut = nf * (size_t)i / 7;
+		int status = 0;
+		pid_t pid;
+
+		fflush(NULL);
+		pid = fork();
+		if (pid == 0) {
+			stop_after = cut;
+			tui_session_write_hook = stopping_write;
+			tui_session_save(f, &big, msg, sizeof(msg));
+			raise(SIGSTOP);   /* all written and renamed: stop anyway */
+			_exit(0);
+		}
+		ASSERT_TRUE("kill -9: fork", pid > 0);
+		if (pid <= 0)
+			break;
+		waitpid(pid, &status, WUNTRACED);
+		ASSERT_TRUE("kill -9: the child stopped while saving", WIFSTOPPED(status));
+		kill(pid, SIGKILL);
+		waitpid(pid, &status, 0);
+		if (WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL)
+			kills++;
+		after = read_all(f, &na);
+		/* the whole old file (the cut is before the rename) or the whole new */
+		if (after && ((na == nb && !memcmp(after, before, nb)) ||
+			      (na == nf && !memcmp(after, full, nf))))
+			intact++;
+		free(after);
+		ASSERT_INT("kill -9: the file still loads", 0, tui_session_load(f, &l, msg, sizeof(msg)));
+		remove_prefixed(dir, ".big.tms.");
+	}
+	ASSERT_INT("kill -9: every child killed by SIGKILL", 8, kills);
+	ASSERT_INT("kill -9: old or new file, never a mix", 8, intact);
+	printf("kill -9: %d kills while writing a %zu-byte session\n", kills, nf);
+	free(before);
+	free(full);
+	tui_session_free(&old);
+	tui_session_free(&big);
 	tui_session_free(&l);
 }
 
@@ -730,6 +884,7 @@ int main(void)
 	test_paths(tmp);
 	test_corpus();
 	test_atomic(tmp);
+	test_kill9(tmp);
 	test_save_values(tmp);
 	test_fuzz(tmp);
 	return test_done();

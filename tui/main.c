@@ -20,26 +20,9 @@
 #include <unistd.h>
 
 #include "audio/output.h"
+#include "tui/prompt.h"
 #include "tui/session.h"
 #include "tui/tui.h"
-
-static void *xrealloc(void *p, size_t n)
-{
-	void *q = realloc(p, n ? n : 1);
-
-	if (!q) {
-		tui_error("out of memory");
-		exit(TUI_EXIT_FAIL);
-	}
-	return q;
-}
-
-static char *xstrdup(const char *s)
-{
-	size_t n = strlen(s) + 1;
-
-	return memcpy(xrealloc(NULL, n), s, n);
-}
 
 static void usage(FILE *f)
 {
@@ -69,83 +52,18 @@ static void usage(FILE *f)
 		"Keys and headless commands: see 'man termaster'.\n");
 }
 
-/* Audio files by extension, for references given as a folder. */
-static int audio_name(const char *name)
-{
-	static const char *const ext[] = {
-		".wav", ".wave", ".rf64", ".w64", ".aif", ".aiff", ".aifc", ".flac", ".ogg", ".oga",
-		".opus", ".mp3", ".caf",
-	};
-	const char *dot = strrchr(name, '.');
-
-	if (!dot || name[0] == '.')
-		return 0;
-	for (size_t i = 0; i < sizeof(ext) / sizeof(ext[0]); i++)
-		if (strcasecmp(dot, ext[i]) == 0)
-			return 1;
-	return 0;
-}
-
-static int cmp_str(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-/* The references as given, a folder standing for every audio file in it
- * (sorted by name).  Files are checked when they are opened, not here. */
+/* The references as given, a folder standing for every audio file in it,
+ * sorted by name (tui/prompt.c: the screen's `a` follows the same rule).
+ * Files are checked when they are opened, not here. */
 static int expand_refs(char **args, int n, char ***out, int *n_out)
 {
-	char **list = NULL;
-	int count = 0, cap = 0;
+	char msg[1280];
 
-	for (int i = 0; i < n; i++) {
-		struct stat sb;
-		DIR *d;
-		struct dirent *de;
-		int first = count;
-
-		if (stat(args[i], &sb) != 0 || !S_ISDIR(sb.st_mode)) {
-			if (count == cap) {
-				cap = cap ? 2 * cap : 16;
-				list = xrealloc(list, sizeof(*list) * (size_t)cap);
-			}
-			list[count++] = xstrdup(args[i]);
-			continue;
-		}
-		d = opendir(args[i]);
-		if (!d) {
-			tui_error("%s: %s", args[i], strerror(errno));
-			goto fail;
-		}
-		while ((de = readdir(d))) {
-			size_t len;
-
-			if (!audio_name(de->d_name))
-				continue;
-			if (count == cap) {
-				cap = cap ? 2 * cap : 16;
-				list = xrealloc(list, sizeof(*list) * (size_t)cap);
-			}
-			len = strlen(args[i]) + strlen(de->d_name) + 2;
-			list[count] = xrealloc(NULL, len);
-			snprintf(list[count], len, "%s/%s", args[i], de->d_name);
-			count++;
-		}
-		closedir(d);
-		if (count == first) {
-			tui_error("%s: a folder with no audio files in it", args[i]);
-			goto fail;
-		}
-		qsort(list + first, (size_t)(count - first), sizeof(*list), cmp_str);
+	if (tui_path_expand_refs((const char *const *)args, n, out, n_out, msg, sizeof(msg))) {
+		tui_error("%s", msg);
+		return -1;
 	}
-	*out = list;
-	*n_out = count;
 	return 0;
-fail:
-	for (int i = 0; i < count; i++)
-		free(list[i]);
-	free(list);
-	return -1;
 }
 
 enum {

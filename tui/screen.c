@@ -28,7 +28,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/file.h>
 #include <sys/ioctl.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 #include <wchar.h>
@@ -42,8 +44,14 @@
 #include "refs/loudness.h"
 #include "refs/match.h"
 #include "refs/meter.h"
+#include "refs/align.h"
+#include "tui/prompt.h"
+#include "audio/renderjob.h"
+#include "tui/apply.h"
+#include "tui/editor.h"
 #include "tui/session.h"
 #include "tui/tui.h"
+#include "tui/views.h"
 
 #define SCREEN_MIN_COLS 80
 #define SCREEN_MIN_ROWS 24
@@ -444,6 +452,8 @@ struct screen {
 	int noise_step;         /* road noise: 0 off, 1 … 3 */
 	const char *session_path;  /* --session, where w saves */
 	char save_path[1024];
+	struct ws *ws;          /* workspace: editor, undo, snapshots, render, autosave */
+	struct refui *rui;      /* referencing keys, prompt and views */
 
 	char msg[512];
 	enum look msg_look;
@@ -452,6 +462,12 @@ struct screen {
 
 static void say(struct screen *s, enum look lk, double seconds, const char *fmt, ...)
 	TUI_FORMAT(4, 5);
+/* the workspace (defined with the drawing, which they use) */
+static bool ws_key(struct screen *s, int ch);
+static void ws_save(struct screen *s, const char *path);
+static bool ws_draw_editor(struct screen *s);
+static void ws_overlay(struct screen *s);
+static void ws_tick(struct screen *s);
 
 static void say(struct screen *s, enum look lk, double seconds, const char *fmt, ...)
 {
@@ -595,12 +611,15 @@ static void drain_tap(struct screen *s)
 		refs_meter_get(s->meter, &s->mv);
 }
 
+static void refui_tick(struct screen *s);
+
 static void tick(struct screen *s)
 {
 	const char *notice;
 
 	audio_studio_poll(s->st);
 	refresh_sources(s);
+	refui_tick(s);
 	drain_tap(s);
 	take_snapshot(s);
 	if (s->snap.source > 0 && s->snap.source < s->n_src)
@@ -614,6 +633,7 @@ static void tick(struct screen *s)
 	}
 	if (s->msg_until > 0 && now_s() > s->msg_until)
 		s->msg[0] = '\0';
+	ws_tick(s);
 }
 
 /* ---- actions ---- */
@@ -720,7 +740,7 @@ static void toggle_ab(struct screen *s)
 
 static void send_loop(struct screen *s, bool on)
 {
-	if (audio_engine_set_loop(s->eng, s->loop_in_s, s->loop_out_s, on) != 0) {
+	if (audio_studio_set_loop(s->st, s->loop_in_s, s->loop_out_s, on) != 0) {
 		say(s, LOOK_WARN, MSG_SECONDS, "loop: the engine is busy, try again");
 		return;
 	}
@@ -793,10 +813,519 @@ static bool toggle(struct screen *s, int err, const char *what, struct want *w, 
 	return true;
 }
 
+/* ---- referencing: the add prompt, references, offsets, cues,
+ * match methods and the comparison views.  Kept together here; the rest
+ * of the screen reaches it through refui_key(), refui_tick(), the
+ * drawing hooks further down and prompt_open() (any one-line path
+ * question: "add reference", "save as"). ---- */
+
+enum refui_view {
+	VIEW_MAIN = 0,
+	VIEW_TONAL,
+	VIEW_LOUDNESS,
+	VIEW_COUNT
+};
+
+enum refui_confirm {
+	CONFIRM_NONE = 0,
+	CONFIRM_REMOVE,         /* confirm_slot */
+	CONFIRM_REMOVE_ALL,
+};
+
+#define OFFSET_STEPS 3
+static const double offset_steps_s[OFFSET_STEPS] = { 0.001, 0.010, 0.100 };
+#define TRIM_STEP_DB 0.1
+#define TRIM_MAX_DB 24.0
+
+struct refui {
+	enum refui_view view;
+	struct tui_prompt prompt;
+	void (*prompt_done)(struct screen *s, const char *text);
+	enum refui_confirm confirm;
+	int confirm_slot;
+	int offset_step;                /* index into offset_steps_s */
+	double trim_after_db, trim_before_db;   /* the mix's two routes */
+	struct tui_grid grid;
+	char last_dir[TUI_PROMPT_MAX];
+	enum audio_align_state align_seen[AUDIO_MAX_SOURCES];
+	/* the loop marks follow the source that plays when playheads are
+	 * independent: what played last, and when to take the new marks
+	 * from the engine (once its snapshot has the switch) */
+	int seen_source;
+	bool seen_sync;
+	double loop_take_at;
+};
+
+/* Open the one-line prompt on the status line; done() gets the text on
+ * Enter (not on Esc).  Every key goes to the prompt until then. */
+static void prompt_open(struct screen *s, const char *label, const char *initial,
+			void (*done)(struct screen *s, const char *text))
+{
+	tui_prompt_start(&s->rui->prompt, label, initial);
+	s->rui->prompt_done = done;
+	s->msg[0] = '\0';
+}
+
+/* The reference the referencing keys act on: the one playing, else the
+ * last one played, else the first; 0 when there is none. */
+static int current_ref(const struct screen *s)
+{
+	if (s->snap.source > 0 && s->snap.source < s->n_src)
+		return s->snap.source;
+	if (s->last_ref > 0 && s->last_ref < s->n_src)
+		return s->last_ref;
+	return s->n_src > 1 ? 1 : 0;
+}
+
+static bool playhead_sync(const struct screen *s)
+{
+	return audio_studio_playhead(s->st) == AUDIO_PLAYHEAD_SYNC;
+}
+
+/* Where the source in `slot` is, on its own clip (its cue points live
+ * there): the timeline plus its offset in sync mode. */
+static double clip_time(const struct screen *s, int slot)
+{
+	double t = position_s(s);
+
+	if (playhead_sync(s) && slot > 0 && slot < s->n_src)
+		t += s->src[slot].offset_s;
+	return t;
+}
+
+static void add_refs_done(struct screen *s, const char *text)
+{
+	struct refui *r = s->rui;
+	char path[TUI_PROMPT_MAX], msg[TUI_PROMPT_MAX + 128], label[16];
+	const char *args[1] = { path };
+	char **list = NULL;
+	int n = 0, first = -1, last = -1, refused = 0, missing = 0;
+	struct stat sb;
+
+	if (!text[0]) {
+		say(s, LOOK_WARN, MSG_SECONDS, "add reference: no path given");
+		return;
+	}
+	if (tui_path_expand(text, path, sizeof(path))) {
+		say(s, LOOK_OVER, MSG_SECONDS, "add reference: the path is too long");
+		return;
+	}
+	if (stat(path, &sb) != 0) {
+		say(s, LOOK_OVER, MSG_SECONDS, "%s: %s", path, strerror(errno));
+		return;
+	}
+	if (tui_path_expand_refs(args, 1, &list, &n, msg, sizeof(msg))) {
+		say(s, LOOK_OVER, MSG_SECONDS, "%s", msg);
+		return;
+	}
+	for (int i = 0; i < n; i++) {
+		int slot;
+
+		if (stat(list[i], &sb) != 0) {
+			missing++;
+			continue;
+		}
+		slot = audio_studio_add_ref(s->st, list[i]);
+		if (slot < 0) {
+			refused = n - i;
+			break;
+		}
+		if (first < 0)
+			first = slot;
+		last = slot;
+	}
+	tui_path_list_free(list, n);
+	/* the next prompt starts where this one found something */
+	snprintf(r->last_dir, sizeof(r->last_dir), "%s", path);
+	if (!S_ISDIR(sb.st_mode)) {
+		char *slash = strrchr(r->last_dir, '/');
+
+		if (slash)
+			slash[1] = '\0';
+		else
+			r->last_dir[0] = '\0';
+	} else if (r->last_dir[0] && r->last_dir[strlen(r->last_dir) - 1] != '/') {
+		strncat(r->last_dir, "/", sizeof(r->last_dir) - strlen(r->last_dir) - 1);
+	}
+	slot_label(label, sizeof(label), first);
+	if (first < 0)
+		say(s, LOOK_OVER, MSG_SECONDS, "%s: not added, %s", path,
+		    refused ? "too many sources" : "no such file");
+	else if (refused)
+		say(s, LOOK_WARN, MSG_SECONDS, "added REF %d-%d; %d not added: at most %d references",
+		    first, last, refused, AUDIO_MAX_SOURCES - 1);
+	else if (first == last)
+		say(s, LOOK_OK, MSG_SECONDS, "added %s (loading; %s plays it)", label,
+		    first <= 9 ? "its number key" : "{ }");
+	else
+		say(s, LOOK_OK, MSG_SECONDS, "added REF %d-%d (%d files, loading)%s", first, last,
+		    last - first + 1, missing ? "; some vanished" : "");
+}
+
+static void remove_refs(struct screen *s, int slot, bool all)
+{
+	int from = all ? s->n_src - 1 : slot, to = all ? 1 : slot, removed = 0;
+
+	/* never pull a source from under the ear: the mix takes over first */
+	if (s->snap.source >= to && s->snap.source <= from)
+		select_source(s, 0);
+	for (int k = from; k >= to; k--) {
+		if (audio_studio_remove_ref(s->st, k) != 0)
+			continue;
+		removed++;
+		if (k < AUDIO_MAX_SOURCES - 1)
+			memmove(&s->prev_state[k], &s->prev_state[k + 1],
+				sizeof(s->prev_state[0]) * (size_t)(AUDIO_MAX_SOURCES - 1 - k));
+		if (s->last_ref == k)
+			s->last_ref = 0;
+		else if (s->last_ref > k)
+			s->last_ref--;
+	}
+	refresh_sources(s);
+	if (!removed)
+		say(s, LOOK_OVER, MSG_SECONDS, "remove: refused by the studio");
+	else if (all)
+		say(s, LOOK_OK, MSG_SECONDS, "removed %d reference%s", removed, removed == 1 ? "" : "s");
+	else
+		say(s, LOOK_OK, MSG_SECONDS, "removed REF %d; the ones after it moved up", slot);
+}
+
+/* { and }: the previous / next source that can play, the mix included. */
+static void step_source(struct screen *s, int dir)
+{
+	int n = s->n_src, slot = s->snap.source;
+
+	if (n <= 1) {
+		say(s, LOOK_WARN, MSG_SECONDS, "no references (a adds one)");
+		return;
+	}
+	for (int k = 0; k < n; k++) {
+		slot = (slot + dir + n) % n;
+		if (s->src[slot].state != AUDIO_SOURCE_FAILED)
+			break;
+	}
+	select_source(s, slot);
+}
+
+static void set_offset(struct screen *s, int dir)
+{
+	int slot = current_ref(s);
+	double v;
+
+	if (slot <= 0) {
+		say(s, LOOK_WARN, MSG_SECONDS, "offset: no reference (a adds one)");
+		return;
+	}
+	v = s->src[slot].offset_s + dir * offset_steps_s[s->rui->offset_step];
+	v = round(v * 1e4) / 1e4;       /* no drift from repeated 0.001 steps */
+	if (audio_studio_set_offset(s->st, slot, v) != 0) {
+		say(s, LOOK_WARN, MSG_SECONDS, "offset: the engine is busy, try again");
+		return;
+	}
+	s->src[slot].offset_s = v;      /* the next key builds on it */
+	say(s, LOOK_NORMAL, MSG_SECONDS, "REF %d offset %+.3f s (step %.0f ms, / changes it)%s",
+	    slot, v, offset_steps_s[s->rui->offset_step] * 1000.0,
+	    playhead_sync(s) ? "" : "; it applies in sync mode (i)");
+}
+
+/* The route that plays and its manual trim. */
+static int trim_route(const struct screen *s, double **trim)
+{
+	struct refui *r = s->rui;
+
+	if (s->snap.source == 0) {
+		*trim = s->snap.bypass ? &r->trim_before_db : &r->trim_after_db;
+		return s->snap.bypass ? AUDIO_ROUTE_BEFORE : AUDIO_ROUTE_AFTER;
+	}
+	*trim = &s->src[s->snap.source].trim_db;
+	return s->snap.source;
+}
+
+static void set_trim(struct screen *s, int dir)
+{
+	double *trim, v;
+	int route = trim_route(s, &trim);
+	char who[32];
+
+	v = round((*trim + dir * TRIM_STEP_DB) * 10.0) / 10.0;
+	if (v > TRIM_MAX_DB)
+		v = TRIM_MAX_DB;
+	if (v < -TRIM_MAX_DB)
+		v = -TRIM_MAX_DB;
+	if (audio_studio_set_trim(s->st, route, v) != 0) {
+		say(s, LOOK_WARN, MSG_SECONDS, "trim: the engine is busy, try again");
+		return;
+	}
+	*trim = v;
+	if (route == AUDIO_ROUTE_AFTER)
+		snprintf(who, sizeof(who), "MIX after");
+	else if (route == AUDIO_ROUTE_BEFORE)
+		snprintf(who, sizeof(who), "MIX before");
+	else
+		slot_label(who, sizeof(who), route);
+	say(s, LOOK_NORMAL, MSG_SECONDS, "trim of %s %+.1f dB (added to its match gain)", who, v);
+}
+
+static void add_cue(struct screen *s)
+{
+	int slot = s->snap.source;
+	double t = clip_time(s, slot);
+	char label[16], ts[16];
+
+	slot_label(label, sizeof(label), slot);
+	if (audio_studio_add_cue(s->st, slot, t) != 0) {
+		say(s, LOOK_WARN, MSG_SECONDS, "cue: %s has no room for more (%d)", label,
+		    AUDIO_STUDIO_CUES_MAX);
+		return;
+	}
+	say(s, LOOK_NORMAL, MSG_SECONDS, "cue on %s at %s (' jumps to the next)", label,
+	    fmt_time(ts, sizeof(ts), t));
+}
+
+static void next_cue(struct screen *s)
+{
+	int slot = s->snap.source, k;
+	const struct audio_source_info *si;
+	double now = clip_time(s, slot), target;
+	char label[16], ts[16];
+
+	slot_label(label, sizeof(label), slot);
+	if (slot < 0 || slot >= s->n_src || s->src[slot].n_cues <= 0) {
+		say(s, LOOK_WARN, MSG_SECONDS, "%s has no cues (; adds one at the playhead)", label);
+		return;
+	}
+	si = &s->src[slot];
+	for (k = 0; k < si->n_cues; k++)
+		if (si->cue_s[k] > now + 0.05)
+			break;
+	if (k == si->n_cues)
+		k = 0;  /* round to the first */
+	target = si->cue_s[k];
+	if (playhead_sync(s) && slot > 0)
+		target -= si->offset_s;
+	seek_to(s, target);
+	say(s, LOOK_NORMAL, MSG_SECONDS, "%s cue %d/%d at %s", label, k + 1, si->n_cues,
+	    fmt_time(ts, sizeof(ts), si->cue_s[k]));
+}
+
+/* Align results as they come in, and the loop marks of the source that
+ * plays (called once per frame from tick()). */
+static void refui_tick(struct screen *s)
+{
+	struct refui *r = s->rui;
+	bool sync;
+
+	if (!r)
+		return;
+	sync = playhead_sync(s);
+	/* in sync mode the loop is the timeline's whatever plays: a half-set
+	 * region ([ without ]) must survive a switch */
+	if ((!sync && s->snap.source != r->seen_source) || sync != r->seen_sync) {
+		r->seen_source = s->snap.source;
+		r->seen_sync = sync;
+		r->loop_take_at = now_s() + PENDING_S;
+	} else {
+		r->seen_source = s->snap.source;
+	}
+	if (r->loop_take_at > 0 && now_s() >= r->loop_take_at) {
+		/* the engine's loop is now the timeline's (sync) or this
+		 * source's own (independent): show that one */
+		r->loop_take_at = 0;
+		s->has_in = s->has_out = s->snap.loop_out > s->snap.loop_in;
+		if (s->has_in) {
+			s->loop_in_s = sec_of(s, s->snap.loop_in);
+			s->loop_out_s = sec_of(s, s->snap.loop_out);
+		}
+	}
+	for (int i = 1; i < s->n_src; i++) {
+		const struct audio_source_info *si = &s->src[i];
+
+		if (si->align_state == r->align_seen[i])
+			continue;
+		if (r->align_seen[i] == AUDIO_ALIGN_RUNNING && si->align_state == AUDIO_ALIGN_DONE) {
+			if (si->align_verdict == REFS_ALIGN_MATCH)
+				say(s, LOOK_OK, MSG_SECONDS,
+				    "REF %d aligned: offset %+.4f s (correlation %.2f)", i,
+				    si->align_offset_s, si->align_peak);
+			else
+				say(s, LOOK_WARN, MSG_SECONDS,
+				    "REF %d: %s (best %+.4f s, correlation %.2f); offset kept", i,
+				    refs_align_verdict_text((enum refs_align_verdict)si->align_verdict),
+				    si->align_offset_s, si->align_peak);
+		} else if (si->align_state == AUDIO_ALIGN_FAILED) {
+			say(s, LOOK_OVER, MSG_SECONDS, "REF %d: auto-align failed", i);
+		}
+		r->align_seen[i] = si->align_state;
+	}
+}
+
+static int prompt_keycode(int ch)
+{
+	switch (ch) {
+	case KEY_LEFT:
+		return TUI_PROMPT_KEY_LEFT;
+	case KEY_RIGHT:
+		return TUI_PROMPT_KEY_RIGHT;
+	case KEY_HOME:
+		return TUI_PROMPT_KEY_HOME;
+	case KEY_END:
+		return TUI_PROMPT_KEY_END;
+	case KEY_BACKSPACE:
+		return TUI_PROMPT_KEY_BACKSPACE;
+	case KEY_DC:
+		return TUI_PROMPT_KEY_DELETE;
+	case KEY_ENTER:
+		return TUI_PROMPT_KEY_ENTER;
+	default:
+		return ch >= KEY_MIN ? -1 : ch;
+	}
+}
+
+/* Keys for the prompt, a pending confirmation and the referencing keys;
+ * returns true when the key was taken. */
+static bool refui_key(struct screen *s, int ch)
+{
+	struct refui *r = s->rui;
+
+	if (!r || ch == KEY_RESIZE)
+		return false;
+	if (r->prompt.active) {
+		int k = prompt_keycode(ch);
+		char text[TUI_PROMPT_MAX];
+
+		if (k < 0)
+			return true;
+		if (tui_prompt_key(&r->prompt, k) == TUI_PROMPT_DONE && r->prompt_done) {
+			snprintf(text, sizeof(text), "%s", r->prompt.buf);
+			r->prompt_done(s, text);
+		}
+		return true;
+	}
+	if (r->confirm != CONFIRM_NONE) {
+		enum refui_confirm c = r->confirm;
+		bool yes = ch == '\r' || ch == '\n' || ch == KEY_ENTER ||
+			   (c == CONFIRM_REMOVE && ch == 'd') || (c == CONFIRM_REMOVE_ALL && ch == 'D');
+
+		r->confirm = CONFIRM_NONE;
+		if (yes)
+			remove_refs(s, r->confirm_slot, c == CONFIRM_REMOVE_ALL);
+		else
+			say(s, LOOK_NORMAL, MSG_SECONDS, "nothing removed");
+		return true;
+	}
+	if (s->too_small)
+		return false;
+	switch (ch) {
+	case 'a':
+		prompt_open(s, "add reference (file or folder): ", r->last_dir, add_refs_done);
+		return true;
+	case 'd': {
+		int slot = current_ref(s);
+
+		if (slot <= 0) {
+			say(s, LOOK_WARN, MSG_SECONDS, "no reference to remove");
+			return true;
+		}
+		r->confirm = CONFIRM_REMOVE;
+		r->confirm_slot = slot;
+		say(s, LOOK_WARN, 0, "remove REF %d %s? d or Enter removes it, any other key keeps it",
+		    slot, s->src[slot].name);
+		return true;
+	}
+	case 'D':
+		if (s->n_src <= 1) {
+			say(s, LOOK_WARN, MSG_SECONDS, "no references to remove");
+			return true;
+		}
+		r->confirm = CONFIRM_REMOVE_ALL;
+		say(s, LOOK_WARN, 0, "remove all %d references? D or Enter removes them, any other key keeps them",
+		    s->n_src - 1);
+		return true;
+	case '{':
+	case '}':
+		step_source(s, ch == '}' ? 1 : -1);
+		return true;
+	case 'i': {
+		enum audio_playhead m = playhead_sync(s) ? AUDIO_PLAYHEAD_INDEPENDENT
+							  : AUDIO_PLAYHEAD_SYNC;
+
+		if (audio_studio_set_playhead(s->st, m) != 0) {
+			say(s, LOOK_WARN, MSG_SECONDS, "playhead: the engine is busy, try again");
+			return true;
+		}
+		say(s, LOOK_NORMAL, MSG_SECONDS, "%s",
+		    m == AUDIO_PLAYHEAD_SYNC
+			    ? "playheads in sync: one timeline, references at their offsets"
+			    : "playheads independent: every source keeps its own position and loop");
+		return true;
+	}
+	case 'o':
+	case 'O':
+		set_offset(s, ch == 'O' ? 1 : -1);
+		return true;
+	case '/':
+		r->offset_step = (r->offset_step + 1) % OFFSET_STEPS;
+		say(s, LOOK_NORMAL, MSG_SECONDS, "offset step %.0f ms (o earlier, O later)",
+		    offset_steps_s[r->offset_step] * 1000.0);
+		return true;
+	case 'g': {
+		int slot = current_ref(s);
+
+		if (slot <= 0) {
+			say(s, LOOK_WARN, MSG_SECONDS, "auto-align: no reference (a adds one)");
+		} else if (audio_studio_align(s->st, slot) != 0) {
+			say(s, LOOK_WARN, MSG_SECONDS, "auto-align: REF %d cannot be aligned now", slot);
+		} else {
+			r->align_seen[slot] = AUDIO_ALIGN_RUNNING;
+			say(s, LOOK_NORMAL, MSG_SECONDS,
+			    "aligning REF %d with the mix (cross-correlation)%s", slot, G->ellipsis);
+		}
+		return true;
+	}
+	case 't':
+	case 'T': {
+		int m = ((int)s->match.method + (ch == 't' ? 1 : AUDIO_MATCH_METHOD_COUNT - 1)) %
+			AUDIO_MATCH_METHOD_COUNT;
+
+		if (audio_studio_set_match_method(s->st, (enum audio_match_method)m) != 0) {
+			say(s, LOOK_WARN, MSG_SECONDS, "match method: refused");
+			return true;
+		}
+		s->match.method = (enum audio_match_method)m;
+		s->match.method_ready = false;
+		say(s, LOOK_NORMAL, MSG_SECONDS, "match by %s%s",
+		    audio_match_method_name((enum audio_match_method)m),
+		    m == AUDIO_MATCH_REGION && !s->snap.loop_on ? " (set a loop with [ ] \\)" : "");
+		return true;
+	}
+	case '-':
+	case '=':
+		set_trim(s, ch == '=' ? 1 : -1);
+		return true;
+	case ';':
+		add_cue(s);
+		return true;
+	case '\'':
+		next_cue(s);
+		return true;
+	case 'v':
+	case 'V':
+		r->view = (enum refui_view)(((int)r->view + (ch == 'v' ? 1 : VIEW_COUNT - 1)) %
+					    VIEW_COUNT);
+		return true;
+	}
+	return false;
+}
+
 static void handle_key(struct screen *s, int ch)
 {
 	struct audio_engine *e = s->eng;
 
+	if (ws_key(s, ch))
+		return;
+
+	if (refui_key(s, ch))
+		return;
 	switch (ch) {
 	case 'q':
 	case 'Q':
@@ -932,39 +1461,11 @@ static void handle_key(struct screen *s, int ch)
 		}
 		break;
 	}
-	case 'w': {
-		/* save the session: to --session's file, else beside the mix */
-		struct tui_session sess;
-		char msg[1024];
-		const char *path = s->session_path;
-		int err;
-
-		if (!path) {
-			struct audio_source_info si;
-			char *dot;
-
-			audio_studio_source(s->st, 0, &si);
-			if (!strcmp(si.path, "(generated)")) {
-				say(s, LOOK_WARN, MSG_SECONDS, "the demo has no files to save a session of");
-				break;
-			}
-			snprintf(s->save_path, sizeof(s->save_path), "%s", si.path);
-			dot = strrchr(s->save_path, '.');
-			if (dot && !strchr(dot, '/'))
-				*dot = '\0';
-			strncat(s->save_path, ".tms", sizeof(s->save_path) - strlen(s->save_path) - 1);
-			path = s->save_path;
-		}
-		tui_session_init(&sess);
-		snprintf(msg, sizeof(msg), "out of memory");
-		err = tui_session_capture(s->st, &sess) || tui_session_save(path, &sess, msg, sizeof(msg));
-		tui_session_free(&sess);
-		if (err)
-			say(s, LOOK_OVER, MSG_SECONDS, "save: %s", msg);
-		else
-			say(s, LOOK_OK, MSG_SECONDS, "session saved: %s", path);
+	case 'w':
+		/* save the session: to --session's file (or the last W), else
+		 * beside the mix */
+		ws_save(s, NULL);
 		break;
-	}
 	case 'k':
 	case 'K': {
 		/* codec preview bitrate down / up */
@@ -1273,7 +1774,10 @@ static bool draw_state(int y, const struct cols *c, const struct audio_source_in
 		put_ellip(y, c->state, COLS - c->state - 1, LOOK_OVER, bar);
 		return false;
 	case AUDIO_SOURCE_READY:
-		put(y, c->state, STATE_W, LOOK_OK, "ready");
+		if (si->released)       /* memory budget: decoded again when played */
+			put(y, c->state, STATE_W, LOOK_DIM, "released");
+		else
+			put(y, c->state, STATE_W, LOOK_OK, "ready");
 		return si->measured;
 	case AUDIO_SOURCE_EMPTY:
 	default:
@@ -1385,9 +1889,22 @@ static int draw_sources(struct screen *s, int y, int rows)
 		first = s->snap.source - shown_refs + 1;
 	for (slot = first; slot < first + shown_refs; slot++)
 		draw_ref_row(s, y + used++, &c, slot);
-	if (shown_refs < refs)
-		putf(y + used++, c.label, -1, LOOK_DIM, "%s and %d more (enlarge the window)",
-		     G->ellipsis, refs - shown_refs);
+	if (shown_refs < refs) {
+		/* what the window hides: where it is, and what is still loading */
+		int busy = 0;
+
+		for (slot = 1; slot < s->n_src; slot++)
+			busy += s->src[slot].state == AUDIO_SOURCE_LOADING ||
+				s->src[slot].state == AUDIO_SOURCE_MEASURING;
+		if (busy)
+			putf(y + used++, c.label, -1, LOOK_DIM,
+			     "REF %d-%d of %d shown ({ } moves), %d loading%s", first,
+			     first + shown_refs - 1, refs, busy, G->ellipsis);
+		else
+			putf(y + used++, c.label, -1, LOOK_DIM,
+			     "REF %d-%d of %d shown ({ } moves, or enlarge the window)", first,
+			     first + shown_refs - 1, refs);
+	}
 	return used;
 }
 
@@ -1815,7 +2332,25 @@ static void draw_help_overlay(void)
 		{ "]", "loop out at the playhead" },
 		{ "\\", "loop on / off" },
 		{ "p", "reset the true-peak hold" },
+		{ "a", "add references (file/folder)" },
+		{ "d D", "remove the reference / all" },
+		{ "{ }", "previous / next source" },
+		{ "i", "playheads sync / independent" },
+		{ "o O /", "ref offset -/+ (/ its step)" },
+		{ "g", "auto-align the reference" },
+		{ "t T", "loudness match method" },
+		{ "- =", "trim what plays -/+0.1 dB" },
+		{ "; '", "add a cue / go to the next" },
+		{ "v V", "views: main, tonal, loudness" },
 		{ "w", "save the session (.tms)" },
+		{ "W", "save the session as…" },
+		{ "e", "chain editor (Esc leaves)" },
+		{ "u U", "undo / redo (also Ctrl-R)" },
+		{ "F1-F4", "recall snapshot A-D" },
+		{ "F5-F8", "store snapshot A-D" },
+		{ "x X", "next / previous snapshot" },
+		{ "y", "copy the snapshot to A-D" },
+		{ "R", "render the master…" },
 		{ "Ctrl-L", "repaint the screen" },
 		{ "? Esc", "close this help" },
 		{ "q", "quit" },
@@ -1845,7 +2380,7 @@ static void draw_help_overlay(void)
 		put(y + 2 + r, kx + 2 + kw, cw - kw - 3, LOOK_NORMAL, k[i].what);
 	}
 	put(y + h - 3, x + 3, w - 6, LOOK_DIM,
-	    "All sources share one playhead; switching is seamless.");
+	    "One playhead for all (i: one per source); switching is seamless.");
 	put(y + h - 2, x + 3, w - 6, LOOK_DIM,
 	    "Match plays every source at the level of the mix AFTER.");
 }
@@ -1886,6 +2421,272 @@ static void draw_too_small(void)
 	}
 }
 
+/* ---- referencing: drawing (see "referencing" above) ---- */
+
+static enum look ink_look(int ink)
+{
+	switch (ink) {
+	case TUI_INK_TEXT:
+		return LOOK_NORMAL;
+	case TUI_INK_AXIS:
+	case TUI_INK_DIM:
+		return LOOK_DIM;
+	case TUI_INK_MIX:
+		return LOOK_OK;
+	case TUI_INK_REF:
+		return LOOK_ACCENT;
+	case TUI_INK_UP:
+		return LOOK_WARN;
+	case TUI_INK_DOWN:
+		return LOOK_ACCENT;
+	case TUI_INK_MARK:
+		return LOOK_BOLD;
+	default:
+		return LOOK_NORMAL;
+	}
+}
+
+/* A views grid at (y0, 0), in runs of one look so ncurses gets few calls. */
+static void draw_grid(const struct tui_grid *g, int y0)
+{
+	char run[1024];
+
+	for (int y = 0; y < g->h && y0 + y < LINES; y++) {
+		int x = 0;
+
+		while (x < g->w && x < COLS) {
+			const struct tui_cell *c = tui_grid_at(g, x, y);
+			int ink = c->ink, x0 = x;
+			bool rev = c->rev;
+			size_t o = 0;
+
+			while (x < g->w && x < COLS) {
+				const struct tui_cell *d = tui_grid_at(g, x, y);
+				const char *gl = d->g[0] ? d->g : " ";
+				size_t k = strlen(gl);
+
+				if (d->ink != ink || d->rev != rev || o + k + 1 > sizeof(run))
+					break;
+				memcpy(run + o, gl, k);
+				o += k;
+				x++;
+			}
+			run[o] = '\0';
+			attrset(looks[ink_look(ink)] | (rev ? A_REVERSE : 0));
+			mvaddstr(y0 + y, x0, run);
+			attrset(A_NORMAL);
+		}
+	}
+}
+
+static const double nan_bands[TUI_TONAL_BANDS] = {
+	NAN, NAN, NAN, NAN, NAN, NAN, NAN, NAN, NAN, NAN, NAN, NAN, NAN, NAN, NAN, NAN,
+	NAN, NAN, NAN, NAN, NAN, NAN, NAN, NAN, NAN, NAN, NAN, NAN, NAN, NAN, NAN,
+};
+
+/* The tonal or loudness view in rows y … y+h-1. */
+static void draw_view(struct screen *s, int y, int h)
+{
+	struct refui *r = s->rui;
+	struct audio_route_analysis mix, ref;
+	int route = s->snap.bypass ? AUDIO_ROUTE_BEFORE : AUDIO_ROUTE_AFTER;
+	int slot = current_ref(s);
+	char mix_name[32], ref_name[32], note[128] = "";
+	bool utf8 = G == &glyphs_utf8;
+
+	if (r->grid.w != COLS || r->grid.h != h || r->grid.utf8 != utf8) {
+		tui_grid_free(&r->grid);
+		if (tui_grid_init(&r->grid, COLS, h, utf8) != 0) {
+			put(y, 1, -1, LOOK_OVER, "view: out of memory");
+			return;
+		}
+	}
+	memset(&mix, 0, sizeof(mix));
+	memset(&ref, 0, sizeof(ref));
+	audio_studio_analysis(s->st, route, &mix);
+	if (slot > 0)
+		audio_studio_analysis(s->st, slot, &ref);
+	snprintf(mix_name, sizeof(mix_name), "MIX %s", s->snap.bypass ? "before" : "after");
+	slot_label(ref_name, sizeof(ref_name), slot);
+	if (!mix.valid)
+		snprintf(note, sizeof(note), "measuring the mix%s", G->ellipsis);
+	else if (slot > 0 && !ref.valid)
+		snprintf(note, sizeof(note), "measuring %s%s", ref_name, G->ellipsis);
+
+	if (r->view == VIEW_TONAL) {
+		struct tui_tonal_in in;
+
+		memset(&in, 0, sizeof(in));
+		in.mix_mid = mix.valid ? mix.mid_db : nan_bands;
+		in.mix_side = mix.valid ? mix.side_db : nan_bands;
+		if (slot > 0 && ref.valid) {
+			in.ref_mid = ref.mid_db;
+			in.ref_side = ref.side_db;
+		}
+		in.ref_name = slot > 0 && ref.valid ? ref_name : NULL;
+		in.mix_name = mix_name;
+		in.region = mix.valid && mix.over_region ? "loop region" : "whole track";
+		in.note = note[0] ? note : NULL;
+		tui_views_tonal(&r->grid, &in, NULL);
+	} else {
+		struct tui_loud_in in;
+
+		memset(&in, 0, sizeof(in));
+		in.mix.name = mix_name;
+		if (mix.valid) {
+			in.mix.short_term = mix.short_term;
+			in.mix.n = mix.n_short_term;
+			in.mix.hop_s = mix.st_hop_s;
+			in.mix.valid = true;
+			in.mix.integrated_lufs = mix.integrated_lufs;
+			in.mix.lra_lu = mix.lra_lu;
+			in.mix.plr_db = mix.plr_db;
+			in.mix.true_peak_dbtp = mix.true_peak_dbtp;
+		}
+		if (slot > 0) {
+			in.ref.name = ref_name;
+			if (ref.valid) {
+				in.ref.short_term = ref.short_term;
+				in.ref.n = ref.n_short_term;
+				in.ref.hop_s = ref.st_hop_s;
+				/* on the timeline: clip time minus its offset */
+				in.ref.shift_s = playhead_sync(s) ? s->src[slot].offset_s : 0.0;
+				in.ref.valid = true;
+				in.ref.integrated_lufs = ref.integrated_lufs;
+				in.ref.lra_lu = ref.lra_lu;
+				in.ref.plr_db = ref.plr_db;
+				in.ref.true_peak_dbtp = ref.true_peak_dbtp;
+			}
+		}
+		in.length_s = length_s(s);
+		in.playhead_s = s->snap.source == 0 || playhead_sync(s) ? position_s(s) : -1.0;
+		in.note = note[0] ? note : NULL;
+		tui_views_loudness(&r->grid, &in, NULL);
+	}
+	draw_grid(&r->grid, y);
+}
+
+/* The referencing line under the match line: the method and the residual
+ * of what plays; the playhead mode and the current reference's offset,
+ * trim and alignment. */
+static void draw_refline(struct screen *s, int y)
+{
+	const struct audio_match_info *m = &s->match;
+	int src = s->snap.source, slot = current_ref(s);
+	int route = src == 0 ? (s->snap.bypass ? AUDIO_ROUTE_BEFORE : AUDIO_ROUTE_AFTER) : src;
+	bool narrow = COLS < 100;
+	char left[96], right[192], res[32], extra[2][48];
+	double *trim;
+	int n;
+
+	if (route >= 0 && route < AUDIO_ROUTES && m->residual_valid[route] && s->snap.match)
+		snprintf(res, sizeof(res), "%+.2f LU", m->residual_lu[route]);
+	else
+		snprintf(res, sizeof(res), "--");
+	snprintf(left, sizeof(left), "%s%s  residual %s", narrow ? "by " : "Match by ",
+		 audio_match_method_name(m->method), res);
+	n = snprintf(right, sizeof(right), "%s%s", narrow ? "" : "Playhead ",
+		     playhead_sync(s) ? "SYNC" : "INDEPENDENT");
+	extra[0][0] = extra[1][0] = '\0';
+	if (slot > 0) {
+		const struct audio_source_info *si = &s->src[slot];
+
+		n += snprintf(right + n, sizeof(right) - (size_t)n, "  REF %d %+.3f s", slot,
+			      si->offset_s);
+		/* the last auto-align: its state, or its verdict and confidence */
+		if (si->align_state == AUDIO_ALIGN_RUNNING)
+			snprintf(extra[0], sizeof(extra[0]), " aligning%s", G->ellipsis);
+		else if (si->align_state == AUDIO_ALIGN_DONE)
+			snprintf(extra[0], sizeof(extra[0]), " %s %.2f",
+				 si->align_verdict == REFS_ALIGN_MATCH ? "aligned" : "no match",
+				 si->align_peak);
+		else if (si->align_state == AUDIO_ALIGN_FAILED)
+			snprintf(extra[0], sizeof(extra[0]), " align failed");
+	}
+	trim_route(s, &trim);
+	if (fabs(*trim) >= 0.05)
+		snprintf(extra[1], sizeof(extra[1]), "  trim %+.1f", *trim);
+	/* the extras as far as they fit beside the method */
+	for (int k = 0; k < 2; k++)
+		if (extra[k][0] && text_cols(left) + 4 + text_cols(right) + text_cols(extra[k]) < COLS &&
+		    n < (int)sizeof(right))
+			n += snprintf(right + n, sizeof(right) - (size_t)n, "%s", extra[k]);
+	put(y, 1, COLS - 2 - text_cols(right) - 2, m->method_ready ? LOOK_NORMAL : LOOK_DIM, left);
+	put_right(y, COLS - 1, playhead_sync(s) ? LOOK_NORMAL : LOOK_ACCENT, right);
+}
+
+/* The prompt on the status line, its candidates (or how to use it) on
+ * the key line, the cursor as a reversed cell. */
+static void draw_prompt(struct screen *s)
+{
+	const struct tui_prompt *p = &s->rui->prompt;
+	char line[TUI_PROMPT_MAX + 128], safe[TUI_PROMPT_MAX + 128];
+	int cur, y = LINES - 2;
+
+	if (!p->active)
+		return;
+	tui_prompt_view(p, COLS - 2, line, sizeof(line), &cur);
+	sanitize(safe, sizeof(safe), line);
+	fill(y, 0, COLS, LOOK_NORMAL);
+	put(y, 1, COLS - 2, LOOK_BOLD, safe);
+	attrset(A_REVERSE);
+	{
+		/* the character under the cursor, or a space past the end */
+		int c = 0;
+		size_t i = 0, len = strlen(safe);
+
+		while (i < len && c < cur) {
+			i++;
+			while (i < len && ((unsigned char)safe[i] & 0xc0) == 0x80)
+				i++;
+			c++;
+		}
+		if (i < len) {
+			size_t k = 1;
+
+			while (i + k < len && ((unsigned char)safe[i + k] & 0xc0) == 0x80)
+				k++;
+			mvaddnstr(y, 1 + cur, safe + i, (int)k);
+		} else if (1 + cur < COLS) {
+			mvaddch(y, 1 + cur, ' ');
+		}
+	}
+	attrset(A_NORMAL);
+	fill(LINES - 1, 0, COLS, LOOK_NORMAL);
+	if (p->list[0]) {
+		sanitize(safe, sizeof(safe), p->list);
+		put_ellip(LINES - 1, 1, COLS - 2, LOOK_DIM, safe);
+	} else {
+		put(LINES - 1, 1, COLS - 2, LOOK_DIM,
+		    "Tab completes  Enter adds  Esc cancels  Ctrl-U clears");
+	}
+}
+
+/* The views take the place of the sources and meters; title, match,
+ * referencing, A/B, transport, status and keys stay.  Returns false on
+ * the main view (draw() goes on as usual). */
+static bool refui_draw(struct screen *s)
+{
+	int H = LINES;
+
+	if (!s->rui || s->rui->view == VIEW_MAIN)
+		return false;
+	draw_title(s);
+	draw_view(s, 1, H - 7);
+	draw_match(s, H - 6);
+	draw_refline(s, H - 5);
+	draw_ab(s, H - 4, 1);
+	draw_transport(s, H - 3);
+	draw_status(s, H - 2);
+	draw_help_line(H - 1);
+	ws_overlay(s);
+	draw_prompt(s);
+	if (s->help)
+		draw_help_overlay();
+	refresh();
+	return true;
+}
+
 static void draw(struct screen *s)
 {
 	int H = LINES, y, src_rows, needed, spare;
@@ -1900,6 +2701,15 @@ static void draw(struct screen *s)
 		refresh();
 		return;
 	}
+	if (ws_draw_editor(s)) {
+		ws_overlay(s);
+		if (s->help)
+			draw_help_overlay();
+		refresh();
+		return;
+	}
+	if (refui_draw(s))
+		return;
 
 	/* Top down: title, blank, the sources (header + rows).  Bottom up:
 	 * help line, status, the control block (blank, match, A/B, transport,
@@ -1907,7 +2717,7 @@ static void draw(struct screen *s)
 	 * block some air first, then the A/B banner grows; the source list
 	 * takes what is left. */
 	needed = 1 + (s->n_src > 0 ? s->n_src + 1 : 1);
-	spare = H - 2 - 2 - 11 - needed;
+	spare = H - 2 - 2 - 12 - needed;
 	if (spare >= 1) {
 		gap_scale = 1;
 		spare--;
@@ -1922,13 +2732,14 @@ static void draw(struct screen *s)
 	}
 	if (spare >= 2)
 		tall = 1;
-	src_rows = H - 2 - 2 - 11 - gap_scale - 2 * gap_ab - gap_status - 2 * tall;
+	src_rows = H - 2 - 2 - 12 - gap_scale - 2 * gap_ab - gap_status - 2 * tall;
 
 	draw_title(s);
 	draw_sources(s, 2, src_rows);
 
 	y = 2 + src_rows + 1;
 	draw_match(s, y++);
+	draw_refline(s, y++);
 	y += gap_ab;
 	draw_ab(s, y, tall ? 3 : 1);
 	y += tall ? 3 : 1;
@@ -1940,9 +2751,978 @@ static void draw(struct screen *s)
 	draw_meters(s, y);
 	draw_status(s, H - 2);
 	draw_help_line(H - 1);
+	ws_overlay(s);
+	draw_prompt(s);
 	if (s->help)
 		draw_help_overlay();
 	refresh();
+}
+
+/* ---- the workspace: chain editor, undo, snapshots, save as, render, autosave ----
+ *
+ * Keys (outside the editor too): e editor, u undo, U and Ctrl-R redo,
+ * F1-F4 recall snapshot A-D, F5-F8 store A-D, x / X next / previous
+ * stored snapshot (compare by switching), y copy the active snapshot (then
+ * A-D), W save as, R render dialog. */
+
+#define WS_AUTOSAVE_S 3.0       /* autosave this often while something changed */
+
+enum ws_prompt_for {
+	WS_PROMPT_NONE = 0,
+	WS_PROMPT_SAVE_AS,
+	WS_PROMPT_RENDER_NAME,
+};
+
+/* The render dialog's rows and choices. */
+enum ws_dlg_row {
+	WS_DLG_FORMAT,
+	WS_DLG_RATE,
+	WS_DLG_BITS,
+	WS_DLG_DITHER,
+	WS_DLG_TARGET,
+	WS_DLG_CEILING,
+	WS_DLG_NAME,
+	WS_DLG_GO,
+	WS_DLG_ROWS,
+};
+
+static const char *const ws_formats[] = { "wav", "flac", "aiff" };
+static const double ws_rates[] = { 0, 44100, 48000, 88200, 96000 };
+static const int ws_bits[] = { 16, 24, 32 };
+static const char *const ws_dithers[] = { "tpdf", "shaped", "none" };
+#define WS_N(a) ((int)(sizeof(a) / sizeof((a)[0])))
+
+struct ws {
+	struct tui_desk desk;
+	bool has_desk;
+	struct tui_editor ed;
+	struct tui_prompt prompt;
+	enum ws_prompt_for prompt_for;
+	int copy_from;                  /* y pressed: copy this snapshot, -1 none */
+	char session_path[1024];        /* where w saves (W sets it) */
+
+	/* render dialog */
+	bool dlg;
+	int dlg_row;
+	int fmt, rate, bits, dither;    /* indices into the tables above */
+	bool target_on;
+	double target_lufs, ceiling_dbtp;
+	char out_name[1024];
+	bool force_armed;               /* the file exists: Enter again replaces it */
+	struct audio_renderjob *job;
+	char result_path[1024];         /* the file the last render wrote to */
+	char result[4096];
+	bool result_error;
+
+	/* autosave and recovery */
+	char recovery[1024];            /* "" when there is no state folder */
+	int lock_fd;                    /* held while we own the recovery file */
+	unsigned long saved_changes;
+	double last_autosave;
+	bool offer_recovery;            /* the prompt is on screen */
+};
+
+static struct tui_editor_style ws_style(void)
+{
+	struct tui_editor_style st = {
+		.normal = looks[LOOK_NORMAL], .dim = looks[LOOK_DIM], .bold = looks[LOOK_BOLD],
+		.key = looks[LOOK_KEY], .sel = A_REVERSE, .warn = looks[LOOK_WARN],
+		.over = looks[LOOK_OVER], .ok = looks[LOOK_OK], .accent = looks[LOOK_ACCENT],
+		.ascii = G == &glyphs_ascii,
+	};
+
+	return st;
+}
+
+/* The default session file: beside the mix, MIX.tms; NULL for the demo. */
+static const char *ws_default_session(struct screen *s)
+{
+	struct audio_source_info si;
+	char *dot;
+
+	if (s->ws->session_path[0])
+		return s->ws->session_path;
+	audio_studio_source(s->st, 0, &si);
+	if (!strcmp(si.path, "(generated)"))
+		return NULL;
+	snprintf(s->save_path, sizeof(s->save_path), "%s", si.path);
+	dot = strrchr(s->save_path, '.');
+	if (dot && !strchr(dot, '/'))
+		*dot = '\0';
+	strncat(s->save_path, ".tms", sizeof(s->save_path) - strlen(s->save_path) - 1);
+	return s->save_path;
+}
+
+/* The whole state as a session file at path: 0 or -1 with msg. */
+static int ws_write_session(struct screen *s, const char *path, char *msg, size_t n)
+{
+	struct tui_session sess;
+	int err;
+
+	tui_session_init(&sess);
+	snprintf(msg, n, "out of memory");
+	err = tui_session_capture(s->st, &sess);
+	if (!err && s->ws->has_desk)
+		tui_desk_to_session(&s->ws->desk, &sess);
+	if (!err && !sess.mix) {
+		snprintf(msg, n, "the demo has no files to save a session of");
+		err = -1;
+	}
+	err = err || tui_session_save(path, &sess, msg, n);
+	tui_session_free(&sess);
+	return err ? -1 : 0;
+}
+
+/* w (path NULL: the session's own file) and W's prompt. */
+static void ws_save(struct screen *s, const char *path)
+{
+	char msg[1024];
+
+	if (!path)
+		path = ws_default_session(s);
+	if (!path) {
+		say(s, LOOK_WARN, MSG_SECONDS, "the demo has no files to save a session of");
+		return;
+	}
+	if (ws_write_session(s, path, msg, sizeof(msg))) {
+		say(s, LOOK_OVER, MSG_SECONDS, "save: %s", msg);
+		return;
+	}
+	if (path != s->ws->session_path)
+		snprintf(s->ws->session_path, sizeof(s->ws->session_path), "%s", path);
+	s->session_path = s->ws->session_path;
+	say(s, LOOK_OK, MSG_SECONDS, "session saved: %s", path);
+}
+
+/* ---- autosave and recovery ---- */
+
+/* $XDG_STATE_HOME/termaster (or ~/.local/state/termaster), created. */
+static bool ws_state_dir(char *dir, size_t n)
+{
+	const char *x = getenv("XDG_STATE_HOME"), *home = getenv("HOME");
+	char *p;
+
+	if (x && x[0] == '/')
+		snprintf(dir, n, "%s/termaster", x);
+	else if (home && home[0])
+		snprintf(dir, n, "%s/.local/state/termaster", home);
+	else
+		return false;
+	/* mkdir -p */
+	for (p = dir + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		mkdir(dir, 0700);
+		*p = '/';
+	}
+	return mkdir(dir, 0700) == 0 || errno == EEXIST;
+}
+
+static void ws_autosave(struct screen *s, double t)
+{
+	struct ws *ws = s->ws;
+	char msg[1024];
+
+	if (!ws->recovery[0] || !ws->has_desk || ws->offer_recovery)
+		return;
+	tui_desk_sync(&ws->desk, t);
+	if (ws->desk.changes == ws->saved_changes || t - ws->last_autosave < WS_AUTOSAVE_S)
+		return;
+	ws->last_autosave = t;
+	if (ws_write_session(s, ws->recovery, msg, sizeof(msg)) == 0)
+		ws->saved_changes = ws->desk.changes;
+	else
+		say(s, LOOK_WARN, MSG_SECONDS, "autosave: %s", msg);
+}
+
+/* The same file, however its path is written. */
+static bool ws_same_file(const char *a, const char *b)
+{
+	struct stat sa, sb;
+
+	if (stat(a, &sa) != 0 || stat(b, &sb) != 0)
+		return strcmp(a, b) == 0;
+	return sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+}
+
+static void ws_recover(struct screen *s)
+{
+	struct ws *ws = s->ws;
+	struct tui_session sess;
+	struct audio_source_info si;
+	char msg[1024];
+
+	ws->offer_recovery = false;
+	tui_session_init(&sess);
+	if (tui_session_load(ws->recovery, &sess, msg, sizeof(msg))) {
+		say(s, LOOK_OVER, 0, "recovery: %s", msg);
+		tui_session_free(&sess);
+		return;
+	}
+	audio_studio_source(s->st, 0, &si);
+	if (!sess.mix || !ws_same_file(sess.mix, si.path)) {
+		/* another mix: it needs its own start, keep the file */
+		say(s, LOOK_WARN, 0, "the recovered session is of %s: quit and run "
+		    "termaster --session %s", sess.mix ? sess.mix : "?", ws->recovery);
+		tui_session_free(&sess);
+		ws->recovery[0] = '\0';     /* neither overwrite nor remove it */
+		return;
+	}
+	/* references the recovered session had and this start has not */
+	for (int r = audio_studio_source_count(s->st) - 1; r < sess.n_refs; r++)
+		if (audio_studio_add_ref(s->st, sess.refs[r]) < 0)
+			break;
+	if (tui_session_apply(s->st, &sess, msg, sizeof(msg)))
+		say(s, LOOK_WARN, 0, "recovery: %s", msg);
+	else
+		say(s, LOOK_OK, MSG_SECONDS, "recovered the settings of the last session "
+		    "(u undoes the recovery)");
+	tui_desk_from_session(&ws->desk, &sess);
+	tui_session_free(&sess);
+}
+
+/* ---- the render dialog ---- */
+
+static void ws_dlg_default_name(struct screen *s)
+{
+	struct ws *ws = s->ws;
+	struct audio_source_info si;
+	char base[1024], *dot;
+
+	audio_studio_source(s->st, 0, &si);
+	snprintf(base, sizeof(base), "%s", strcmp(si.path, "(generated)") ? si.path : "demo");
+	dot = strrchr(base, '.');
+	if (dot && !strchr(dot, '/'))
+		*dot = '\0';
+	snprintf(ws->out_name, sizeof(ws->out_name), "%.1000s-master.%s", base,
+		 ws_formats[ws->fmt]);
+}
+
+/* The extension of out_name follows the format. */
+static void ws_dlg_set_ext(struct ws *ws)
+{
+	char *dot = strrchr(ws->out_name, '.');
+
+	if (dot && !strchr(dot, '/'))
+		*dot = '\0';
+	strncat(ws->out_name, ".", sizeof(ws->out_name) - strlen(ws->out_name) - 1);
+	strncat(ws->out_name, ws_formats[ws->fmt],
+		sizeof(ws->out_name) - strlen(ws->out_name) - 1);
+}
+
+static void ws_dlg_open(struct screen *s)
+{
+	struct ws *ws = s->ws;
+	int ci = chain_param_find("limiter.ceiling_dbtp");
+
+	ws->dlg = true;
+	ws->force_armed = false;
+	if (!ws->out_name[0]) {
+		ws->bits = 1;
+		ws->target_lufs = -14.0;
+		ws_dlg_default_name(s);
+	}
+	ws->ceiling_dbtp = ci >= 0 ? audio_studio_settings(s->st)->value[ci] : -1.0;
+}
+
+static void ws_render_start(struct screen *s)
+{
+	struct ws *ws = s->ws;
+	struct audio_renderjob_opts o;
+	struct audio_source_info si;
+	char msg[1024], ceil[32];
+	const char *mix_path;
+	int err;
+
+	if (ws->job) {
+		say(s, LOOK_WARN, MSG_SECONDS, "a render is running (c in the dialog cancels it)");
+		return;
+	}
+	audio_renderjob_opts_default(&o);
+	o.render.settings = *audio_studio_settings(s->st);
+	o.render.out_path = ws->out_name;
+	o.render.bits = ws_bits[ws->bits];
+	o.render.rate = ws_rates[ws->rate];
+	o.render.dither = ws->dither == 0 ? AUDIO_RENDER_DITHER_TPDF :
+			  ws->dither == 1 ? AUDIO_RENDER_DITHER_SHAPED : AUDIO_RENDER_DITHER_NONE;
+	o.render.force = ws->force_armed;
+	snprintf(ceil, sizeof(ceil), "%.1f", ws->ceiling_dbtp);
+	chain_settings_set(&o.render.settings, "limiter.ceiling_dbtp", ceil, msg, sizeof(msg));
+	o.have_target = ws->target_on;
+	o.target_lufs = ws->target_lufs;
+	audio_studio_source(s->st, 0, &si);
+	mix_path = strcmp(si.path, "(generated)") ? si.path : NULL;
+	ws->job = audio_renderjob_start(mix_path, mix_path ? NULL : audio_studio_mix_clip(s->st),
+					&o, &err, msg, sizeof(msg));
+	ws->result[0] = '\0';
+	snprintf(ws->result_path, sizeof(ws->result_path), "%s", ws->out_name);
+	if (!ws->job) {
+		if (err == AUDIO_RENDER_ERROR_EXISTS && !ws->force_armed) {
+			ws->force_armed = true;
+			snprintf(ws->result, sizeof(ws->result),
+				 "%s exists: Enter again replaces it", ws->out_name);
+		} else {
+			snprintf(ws->result, sizeof(ws->result), "%s: %s", ws->out_name, msg);
+		}
+		ws->result_error = true;
+		return;
+	}
+	ws->force_armed = false;
+	ws->result_error = false;
+}
+
+/* Poll the worker; when it is done, the result goes to the dialog and the
+ * status line. */
+static void ws_render_poll(struct screen *s)
+{
+	struct ws *ws = s->ws;
+	struct audio_renderjob_state js;
+
+	if (!ws->job)
+		return;
+	audio_renderjob_state(ws->job, &js);
+	if (js.phase != AUDIO_RENDERJOB_DONE)
+		return;
+	audio_renderjob_free(&ws->job);
+	snprintf(ws->result, sizeof(ws->result), "%s", js.msg);
+	ws->result_error = js.err != 0;
+	{
+		/* the status line gets the first line */
+		char first[512];
+		char *nl;
+
+		const char *base = strrchr(ws->result_path, '/');
+		size_t pl = strlen(ws->result_path);
+
+		snprintf(first, sizeof(first), "%.500s", js.msg);
+		nl = strchr(first, '\n');
+		if (nl)
+			*nl = '\0';
+		/* the file's name, not its whole path, before the figures */
+		if (!js.err && pl && !strncmp(first, ws->result_path, pl))
+			say(s, LOOK_OK, 0, "rendered %s: %s", base ? base + 1 : ws->result_path,
+			    first + pl + (first[pl] ? 2 : 0));
+		else
+			say(s, js.err ? LOOK_OVER : LOOK_OK, 0, "render: %s", first);
+	}
+}
+
+static void ws_dlg_change(struct screen *s, int dir)
+{
+	struct ws *ws = s->ws;
+
+	ws->force_armed = false;
+	switch (ws->dlg_row) {
+	case WS_DLG_FORMAT:
+		ws->fmt = (ws->fmt + dir + WS_N(ws_formats)) % WS_N(ws_formats);
+		if (!strcmp(ws_formats[ws->fmt], "flac") && ws_bits[ws->bits] == 32)
+			ws->bits = 1;
+		ws_dlg_set_ext(ws);
+		break;
+	case WS_DLG_RATE:
+		ws->rate = (ws->rate + dir + WS_N(ws_rates)) % WS_N(ws_rates);
+		break;
+	case WS_DLG_BITS:
+		ws->bits = (ws->bits + dir + WS_N(ws_bits)) % WS_N(ws_bits);
+		if (!strcmp(ws_formats[ws->fmt], "flac") && ws_bits[ws->bits] == 32)
+			ws->bits = (ws->bits + dir + WS_N(ws_bits)) % WS_N(ws_bits);
+		break;
+	case WS_DLG_DITHER:
+		ws->dither = (ws->dither + dir + WS_N(ws_dithers)) % WS_N(ws_dithers);
+		break;
+	case WS_DLG_TARGET:
+		/* off, then -30 … -6 LUFS by 1 LU */
+		if (!ws->target_on) {
+			ws->target_on = true;
+			ws->target_lufs = dir > 0 ? -30.0 : -6.0;
+		} else {
+			ws->target_lufs += dir;
+			if (ws->target_lufs < -30.0 || ws->target_lufs > -6.0)
+				ws->target_on = false;
+		}
+		break;
+	case WS_DLG_CEILING:
+		ws->ceiling_dbtp = fmin(0.0, fmax(-20.0, ws->ceiling_dbtp + 0.1 * dir));
+		ws->ceiling_dbtp = round(ws->ceiling_dbtp * 10.0) / 10.0;
+		break;
+	}
+}
+
+static bool ws_dlg_key(struct screen *s, int ch)
+{
+	struct ws *ws = s->ws;
+
+	switch (ch) {
+	case 27:
+	case 'R':
+	case 'q':
+		ws->dlg = false;
+		if (ws->job)
+			say(s, LOOK_NORMAL, MSG_SECONDS, "rendering goes on; R shows it");
+		return true;
+	case KEY_UP:
+	case 'k':
+		ws->dlg_row = (ws->dlg_row + WS_DLG_ROWS - 1) % WS_DLG_ROWS;
+		return true;
+	case KEY_DOWN:
+	case 'j':
+	case '\t':
+		ws->dlg_row = (ws->dlg_row + 1) % WS_DLG_ROWS;
+		return true;
+	case KEY_LEFT:
+	case 'h':
+		ws_dlg_change(s, -1);
+		return true;
+	case KEY_RIGHT:
+	case 'l':
+		ws_dlg_change(s, 1);
+		return true;
+	case 'c':
+		if (ws->job)
+			audio_renderjob_cancel(ws->job);
+		return true;
+	case '\n':
+	case '\r':
+	case KEY_ENTER:
+		if (ws->dlg_row == WS_DLG_NAME) {
+			tui_prompt_start(&ws->prompt, "render to: ", ws->out_name);
+			ws->prompt_for = WS_PROMPT_RENDER_NAME;
+		} else if (ws->dlg_row == WS_DLG_GO || ws->force_armed) {
+			ws_render_start(s);
+		} else {
+			ws->dlg_row = WS_DLG_GO;
+		}
+		return true;
+	case ' ':
+		return false;   /* play / pause while the dialog is open */
+	}
+	return true;            /* the dialog is modal otherwise */
+}
+
+static void ws_dlg_draw(struct screen *s)
+{
+	struct ws *ws = s->ws;
+	int w = COLS < 76 ? COLS : 76, h = WS_DLG_ROWS + 7, y = (LINES - h) / 2,
+	    x = (COLS - w) / 2, r;
+	char v[WS_DLG_ROWS][1100];
+	static const char *const labels[WS_DLG_ROWS] = {
+		"Format", "Sample rate", "Bit depth", "Dither", "Loudness target",
+		"True-peak ceiling", "File", "",
+	};
+
+	if (h > LINES)
+		h = LINES;
+	y = (LINES - h) / 2;
+	snprintf(v[WS_DLG_FORMAT], sizeof(v[0]), "%s", !strcmp(ws_formats[ws->fmt], "wav") ?
+		 "WAV" : !strcmp(ws_formats[ws->fmt], "flac") ? "FLAC" : "AIFF");
+	if (ws_rates[ws->rate] > 0)
+		snprintf(v[WS_DLG_RATE], sizeof(v[0]), "%.0f Hz", ws_rates[ws->rate]);
+	else
+		snprintf(v[WS_DLG_RATE], sizeof(v[0]), "the mix's own (%.0f Hz)", s->rate);
+	snprintf(v[WS_DLG_BITS], sizeof(v[0]), "%d%s", ws_bits[ws->bits],
+		 ws_bits[ws->bits] == 32 ? "-bit float" : "-bit");
+	snprintf(v[WS_DLG_DITHER], sizeof(v[0]), "%s%s", ws_dithers[ws->dither],
+		 ws_bits[ws->bits] == 32 ? " (not used for float)" : "");
+	if (ws->target_on)
+		snprintf(v[WS_DLG_TARGET], sizeof(v[0]), "%.0f LUFS (input gain found by "
+			 "rendering)", ws->target_lufs);
+	else
+		snprintf(v[WS_DLG_TARGET], sizeof(v[0]), "off (the chain as it is)");
+	snprintf(v[WS_DLG_CEILING], sizeof(v[0]), "%.1f dBTP", ws->ceiling_dbtp);
+	snprintf(v[WS_DLG_NAME], sizeof(v[0]), "%s", ws->out_name);
+	snprintf(v[WS_DLG_GO], sizeof(v[0]), "%s", ws->force_armed ? "[ Replace and render ]" :
+		 ws->job ? "[ rendering ]" : "[ Render ]");
+	draw_box(y, x, h, w);
+	putf(y, x + 2, w - 4, LOOK_BOLD, " Render the master %s same as termaster render ",
+	     G->dash);
+	for (r = 0; r < WS_DLG_ROWS && 2 + r < h - 4; r++) {
+		enum look lk = r == ws->dlg_row ? LOOK_SELECT : LOOK_NORMAL;
+
+		if (r == ws->dlg_row)
+			put(y + 2 + r, x + 2, 2, LOOK_KEY, ">");
+		put(y + 2 + r, x + 4, 18, LOOK_NORMAL, labels[r]);
+		put_ellip(y + 2 + r, x + 23, w - 25, lk, v[r]);
+	}
+	/* progress or result */
+	r = y + h - 4;
+	if (ws->job) {
+		struct audio_renderjob_state js;
+		char label[48];
+		int bw = w - 24, cells;
+
+		audio_renderjob_state(ws->job, &js);
+		if (js.phase == AUDIO_RENDERJOB_DECODING)
+			snprintf(label, sizeof(label), "decoding");
+		else if (js.phase == AUDIO_RENDERJOB_SEARCHING)
+			snprintf(label, sizeof(label), "loudness %d", js.pass);
+		else
+			snprintf(label, sizeof(label), "rendering");
+		put(r, x + 2, 14, LOOK_NORMAL, label);
+		cells = (int)lround(js.fraction * bw);
+		for (int k = 0; k < bw; k++)
+			put(r, x + 16 + k, 1, k < cells ? LOOK_OK : LOOK_DIM,
+			    k < cells ? G->full : G->empty);
+		putf(r, x + 17 + bw, 5, LOOK_NORMAL, "%3.0f%%", js.fraction * 100.0);
+	} else if (ws->result[0]) {
+		char first[1100], *nl;
+		size_t pl = strlen(ws->result_path);
+
+		snprintf(first, sizeof(first), "%.1000s", ws->result);
+		nl = strchr(first, '\n');
+		if (nl)
+			*nl = '\0';
+		if (!ws->result_error && pl && !strncmp(first, ws->result_path, pl) &&
+		    !strncmp(first + pl, ": ", 2)) {
+			/* "written: PATH" above "WAV 24-bit …, LUFS, true peak" */
+			char wr[1100];
+
+			snprintf(wr, sizeof(wr), "written: %.1000s", ws->result_path);
+			put_ellip(r - 1, x + 2, w - 4, LOOK_NORMAL, wr);
+			put_ellip(r, x + 2, w - 4, LOOK_OK, first + pl + 2);
+		} else {
+			put_ellip(r, x + 2, w - 4, ws->result_error ? LOOK_OVER : LOOK_OK, first);
+		}
+		if (nl)
+			put_ellip(r + 1, x + 2, w - 4, LOOK_NORMAL, nl + 1);
+	}
+	putf(y + h - 2, x + 2, w - 4, LOOK_DIM, "%s change  %s row  Enter render/edit  "
+	     "c cancel  Esc close", G->left_right, "Up/Down");
+}
+
+/* ---- prompts (save as, render file name) and the recovery offer ---- */
+
+static int ws_prompt_code(int ch)
+{
+	switch (ch) {
+	case KEY_LEFT:
+		return TUI_PROMPT_KEY_LEFT;
+	case KEY_RIGHT:
+		return TUI_PROMPT_KEY_RIGHT;
+	case KEY_HOME:
+		return TUI_PROMPT_KEY_HOME;
+	case KEY_END:
+		return TUI_PROMPT_KEY_END;
+	case KEY_BACKSPACE:
+	case 127:
+		return TUI_PROMPT_KEY_BACKSPACE;
+	case KEY_DC:
+		return TUI_PROMPT_KEY_DELETE;
+	case KEY_ENTER:
+	case '\n':
+	case '\r':
+		return TUI_PROMPT_KEY_ENTER;
+	case 27:
+		return TUI_PROMPT_KEY_ESC;
+	}
+	return ch;
+}
+
+static void ws_prompt_key(struct screen *s, int ch)
+{
+	struct ws *ws = s->ws;
+	char path[TUI_PROMPT_MAX];
+	int r = tui_prompt_key(&ws->prompt, ws_prompt_code(ch));
+
+	if (r == TUI_PROMPT_EDITING)
+		return;
+	if (r == TUI_PROMPT_CANCEL || !ws->prompt.buf[0]) {
+		ws->prompt_for = WS_PROMPT_NONE;
+		say(s, LOOK_NORMAL, MSG_SECONDS, "cancelled");
+		return;
+	}
+	if (tui_path_expand(ws->prompt.buf, path, sizeof(path)))
+		snprintf(path, sizeof(path), "%s", ws->prompt.buf);
+	if (ws->prompt_for == WS_PROMPT_SAVE_AS) {
+		ws_save(s, path);
+	} else if (ws->prompt_for == WS_PROMPT_RENDER_NAME) {
+		snprintf(ws->out_name, sizeof(ws->out_name), "%s", path);
+		ws->force_armed = false;
+		/* the extension chooses the format, as on the command line */
+		for (int i = 0; i < WS_N(ws_formats); i++) {
+			const char *dot = strrchr(ws->out_name, '.');
+
+			if (dot && !strcasecmp(dot + 1, ws_formats[i]))
+				ws->fmt = i;
+		}
+	}
+	ws->prompt_for = WS_PROMPT_NONE;
+}
+
+static void ws_prompt_draw(struct screen *s)
+{
+	struct ws *ws = s->ws;
+	char line[TUI_PROMPT_MAX + 128];
+	int cur = 0, y = LINES - 2;
+
+	fill(y, 0, COLS, LOOK_NORMAL);
+	tui_prompt_view(&ws->prompt, COLS - 2, line, sizeof(line), &cur);
+	put(y, 1, COLS - 2, LOOK_KEY, line);
+	if (ws->prompt.list[0]) {
+		fill(y - 1, 0, COLS, LOOK_NORMAL);
+		put_ellip(y - 1, 1, COLS - 2, LOOK_DIM, ws->prompt.list);
+	}
+	/* a visible cursor: the cell under it reversed */
+	mvchgat(y, 1 + cur, 1, A_REVERSE, 0, NULL);
+}
+
+static void ws_recovery_draw(struct screen *s)
+{
+	int w = COLS < 72 ? COLS : 72, h = 7, y = (LINES - h) / 2, x = (COLS - w) / 2;
+
+	draw_box(y, x, h, w);
+	put(y, x + 2, w - 4, LOOK_BOLD, " Recover? ");
+	put(y + 2, x + 2, w - 4, LOOK_WARN, "termaster did not exit cleanly last time.");
+	put_ellip(y + 3, x + 2, w - 4, LOOK_NORMAL, s->ws->recovery);
+	put(y + 4, x + 2, w - 4, LOOK_KEY, "r recover   d discard   Esc decide later");
+}
+
+static bool ws_recovery_key(struct screen *s, int ch)
+{
+	struct ws *ws = s->ws;
+
+	if (ch == 'r' || ch == 'R' || ch == '\n' || ch == '\r') {
+		ws_recover(s);
+	} else if (ch == 'd' || ch == 'D') {
+		ws->offer_recovery = false;
+		unlink(ws->recovery);
+		say(s, LOOK_NORMAL, MSG_SECONDS, "recovery file discarded");
+	} else if (ch == 27) {
+		/* keep it for the next start: neither overwrite nor remove it */
+		ws->offer_recovery = false;
+		ws->recovery[0] = '\0';
+		say(s, LOOK_NORMAL, MSG_SECONDS, "the recovery file is kept for the next start");
+	} else if (ch == 'q' || ch == 'Q') {
+		return false;
+	}
+	return true;
+}
+
+/* ---- keys ---- */
+
+static void ws_report(struct screen *s, int err, const char *what)
+{
+	if (err > 1)
+		say(s, LOOK_WARN, MSG_SECONDS, "%s: the engine is busy, try again", what);
+}
+
+static void ws_recall(struct screen *s, int i)
+{
+	struct ws *ws = s->ws;
+	int err = tui_desk_recall(&ws->desk, i, now_s());
+
+	if (err == 1)
+		say(s, LOOK_WARN, MSG_SECONDS, "snapshot %c is empty (F%d stores it)",
+		    tui_snapshot_letter(i), i + 5);
+	else if (err)
+		ws_report(s, err, "recall");
+	else
+		say(s, LOOK_NORMAL, MSG_SECONDS, "snapshot %c%s", tui_snapshot_letter(i),
+		    audio_studio_is_measured(s->st, &ws->desk.snaps.s[i]) ?
+		    " (matched)" : " (being measured)");
+}
+
+/* Returns true when the key was taken. */
+static bool ws_key(struct screen *s, int ch)
+{
+	struct ws *ws = s->ws;
+	double t = now_s();
+
+	if (!ws || !ws->has_desk)
+		return false;
+	/* the referencing prompt or confirmation has every key */
+	if (s->rui && (s->rui->prompt.active || s->rui->confirm != CONFIRM_NONE))
+		return false;
+	if (ws->offer_recovery)
+		return ws_recovery_key(s, ch);
+	if (ws->prompt_for != WS_PROMPT_NONE) {
+		ws_prompt_key(s, ch);
+		return true;
+	}
+	if (s->too_small || s->help)
+		return false;
+	if (ws->copy_from >= 0) {
+		char letter[2] = { (char)ch, '\0' };
+		int to = tui_snapshot_index(letter);
+
+		if (to >= 0 && tui_desk_copy(&ws->desk, ws->copy_from, to) == 0)
+			say(s, LOOK_OK, MSG_SECONDS, "snapshot %c copied to %c",
+			    tui_snapshot_letter(ws->copy_from), tui_snapshot_letter(to));
+		else
+			say(s, LOOK_NORMAL, MSG_SECONDS, "copy cancelled");
+		ws->copy_from = -1;
+		return true;
+	}
+	if (ws->dlg && ws_dlg_key(s, ch))
+		return true;
+	if (ws->ed.active) {
+		enum tui_editor_result r = tui_editor_key(&ws->ed, &ws->desk, ch, t);
+
+		if (ws->ed.msg[0]) {
+			say(s, ws->ed.msg_error ? LOOK_OVER : LOOK_NORMAL, MSG_SECONDS, "%s",
+			    ws->ed.msg);
+			ws->ed.msg[0] = '\0';
+		}
+		if (r == TUI_EDITOR_LEAVE) {
+			ws->ed.active = false;
+			return true;
+		}
+		if (r == TUI_EDITOR_DONE)
+			return true;
+	}
+	if (ch >= KEY_F(1) && ch <= KEY_F(4)) {
+		ws_recall(s, ch - KEY_F(1));
+		return true;
+	}
+	if (ch >= KEY_F(5) && ch <= KEY_F(8)) {
+		int i = ch - KEY_F(5);
+
+		tui_desk_sync(&ws->desk, t);
+		tui_desk_store(&ws->desk, i);
+		say(s, LOOK_OK, MSG_SECONDS, "snapshot %c stored (measured in the background; "
+		    "F%d recalls it)", tui_snapshot_letter(i), i + 1);
+		return true;
+	}
+	switch (ch) {
+	case 'e':
+		ws->ed.active = true;
+		say(s, LOOK_NORMAL, MSG_SECONDS, "chain editor: %s move, %s adjust (H L coarse), "
+		    "Enter type, r reset, z fold, Esc leave", "j k", "h l");
+		return true;
+	case 'u':
+		ws_report(s, tui_desk_undo(&ws->desk, t), "undo");
+		say(s, LOOK_NORMAL, MSG_SECONDS, "undo (%d more, %d to redo)",
+		    tui_history_undo_depth(&ws->desk.hist), tui_history_redo_depth(&ws->desk.hist));
+		return true;
+	case 'U':
+	case 18:        /* Ctrl-R */
+		ws_report(s, tui_desk_redo(&ws->desk, t), "redo");
+		say(s, LOOK_NORMAL, MSG_SECONDS, "redo (%d more to redo)",
+		    tui_history_redo_depth(&ws->desk.hist));
+		return true;
+	case 'x':
+	case 'X': {
+		int i = tui_desk_next_snapshot(&ws->desk);
+
+		if (ch == 'X' && i >= 0) {
+			/* previous: the other way round */
+			for (int k = 1; k <= TUI_SNAPSHOTS; k++) {
+				int j = (ws->desk.snaps.active - k + 2 * TUI_SNAPSHOTS) % TUI_SNAPSHOTS;
+
+				if (ws->desk.snaps.used[j]) {
+					i = j;
+					break;
+				}
+			}
+		}
+		if (i < 0)
+			say(s, LOOK_WARN, MSG_SECONDS, "no snapshot stored (F5-F8 store A-D)");
+		else
+			ws_recall(s, i);
+		return true;
+	}
+	case 'y':
+		if (ws->desk.snaps.active < 0 || !ws->desk.snaps.used[ws->desk.snaps.active]) {
+			say(s, LOOK_WARN, MSG_SECONDS, "copy: no active snapshot (F1-F4 recall one)");
+			return true;
+		}
+		ws->copy_from = ws->desk.snaps.active;
+		say(s, LOOK_KEY, 0, "copy snapshot %c to: A, B, C or D?",
+		    tui_snapshot_letter(ws->copy_from));
+		return true;
+	case 'W': {
+		const char *p = ws_default_session(s);
+
+		tui_prompt_start(&ws->prompt, "save session as: ", p ? p : "");
+		ws->prompt_for = WS_PROMPT_SAVE_AS;
+		return true;
+	}
+	case 'w':
+		ws_save(s, NULL);
+		return true;
+	case 'R':
+		ws_dlg_open(s);
+		return true;
+	}
+	return false;
+}
+
+/* ---- drawing ---- */
+
+/* Snapshots and undo, e.g. "A [B] C -  undo 3": the active one bracketed,
+ * '*' when the settings have moved away from it. */
+static int ws_draw_snapbar(struct screen *s, int y, int x)
+{
+	struct ws *ws = s->ws;
+	int x0 = x;
+
+	x += put(y, x, -1, LOOK_DIM, "snap ");
+	for (int i = 0; i < TUI_SNAPSHOTS; i++) {
+		char a[8];
+		bool act = i == ws->desk.snaps.active;
+
+		snprintf(a, sizeof(a), "%s%c%s", act ? "[" : " ",
+			 ws->desk.snaps.used[i] ? tui_snapshot_letter(i) : '-',
+			 act ? (tui_desk_is_current(&ws->desk, i) ? "]" : "*") : " ");
+		x += put(y, x, -1, act ? LOOK_SELECT : ws->desk.snaps.used[i] ? LOOK_NORMAL :
+			 LOOK_DIM, a);
+	}
+	x += putf(y, x, -1, LOOK_DIM, "  undo %d", tui_history_undo_depth(&ws->desk.hist));
+	return x - x0;
+}
+
+/* One line of meters: momentary, short-term, true peak, limiter GR. */
+static void ws_draw_meter_line(struct screen *s, int y)
+{
+	char a[16], b[16], c[16];
+	int x = 1;
+
+	x += putf(y, x, -1, LOOK_NORMAL, "M %s  S %s LUFS  ",
+		  fmt_db(a, sizeof(a), s->mv.momentary_lufs, false),
+		  fmt_db(b, sizeof(b), s->mv.shortterm_lufs, false));
+	x += putf(y, x, -1, zone_look(s->mv.true_peak_now_dbtp, -1.0, 0.0), "TP %s dBTP  ",
+		  fmt_db(c, sizeof(c), s->mv.true_peak_now_dbtp, false));
+	x += putf(y, x, -1, LOOK_NORMAL, "limiter GR %s dB",
+		  fmt_db(a, sizeof(a), -fabs(s->snap.limiter_gr_db), false));
+	(void)x;
+}
+
+/* The editor's screen: title, snapshots, the panel, transport, one line
+ * of meters, status, its keys.  Returns false when the editor is off. */
+static bool ws_draw_editor(struct screen *s)
+{
+	struct ws *ws = s->ws;
+	struct tui_editor_style st;
+	char cur[128];
+	int H = LINES;
+
+	if (!ws || !ws->ed.active)
+		return false;
+	st = ws_style();
+	draw_title(s);
+	fill(1, 0, COLS, LOOK_NORMAL);
+	put(1, 1, 20, LOOK_HEAD, "Chain editor");
+	ws_draw_snapbar(s, 1, 16);
+	tui_editor_current(&ws->ed, &ws->desk, cur, sizeof(cur));
+	put_right(1, COLS - 1, LOOK_BOLD, cur);
+	tui_editor_draw(&ws->ed, &ws->desk, &s->snap, s->rate, &st, 2, 1, H - 6, COLS - 2);
+	draw_transport(s, H - 4);
+	ws_draw_meter_line(s, H - 3);
+	draw_status(s, H - 2);
+	fill(H - 1, 0, COLS, LOOK_NORMAL);
+	{
+		static const struct key_help k[] = {
+			{ "jk", "move" }, { "hl", "adjust" }, { "HL", "coarse" },
+			{ "Enter", "type" }, { "r", "reset" }, { "u", "undo" },
+			{ "F1-8", "snap" }, { "Esc", "back" },
+		};
+		int x = 0;
+
+		for (int i = 0; i < (int)(sizeof(k) / sizeof(k[0])); i++) {
+			x += put(H - 1, x, -1, LOOK_KEY, k[i].key);
+			x += put(H - 1, x, -1, LOOK_NORMAL, " ");
+			x += put(H - 1, x, -1, LOOK_NORMAL, k[i].what);
+			x += 1;
+		}
+	}
+	return true;
+}
+
+/* Over whatever is drawn: the snapshot bar on the title row, the dialog,
+ * a prompt, the recovery offer. */
+static void ws_overlay(struct screen *s)
+{
+	struct ws *ws = s->ws;
+
+	if (!ws || !ws->has_desk || s->too_small)
+		return;
+	if (!ws->ed.active && (ws->desk.snaps.active >= 0 ||
+			       tui_history_undo_depth(&ws->desk.hist) > 0)) {
+		/* on the title row, left of the rate, over the end of the output
+		 * status (which is cut with an ellipsis anyway) */
+		int x = COLS - 41 - (COLS >= 100 ? 8 : 0);
+
+		if (x > 12) {
+			fill(0, x - 1, 29, LOOK_TITLE);
+			ws_draw_snapbar(s, 0, x);
+		}
+	}
+	if (ws->dlg)
+		ws_dlg_draw(s);
+	if (ws->prompt_for != WS_PROMPT_NONE)
+		ws_prompt_draw(s);
+	if (ws->offer_recovery)
+		ws_recovery_draw(s);
+}
+
+/* ---- lifetime ---- */
+
+static void ws_tick(struct screen *s)
+{
+	struct ws *ws = s->ws;
+
+	if (!ws || !ws->has_desk)
+		return;
+	tui_desk_sync(&ws->desk, now_s());
+	ws_render_poll(s);
+	ws_autosave(s, now_s());
+}
+
+static void ws_start(struct screen *s, const struct tui_opts *o)
+{
+	struct ws *ws = xcalloc(1, sizeof(*ws));
+	char dir[900];
+
+	s->ws = ws;
+	ws->copy_from = -1;
+	ws->lock_fd = -1;
+	tui_editor_init(&ws->ed);
+	if (tui_desk_init(&ws->desk, s->st) != 0) {
+		say(s, LOOK_OVER, 0, "undo and snapshots unavailable: out of memory");
+		return;
+	}
+	ws->has_desk = true;
+	if (o->session)
+		tui_desk_from_session(&ws->desk, o->session);
+	if (o->session_path) {
+		snprintf(ws->session_path, sizeof(ws->session_path), "%s", o->session_path);
+		s->session_path = ws->session_path;
+	}
+	/* the recovery file: one per user, owned by the instance that holds
+	 * its lock (a second termaster neither autosaves nor offers it) */
+	if (ws_state_dir(dir, sizeof(dir))) {
+		char lock[1024];
+
+		snprintf(lock, sizeof(lock), "%s/recovery.lock", dir);
+		ws->lock_fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+		if (ws->lock_fd >= 0 && flock(ws->lock_fd, LOCK_EX | LOCK_NB) == 0) {
+			snprintf(ws->recovery, sizeof(ws->recovery), "%s/recovery.session", dir);
+			ws->offer_recovery = access(ws->recovery, F_OK) == 0;
+		} else if (ws->lock_fd >= 0) {
+			close(ws->lock_fd);
+			ws->lock_fd = -1;
+		}
+	}
+	ws->saved_changes = ws->desk.changes;
+}
+
+/* clean: the user quit; the recovery file goes.  Otherwise (a signal, the
+ * terminal gone) it stays for the next start. */
+static void ws_stop(struct screen *s, bool clean)
+{
+	struct ws *ws = s->ws;
+
+	if (!ws)
+		return;
+	audio_renderjob_free(&ws->job);
+	if (clean && ws->recovery[0] && !ws->offer_recovery)
+		unlink(ws->recovery);
+	if (ws->lock_fd >= 0)
+		close(ws->lock_fd);
+	if (ws->has_desk)
+		tui_desk_free(&ws->desk);
+	free(ws);
+	s->ws = NULL;
 }
 
 /* ---- setup and the loop ---- */
@@ -1999,13 +3779,31 @@ static bool colour_allowed(void)
 	return !(nc && nc[0]) && has_colors();
 }
 
+/* TERMASTER_KEYLOG=FILE (tests/bench_keys.sh): per pass of the loop that
+ * read keys, "key MS": from poll() returning with them to refresh() done,
+ * the screen's own share of a key's latency (the time a key waits for
+ * the loop to be scheduled is not in it: the bench measures that end to
+ * end through tmux). */
+static FILE *keylog;
+
+static void keylog_note(double t_woke)
+{
+	if (keylog) {
+		fprintf(keylog, "key %.3f\n", (now_s() - t_woke) * 1000.0);
+		fflush(keylog);
+	}
+}
+
 static void run_loop(struct screen *s)
 {
 	double next = now_s();
+	const char *kl = getenv("TERMASTER_KEYLOG");
+
+	keylog = kl && kl[0] ? fopen(kl, "w") : NULL;
 
 	while (!s->quit && !got_quit_signal) {
 		struct pollfd pfd = { .fd = STDIN_FILENO, .events = POLLIN };
-		double t = now_s();
+		double t = now_s(), t_woke;
 		int wait_ms = (int)((next - t) * 1000.0 + 0.5), ch;
 		bool keys = false;
 
@@ -2017,6 +3815,7 @@ static void run_loop(struct screen *s)
 			break;
 		if (pfd.revents & (POLLHUP | POLLERR | POLLNVAL))
 			break;          /* the terminal went away */
+		t_woke = now_s();
 		if (needs_to_resize) {
 			needs_to_resize = 0;
 			update_size();
@@ -2039,7 +3838,12 @@ static void run_loop(struct screen *s)
 			take_snapshot(s);
 			draw(s);
 		}
+		if (keys)
+			keylog_note(t_woke);
 	}
+	if (keylog)
+		fclose(keylog);
+	keylog = NULL;
 }
 
 int tui_screen_run(const struct tui_opts *o)
@@ -2056,6 +3860,8 @@ int tui_screen_run(const struct tui_opts *o)
 	s = xcalloc(1, sizeof(*s));
 	s->src = xcalloc(AUDIO_MAX_SOURCES, sizeof(*s->src));
 	s->tap = xcalloc(TAP_FRAMES * 2, sizeof(*s->tap));
+	s->rui = xcalloc(1, sizeof(*s->rui));
+	s->rui->offset_step = 1;        /* 10 ms */
 
 	audio_studio_opts_default(&so);
 	so.device = o->device;
@@ -2097,6 +3903,7 @@ int tui_screen_run(const struct tui_opts *o)
 			say(s, LOOK_WARN, 0, "%s: %s", o->session_path, smsg);
 		s->listen_db = (float)o->session->level_db;
 	}
+	ws_start(s, o);
 	s->meter = refs_meter_new(s->rate > 0 ? s->rate : 48000.0, &merr);
 	if (!s->meter)
 		say(s, LOOK_OVER, 0, "meters unavailable (error %d)", merr);
@@ -2149,10 +3956,13 @@ int tui_screen_run(const struct tui_opts *o)
 out_studio:
 	/* our handlers stay until the output is closed: a second Ctrl-C must
 	 * not cut the teardown short */
+	ws_stop(s, s->quit);
 	audio_studio_free(&s->st);
 	restore_signals();
 out_free:
 	refs_meter_free(&s->meter);
+	tui_grid_free(&s->rui->grid);
+	free(s->rui);
 	free(s->tap);
 	free(s->src);
 	free(s);

@@ -34,6 +34,24 @@ static const char *const error_text[] = {
 	[TUI_SESSION_ERROR_VALUE] = "a value cannot be written",
 };
 
+static const char *const playhead_names[TUI_SESSION_PLAYHEAD_COUNT] = {
+	"sync", "independent",
+};
+static const char *const method_names[TUI_SESSION_METHOD_COUNT] = {
+	"integrated", "region", "riding",
+};
+
+const char *tui_session_playhead_name(int playhead)
+{
+	return playhead >= 0 && playhead < TUI_SESSION_PLAYHEAD_COUNT ?
+	       playhead_names[playhead] : NULL;
+}
+
+const char *tui_session_method_name(int method)
+{
+	return method >= 0 && method < TUI_SESSION_METHOD_COUNT ? method_names[method] : NULL;
+}
+
 const char *tui_session_strerror(int err)
 {
 	if (err < 0 || (size_t)err >= sizeof(error_text) / sizeof(error_text[0]))
@@ -79,6 +97,7 @@ void tui_session_free(struct tui_session *s)
 		free(s->refs[i]);
 	free(s->refs);
 	free(s->ref_offset_s);
+	free(s->ref);
 	free(s->line_of_ref);
 	tui_session_init(s);
 }
@@ -101,6 +120,7 @@ static int add_ref_owned(struct tui_session *s, char *p, double offset_s, int li
 	size_t n = (size_t)s->n_refs + 1;
 	char **r;
 	double *o;
+	struct tui_session_ref *x;
 	int *l;
 
 	if (s->n_refs >= TUI_SESSION_REFS_MAX) {
@@ -113,15 +133,19 @@ static int add_ref_owned(struct tui_session *s, char *p, double offset_s, int li
 	o = realloc(s->ref_offset_s, n * sizeof(*o));
 	if (o)
 		s->ref_offset_s = o;
+	x = realloc(s->ref, n * sizeof(*x));
+	if (x)
+		s->ref = x;
 	l = realloc(s->line_of_ref, n * sizeof(*l));
 	if (l)
 		s->line_of_ref = l;
-	if (!r || !o || !l) {
+	if (!r || !o || !x || !l) {
 		free(p);
 		return TUI_SESSION_ERROR_NOMEM;
 	}
 	s->refs[s->n_refs] = p;
 	s->ref_offset_s[s->n_refs] = offset_s;
+	memset(&s->ref[s->n_refs], 0, sizeof(s->ref[0]));
 	s->line_of_ref[s->n_refs] = line;
 	s->n_refs++;
 	return TUI_SESSION_OK;
@@ -196,6 +220,7 @@ enum section {
 	SEC_REF,
 	SEC_CHAIN,
 	SEC_MONITOR,
+	SEC_SNAPSHOT,
 };
 
 enum monitor_key {
@@ -205,11 +230,28 @@ enum monitor_key {
 	MK_LEVEL,
 	MK_PLATFORM,
 	MK_BANDSOLO,
+	MK_PLAYHEAD,
+	MK_METHOD,
 	MK_COUNT,
 };
 
 static const char *const monitor_keys[MK_COUNT] = {
-	"match", "monitor", "system", "level_db", "platform", "bandsolo",
+	"match", "monitor", "system", "level_db", "platform", "bandsolo", "playhead",
+	"method",
+};
+
+/* [ref N] keys besides path and offset_s */
+enum ref_key {
+	RK_TRIM,
+	RK_LOOP,
+	RK_LOOP_IN,
+	RK_LOOP_OUT,
+	RK_CUES,
+	RK_COUNT,
+};
+
+static const char *const ref_keys[RK_COUNT] = {
+	"trim_db", "loop", "loop_in_s", "loop_out_s", "cues",
 };
 
 struct reader {
@@ -229,6 +271,11 @@ struct reader {
 	int monitor_line[MK_COUNT];
 	char *ref_path;          /* of the current [ref N], not yet added */
 	double ref_offset;
+	struct tui_session_ref refx;         /* of the current [ref N] */
+	int ref_key_line[RK_COUNT];          /* of the current [ref N] */
+	int snapshot;                        /* of the current [snapshot X] */
+	int snapshot_sec_line[TUI_SESSION_SNAPSHOTS];
+	int snapshot_line[TUI_SESSION_SNAPSHOTS][CHAIN_PARAM_MAX];
 };
 
 __attribute__((format(printf, 2, 3)))
@@ -352,10 +399,27 @@ static int end_section(struct reader *r, struct tui_session *s)
 			r->line = r->sec_line;
 			return bad(r, "[ref %d] has no 'path'", s->n_refs + 1);
 		}
+		struct tui_session_ref *x = &r->refx;
+
+		/* a loop region needs both ends, in order; "loop = on" needs one */
+		if (r->ref_key_line[RK_LOOP_IN] || r->ref_key_line[RK_LOOP_OUT] ||
+		    x->loop_on) {
+			if (!r->ref_key_line[RK_LOOP_IN] || !r->ref_key_line[RK_LOOP_OUT]) {
+				r->line = r->sec_line;
+				return bad(r, "[ref %d]: a loop needs both loop_in_s and loop_out_s",
+					   s->n_refs + 1);
+			}
+			if (!(x->loop_in_s < x->loop_out_s)) {
+				r->line = r->ref_key_line[RK_LOOP_OUT];
+				return bad(r, "[ref %d] loop_out_s: %g is not after loop_in_s %g",
+					   s->n_refs + 1, x->loop_out_s, x->loop_in_s);
+			}
+		}
 		err = add_ref_owned(s, r->ref_path, r->ref_offset, r->ref_path_line);
 		r->ref_path = NULL;
 		if (err)
 			return err;
+		s->ref[s->n_refs - 1] = *x;
 	}
 	return 0;
 }
@@ -418,9 +482,24 @@ static int section_line(struct reader *r, struct tui_session *s, char *t)
 		r->ref_sec_line[k] = r->line;
 		r->ref_path_line = r->ref_offset_line = 0;
 		r->ref_offset = 0;
+		memset(&r->refx, 0, sizeof(r->refx));
+		memset(r->ref_key_line, 0, sizeof(r->ref_key_line));
+	} else if (!strncmp(name, "snapshot", 8) && is_blank(name[8])) {
+		const char *l = trim(name + 9);
+
+		if (l[0] < 'A' || l[0] >= 'A' + TUI_SESSION_SNAPSHOTS || l[1])
+			return bad(r, "[%s]: expected [snapshot A] … [snapshot %c]", name,
+				   'A' + TUI_SESSION_SNAPSHOTS - 1);
+		sec = SEC_SNAPSHOT;
+		r->snapshot = l[0] - 'A';
+		seen = &r->snapshot_sec_line[r->snapshot];
+		if (!*seen) {
+			s->has_snapshot[r->snapshot] = true;
+			chain_settings_default(&s->snapshot[r->snapshot]);
+		}
 	} else {
-		return bad(r, "unknown section [%s] (expected [mix], [ref N], [chain] or [monitor])",
-			   name);
+		return bad(r, "unknown section [%s] (expected [mix], [ref N], [chain], [monitor] "
+			   "or [snapshot A-D])", name);
 	}
 	if (seen) {
 		if (*seen)
@@ -436,7 +515,7 @@ static int dup_key(struct reader *r, const char *key, int *seen)
 {
 	static const char *const names[] = {
 		[SEC_MIX] = "[mix]", [SEC_REF] = "[ref]", [SEC_CHAIN] = "[chain]",
-		[SEC_MONITOR] = "[monitor]",
+		[SEC_MONITOR] = "[monitor]", [SEC_SNAPSHOT] = "[snapshot]",
 	};
 
 	if (*seen) {
@@ -461,7 +540,7 @@ static int monitor_key(struct reader *r, struct tui_session *s, const char *key,
 			break;
 	if (k == MK_COUNT)
 		return bad(r, "unknown key '%s' in [monitor] (expected match, monitor, system, "
-			   "level_db, platform or bandsolo)", key);
+			   "level_db, platform, bandsolo, playhead or method)", key);
 	err = dup_key(r, key, &r->monitor_line[k]);
 	if (err)
 		return err;
@@ -513,6 +592,110 @@ static int monitor_key(struct reader *r, struct tui_session *s, const char *key,
 				   TUI_SESSION_BANDSOLO_MAX, val);
 		}
 		break;
+	case MK_PLAYHEAD:
+		for (int i = 0; i < TUI_SESSION_PLAYHEAD_COUNT; i++) {
+			if (!strcmp(val, playhead_names[i])) {
+				s->playhead = i;
+				return 0;
+			}
+		}
+		return bad(r, "[monitor] playhead: expected sync or independent, got '%s'", val);
+	case MK_METHOD:
+		for (int i = 0; i < TUI_SESSION_METHOD_COUNT; i++) {
+			if (!strcmp(val, method_names[i])) {
+				s->method = i;
+				return 0;
+			}
+		}
+		return bad(r, "[monitor] method: expected integrated, region or riding, got '%s'",
+			   val);
+	}
+	return 0;
+}
+
+/* A time on a clip: a number 0 … TUI_SESSION_OFFSET_MAX_S. */
+static int clip_time(struct reader *r, int ref, const char *key, const char *val, double *out)
+{
+	if (parse_double(val, out))
+		return bad(r, "[ref %d] %s: '%s' is not a number", ref, key, val);
+	if (*out < 0 || *out > TUI_SESSION_OFFSET_MAX_S)
+		return bad(r, "[ref %d] %s: %g is out of range 0 … %g s", ref, key, *out,
+			   TUI_SESSION_OFFSET_MAX_S);
+	return 0;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return (x > y) - (x < y);
+}
+
+/* trim_db, loop, loop_in_s, loop_out_s, cues of the current [ref N]. */
+static int ref_key(struct reader *r, int ref, const char *key, char *val)
+{
+	struct tui_session_ref *x = &r->refx;
+	int k, err;
+
+	for (k = 0; k < RK_COUNT; k++)
+		if (!strcmp(key, ref_keys[k]))
+			break;
+	if (k == RK_COUNT)
+		return bad(r, "unknown key '%s' in [ref %d] (expected path, offset_s, trim_db, "
+			   "loop, loop_in_s, loop_out_s or cues)", key, ref);
+	err = dup_key(r, key, &r->ref_key_line[k]);
+	if (err)
+		return err;
+	switch (k) {
+	case RK_TRIM:
+		if (parse_double(val, &x->trim_db))
+			return bad(r, "[ref %d] trim_db: '%s' is not a number", ref, val);
+		if (fabs(x->trim_db) > TUI_SESSION_TRIM_MAX_DB)
+			return bad(r, "[ref %d] trim_db: %g is out of range %g … %g dB", ref,
+				   x->trim_db, -TUI_SESSION_TRIM_MAX_DB, TUI_SESSION_TRIM_MAX_DB);
+		return 0;
+	case RK_LOOP:
+		if (!strcmp(val, "on"))
+			x->loop_on = true;
+		else if (!strcmp(val, "off"))
+			x->loop_on = false;
+		else
+			return bad(r, "[ref %d] loop: expected on or off, got '%s'", ref, val);
+		return 0;
+	case RK_LOOP_IN:
+		return clip_time(r, ref, key, val, &x->loop_in_s);
+	case RK_LOOP_OUT:
+		return clip_time(r, ref, key, val, &x->loop_out_s);
+	case RK_CUES: {
+		/* "12.5, 61, 93.25": numbers separated by commas */
+		char *p = val;
+
+		x->n_cues = 0;
+		for (;;) {
+			char *comma = strchr(p, ',');
+			char *item;
+			double v;
+
+			if (comma)
+				*comma = '\0';
+			item = trim(p);
+			if (!*item)
+				return bad(r, "[ref %d] cues: expected numbers separated by commas",
+					   ref);
+			if (x->n_cues >= TUI_SESSION_CUES_MAX)
+				return bad(r, "[ref %d] cues: at most %d cue points", ref,
+					   TUI_SESSION_CUES_MAX);
+			err = clip_time(r, ref, "cues", item, &v);
+			if (err)
+				return err;
+			x->cue_s[x->n_cues++] = v;
+			if (!comma)
+				break;
+			p = comma + 1;
+		}
+		qsort(x->cue_s, (size_t)x->n_cues, sizeof(x->cue_s[0]), cmp_double);
+		return 0;
+	}
 	}
 	return 0;
 }
@@ -570,8 +753,7 @@ static int key_line(struct reader *r, struct tui_session *s, char *t)
 			r->ref_offset = v;
 			return 0;
 		}
-		return bad(r, "unknown key '%s' in [ref %d] (expected path or offset_s)", key,
-			   s->n_refs + 1);
+		return ref_key(r, s->n_refs + 1, key, val);
 	case SEC_CHAIN:
 		idx = chain_param_find(key);
 		if (idx < 0)
@@ -585,6 +767,16 @@ static int key_line(struct reader *r, struct tui_session *s, char *t)
 	case SEC_MONITOR:
 		s->has_monitor = true;
 		return monitor_key(r, s, key, val);
+	case SEC_SNAPSHOT:
+		idx = chain_param_find(key);
+		if (idx < 0)
+			return bad(r, "unknown key '%s' in [snapshot %c]", key, 'A' + r->snapshot);
+		err = dup_key(r, key, &r->snapshot_line[r->snapshot][idx]);
+		if (err)
+			return err;
+		if (chain_settings_set(&s->snapshot[r->snapshot], key, val, why, sizeof(why)))
+			return bad(r, "[snapshot %c] %s", 'A' + r->snapshot, why);
+		return 0;
 	}
 	return 0;
 }
@@ -897,6 +1089,63 @@ static int name_ok(const char *name)
 	return 1;
 }
 
+static bool time_bad(double t)
+{
+	return !(t >= 0 && t <= TUI_SESSION_OFFSET_MAX_S);
+}
+
+/* What the reader would refuse of a reference's trim, loop and cues. */
+static bool ref_values_bad(const struct tui_session_ref *x)
+{
+	bool has_loop = x->loop_on || x->loop_in_s != 0 || x->loop_out_s != 0;
+
+	if (!(fabs(x->trim_db) <= TUI_SESSION_TRIM_MAX_DB))
+		return true;
+	if (has_loop && (time_bad(x->loop_in_s) || time_bad(x->loop_out_s) ||
+			 !(x->loop_in_s < x->loop_out_s)))
+		return true;
+	if (x->n_cues < 0 || x->n_cues > TUI_SESSION_CUES_MAX)
+		return true;
+	for (int c = 0; c < x->n_cues; c++)
+		if (time_bad(x->cue_s[c]))
+			return true;
+	return false;
+}
+
+static void write_chain(FILE *f, const struct chain_settings *cs)
+{
+	for (unsigned i = 0; i < chain_param_count(); i++) {
+		const struct chain_param_info *pi = chain_param_at(i);
+		float v = chain_param_clamp(i, cs->value[i]);
+		const char *name = pi->param->choices ? chain_param_choice(i, v) : NULL;
+
+		if (name)
+			fprintf(f, "%s = %s\n", pi->id, name);
+		else
+			fprintf(f, "%s = %.9g\n", pi->id, (double)v);
+	}
+}
+
+/* A reference's trim, loop and cues, each only when set. */
+static void write_ref_extra(FILE *f, const struct tui_session_ref *x)
+{
+	double cues[TUI_SESSION_CUES_MAX];
+
+	if (x->trim_db != 0)
+		fprintf(f, "trim_db = %.17g\n", x->trim_db);
+	if (x->loop_on || x->loop_in_s != 0 || x->loop_out_s != 0)
+		fprintf(f, "loop = %s\nloop_in_s = %.17g\nloop_out_s = %.17g\n",
+			x->loop_on ? "on" : "off", x->loop_in_s, x->loop_out_s);
+	if (x->n_cues > 0) {
+		memcpy(cues, x->cue_s, (size_t)x->n_cues * sizeof(cues[0]));
+		qsort(cues, (size_t)x->n_cues, sizeof(cues[0]), cmp_double);
+		fprintf(f, "cues = ");
+		for (int c = 0; c < x->n_cues; c++)
+			fprintf(f, "%s%.17g", c ? ", " : "", cues[c]);
+		fprintf(f, "\n");
+	}
+}
+
 /* Checks what the reader would refuse, so that a saved session loads. */
 static int check_values(const struct tui_session *s, const char *path, char *msg,
 			size_t len)
@@ -910,6 +1159,10 @@ static int check_values(const struct tui_session *s, const char *path, char *msg
 		    fabs(s->ref_offset_s[i]) > TUI_SESSION_OFFSET_MAX_S) {
 			say(msg, len, "%s: [ref %d] offset_s %g is out of range", path, i + 1,
 			    s->ref_offset_s[i]);
+			return TUI_SESSION_ERROR_VALUE;
+		}
+		if (s->ref && ref_values_bad(&s->ref[i])) {
+			say(msg, len, "%s: [ref %d] trim, loop or cues out of range", path, i + 1);
 			return TUI_SESSION_ERROR_VALUE;
 		}
 	}
@@ -959,20 +1212,15 @@ static int format(const struct tui_session *s, const char *path, const char *dir
 			fprintf(f, "\n[ref %d]\npath = %s\n", i + 1, rel);
 			if (s->ref_offset_s[i] != 0)
 				fprintf(f, "offset_s = %.17g\n", s->ref_offset_s[i]);
+			if (s->ref)
+				write_ref_extra(f, &s->ref[i]);
 		}
 		free(rel);
 		rel = NULL;
 	}
-	fprintf(f, "\n[chain]\n");
-	for (unsigned i = 0; i < chain_param_count() && !err; i++) {
-		const struct chain_param_info *pi = chain_param_at(i);
-		float v = chain_param_clamp(i, s->chain.value[i]);
-		const char *name = pi->param->choices ? chain_param_choice(i, v) : NULL;
-
-		if (name)
-			fprintf(f, "%s = %s\n", pi->id, name);
-		else
-			fprintf(f, "%s = %.9g\n", pi->id, (double)v);
+	if (!err) {
+		fprintf(f, "\n[chain]\n");
+		write_chain(f, &s->chain);
 	}
 	if (s->has_monitor && !err) {
 		fprintf(f, "\n[monitor]\nmatch = %s\n", s->match ? "on" : "off");
@@ -985,6 +1233,16 @@ static int format(const struct tui_session *s, const char *path, const char *dir
 		fprintf(f, "platform = %s\n", s->platform[0] ? s->platform : "off");
 		fprintf(f, "bandsolo = %d\n", s->bandsolo >= 0 &&
 			s->bandsolo <= TUI_SESSION_BANDSOLO_MAX ? s->bandsolo : 0);
+		fprintf(f, "playhead = %s\n", tui_session_playhead_name(s->playhead) ?
+			tui_session_playhead_name(s->playhead) : "sync");
+		fprintf(f, "method = %s\n", tui_session_method_name(s->method) ?
+			tui_session_method_name(s->method) : "integrated");
+	}
+	for (int i = 0; i < TUI_SESSION_SNAPSHOTS && !err; i++) {
+		if (!s->has_snapshot[i])
+			continue;
+		fprintf(f, "\n[snapshot %c]\n", 'A' + i);
+		write_chain(f, &s->snapshot[i]);
 	}
 	uselocale(old);
 	free(rel);

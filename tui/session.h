@@ -12,6 +12,11 @@
  *   [ref 1]
  *   path = refs/loud.flac
  *   offset_s = 0.25
+ *   trim_db = -0.5                (manual match offset, -24 … 24 dB)
+ *   loop = on                     (its own loop: on|off; with loop_in_s <
+ *   loop_in_s = 30                 loop_out_s, 0 … 86400 s, used when the
+ *   loop_out_s = 45.5              playheads are independent)
+ *   cues = 12.5, 61, 93.25        (cue points, s on its own clip, at most 16)
  *
  *   [chain]
  *   gain.gain_db = -1.5
@@ -25,6 +30,11 @@
  *   level_db = -12                (listening level, -60 … 0)
  *   platform = off                (a streaming platform ID, or off)
  *   bandsolo = 0                  (0 = off, 1 … 6)
+ *   playhead = sync               (sync|independent)
+ *   method = integrated           (loudness match: integrated|region|riding)
+ *
+ *   [snapshot A]                  (… [snapshot D]: stored chain settings,
+ *   gain.gain_db = 2               the keys of [chain]; optional)
  *
  * Rules: `version = 1` is the first line that is not blank or a comment.
  * Comments are whole lines starting with `#` (so a path may hold a '#').
@@ -63,6 +73,12 @@
 /* |offset_s| of a reference is at most this, in seconds. */
 #define TUI_SESSION_OFFSET_MAX_S 86400.0
 #define TUI_SESSION_BANDSOLO_MAX 6
+/* |trim_db| of a reference is at most this, in dB. */
+#define TUI_SESSION_TRIM_MAX_DB 24.0
+/* Cue points per reference. */
+#define TUI_SESSION_CUES_MAX 16
+/* Snapshots A … D. */
+#define TUI_SESSION_SNAPSHOTS 4
 
 enum tui_session_error {
 	TUI_SESSION_OK = 0,
@@ -82,12 +98,30 @@ const char *tui_session_strerror(int err);
 #define TUI_SESSION_MONITOR_COUNT 7
 const char *tui_session_monitor_name(int monitor);
 
+/* What a session keeps of a reference besides its path and offset. */
+struct tui_session_ref {
+	double trim_db;
+	bool loop_on;
+	double loop_in_s, loop_out_s;   /* both 0: no loop region */
+	int n_cues;
+	double cue_s[TUI_SESSION_CUES_MAX];   /* sorted */
+};
+
+/* [monitor] playhead and method by name, in the order of enum
+ * audio_playhead (audio/engine.h) and enum audio_match_method
+ * (audio/studio.h). */
+#define TUI_SESSION_PLAYHEAD_COUNT 2
+#define TUI_SESSION_METHOD_COUNT 3
+const char *tui_session_playhead_name(int playhead);
+const char *tui_session_method_name(int method);
+
 struct tui_session {
 	char *path;              /* the session file as given to load/save, or NULL */
 	char *mix;               /* resolved: usable from the current folder */
 	int n_refs;
 	char **refs;             /* resolved, n_refs of them */
 	double *ref_offset_s;    /* n_refs of them, 0 when not given */
+	struct tui_session_ref *ref;  /* n_refs of them, zero when not given */
 	struct chain_settings chain;
 	/* [monitor]: written only when has_monitor is set (load sets it when
 	 * the section is present) */
@@ -98,6 +132,11 @@ struct tui_session {
 	double level_db;
 	char platform[32];       /* "" = off */
 	int bandsolo;            /* 0 = off, 1 … TUI_SESSION_BANDSOLO_MAX */
+	int playhead;            /* enum audio_playhead */
+	int method;              /* enum audio_match_method */
+	/* [snapshot A] … [snapshot D]: written when has_snapshot[i] */
+	bool has_snapshot[TUI_SESSION_SNAPSHOTS];
+	struct chain_settings snapshot[TUI_SESSION_SNAPSHOTS];
 	/* where load found things (0 when not loaded from a file) */
 	int line_of_mix;         /* line of [mix]'s `path` */
 	int *line_of_ref;        /* n_refs of them: line of [ref N]'s `path` */
@@ -112,7 +151,8 @@ void tui_session_free(struct tui_session *s);
 
 /* Sets the mix (NULL clears it).  Returns 0 or TUI_SESSION_ERROR_NOMEM. */
 int tui_session_set_mix(struct tui_session *s, const char *path);
-/* Appends a reference.  Returns 0, TUI_SESSION_ERROR_NOMEM or
+/* Appends a reference (its tui_session_ref zero: fill s->ref[n_refs - 1]
+ * afterwards).  Returns 0, TUI_SESSION_ERROR_NOMEM or
  * TUI_SESSION_ERROR_VALUE (more than TUI_SESSION_REFS_MAX). */
 int tui_session_add_ref(struct tui_session *s, const char *path, double offset_s);
 

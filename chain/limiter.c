@@ -811,8 +811,12 @@ static void lim_process(struct chain_proc *p, float *const *buf, unsigned n)
 
 			float pkm[CHAIN_SUBBLOCK], pkc[CHAIN_SUBBLOCK * CHAIN_CHANNELS];
 			double lk[CHAIN_SUBBLOCK];
+			/* the LF detectors in locals: the ring stores below
+			 * could alias them (STYLE.md §3.6) */
+			double lfs[CHAIN_CHANNELS];
 			int per_ch = 0;
 
+			memcpy(lfs, s->lf, sizeof(lfs));
 			if (dlf >= lat)
 				dlf -= lat;
 			/* the link of each frame; while it is >= 1 throughout,
@@ -843,11 +847,11 @@ static void lim_process(struct chain_proc *p, float *const *buf, unsigned n)
 				for (unsigned c = 0; c < CHAIN_CHANNELS; c++) {
 					a[c] = 0;
 					if (lf) {
-						double v = s->lf[c] + lf_w * (s->delay[c][dlf] - s->lf[c]);
+						double v = lfs[c] + lf_w * (s->delay[c][dlf] - lfs[c]);
 
 						if (fabs(v) < LIM_LF_FLUSH)
 							v = 0;
-						s->lf[c] = v;
+						lfs[c] = v;
 						a[c] = (float)fabs(v);
 					}
 				}
@@ -883,6 +887,7 @@ static void lim_process(struct chain_proc *p, float *const *buf, unsigned n)
 				if (++ri == rn)
 					ri = 0;
 			}
+			memcpy(s->lf, lfs, sizeof(lfs));
 		}
 
 		/* 4, 5: the gain computers (one for both channels when shared),

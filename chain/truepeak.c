@@ -97,11 +97,12 @@
  * 8×: the 8× points from 2/8 before to 7/8 after, 10) has weights w_k on
  * the frames c + k; split at |k| <= TP_CR = 4,
  *	|point| <= |sum over |k| <= 4 of w_k x[c + k]| + T·M,
- * T = the sum of |w_k| over |k| > 4 (0.37–0.77 by point, rounded up),
- * and the reading is at most the larger of |x[c]| and 9/8 (1 + 1e-4) of
- * the largest of those, plus 3e-4·M for the float rounding of both the
- * detector's sums (2e-5·A·M) and these nine-term sums (1e-6·M) — the
- * same argument as K's, with the signs of the nearest nine frames kept.
+ * T = the sum of |w_k| over |k| > 4 (0.57–0.71 by point, rounded up),
+ * and the reading is at most the larger of |x[c]| and 9/8 (1 + 1e-4)
+ * times (the largest of those + 3e-4·M), 3e-4·M covering the float
+ * rounding of both the detector's sums (2e-5·A·M) and these nine-term
+ * sums (1e-6·M) — the same argument as K's, with the signs of the
+ * nearest nine frames kept.
  * It costs nine multiply-adds per point and channel, four intervals side
  * by side (a tenth of stage 1 at 4×), and is close to the real reading
  * plus T·M where K·M is three times M: on the music of

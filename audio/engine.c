@@ -22,6 +22,12 @@
  *   bypass_mix  0 = processed ("after"), 1 = bypassed ("before"), ramped
  *   cur, prev   source slots; xfade counts down while prev fades out
  *   route[]     match gain per route, linear, ramped (AUDIO_ROUTE_*)
+ *   glide[]     a route's gain that goes with chain parameters
+ *               (audio_engine_set_gain_with_chain): waiting until they
+ *               are heard, then gliding as the chain's input gain does;
+ *               while it runs it, not route[], gives the route's gain
+ *   fed         frames fed to the chain since its last reset: the clock
+ *               of its smoothers' sub-blocks (chain/smooth.h)
  *   mon[]       the monitor matrix (stereo, mono, side …), ramped
  *   dev         the playback-system simulation (chain/devsim.h) after the
  *               matrix; a new one crossfades from dev_old over xfade_len;
@@ -57,6 +63,7 @@
 #include "audio/ring.h"
 #include "chain/devsim.h"
 #include "chain/bandsolo.h"
+#include "chain/smooth.h"
 
 #define SUB 32                  /* frames per sub-block: ramps and jumps */
 /* pub_slot_loop_on holds one bit per slot */
@@ -74,6 +81,7 @@ enum cmd_type {
 	CMD_LOOP,
 	CMD_PARAM,
 	CMD_GAIN,
+	CMD_GAIN_WITH_CHAIN,
 	CMD_CLIP,
 	CMD_MONITOR,
 	CMD_DEVSIM,
@@ -123,6 +131,7 @@ struct cmd {
 	int64_t i0;
 	int64_t i1;
 	float f;
+	float f1, f2;
 	void *ptr;
 };
 
@@ -157,6 +166,44 @@ struct ramp {
 	float step;
 	int left;
 };
+
+/* A route gain that goes with chain parameters posted just before it
+ * (audio_engine_set_gain_with_chain).  Its clock: the after route's is the
+ * chain's own, counted in the chain-input frame whose processed output is
+ * heard (fed - latency), so it stands still while the chain does; the
+ * others' is the output frame.  It waits (pend) until that clock reaches
+ * `at`, where the parameters are heard, then (run) glides in two parts
+ * on the chain's 32-frame sub-block grid, as chain/smooth.h glides the
+ * parameters:
+ *   - the part that undoes a change of the chain's input gain: the chain
+ *     glides that gain's linear factor, g(t) = g1 + (g0 - g1) d(t) (one
+ *     pole, chain/gain.c); the product g·r stays constant when 1/r
+ *     follows the same d(t), so `inv` glides the reciprocal of this part
+ *     on the same pole and grid, and the two cancel sample for sample;
+ *   - the rest (loudness changed by the other parameters), in dB on one
+ *     pole with the time constant of the parameters that changed.
+ * The route's gain is base / inv · 10^(rest / 20). */
+struct glide {
+	bool pend;
+	bool run;
+	int64_t at;               /* on the route's clock */
+	float target;             /* pending: the route's new gain, linear */
+	float in_db;              /* pending: its part that undoes the input gain */
+	float tau_ms;             /* pending: the rest's time constant */
+	float to;                 /* running: where it goes */
+	float base;               /* running: the route's gain when it started */
+	float last;               /* the value last heard */
+	struct chain_smooth inv;  /* 1 / the input part's factor, from 1 */
+	struct chain_smooth rest; /* the rest, dB, from 0 */
+	double rest_f;            /* 10^(rest.end / 20) */
+};
+
+/* The chain's input gain glides with this time constant (chain/gain.c
+ * GAIN_TAU_MS); tests/test_engine checks that the two cancel. */
+#define GLIDE_TAU_MS 10.0
+/* Each part lands on its target within this much (about 0.0001 dB). */
+#define GLIDE_SNAP 1e-5
+#define GLIDE_SNAP_DB 1e-4
 
 struct audio_engine {
 	double rate;
@@ -200,6 +247,10 @@ struct audio_engine {
 	int xfade;                /* frames left of the source crossfade */
 	float gain_db[AUDIO_ROUTES];
 	struct ramp route[AUDIO_ROUTES];
+	struct glide glide[AUDIO_ROUTES];
+	bool gfill[AUDIO_ROUTES];      /* gval[r] holds this sub-block's gains */
+	float gval[AUDIO_ROUTES][SUB];
+	int64_t fed;
 	int64_t length;           /* sync: timeline frames that hold audio */
 	int64_t frame;            /* frames rendered: the audio clock */
 	int limiter;              /* processor index for gain reduction, or -1 */
@@ -416,6 +467,116 @@ static void chain_feed(struct audio_engine *e, int n)
 	reader_fill(e, e->feed, loop_of(e, 0), e->clips[0], 0, buf[0], buf[1], n);
 	reader_skip(e, loop_of(e, 0), &e->feed, n);
 	chain_process(e->chain, buf, (unsigned)n);
+	e->fed += n;
+}
+
+/* ---- gains that go with chain parameters ---- */
+
+/* Where a route's gain is going (a glide's target, else its ramp's). */
+static float route_final(const struct audio_engine *e, int r)
+{
+	const struct glide *g = &e->glide[r];
+
+	return g->pend ? g->target : g->run ? g->to : e->route[r].target;
+}
+
+/* The glide lands at once on its target (nothing heard, or the chain was
+ * reset: its smoothers landed too). */
+static void glide_finish(struct audio_engine *e, int r)
+{
+	struct glide *g = &e->glide[r];
+
+	if (!g->pend && !g->run)
+		return;
+	ramp_snap(&e->route[r], route_final(e, r));
+	g->pend = g->run = false;
+}
+
+/* The running glide's gain at sample j of the current sub-block. */
+static float glide_at(const struct glide *g, unsigned j)
+{
+	double v = g->base / chain_smooth_at(&g->inv, j);
+
+	if (chain_smooth_steady(&g->rest))
+		return (float)(v * g->rest_f);
+	return (float)(v * pow(10.0, chain_smooth_at(&g->rest, j) / 20.0));
+}
+
+/* A pending glide starts (or retargets a running one) at sample k. */
+static void glide_start(struct audio_engine *e, int r, int k)
+{
+	struct glide *g = &e->glide[r];
+	double f;
+
+	if (!g->run) {
+		/* from where the route is, steady until the grid's next
+		 * step, as the chain's parameters are */
+		g->base = ramp_at(&e->route[r], k);
+		chain_smooth_init(&g->inv, e->rate, GLIDE_TAU_MS, 0, 1.0);
+		chain_smooth_init(&g->rest, e->rate, g->tau_ms, GLIDE_SNAP_DB, 0.0);
+		g->rest_f = 1.0;
+		g->run = true;
+	} else {
+		/* a glide under way goes on from where it is, as the
+		 * chain's smoothers do; the rest takes the new pace */
+		struct chain_smooth pace;
+
+		chain_smooth_init(&pace, e->rate, g->tau_ms, 0, 0.0);
+		g->rest.coef = pace.coef;
+	}
+	f = g->inv.target * pow(10.0, -g->in_db / 20.0);
+	chain_smooth_set(&g->inv, f, 0);
+	g->inv.snap = GLIDE_SNAP * f;
+	/* at the end base / inv · 10^(rest / 20) = target */
+	chain_smooth_set(&g->rest, 20.0 * log10(g->target * f / g->base), 0);
+	g->to = g->target;
+	g->pend = false;
+}
+
+/* Route r's gains for the n frames from w0 on its clock: into gval[r]
+ * when the route is heard, else only its state moves on. */
+static void glide_fill(struct audio_engine *e, int r, int64_t w0, int n, bool heard)
+{
+	struct glide *g = &e->glide[r];
+	float *out = e->gval[r];
+
+	for (int k = 0; k < n; k++) {
+		int64_t w = w0 + k;
+		unsigned j = (unsigned)(((w % CHAIN_SUBBLOCK) + CHAIN_SUBBLOCK) % CHAIN_SUBBLOCK);
+		float v;
+
+		if (g->pend && w >= g->at)
+			glide_start(e, r, k);
+		if (g->run) {
+			if (j == 0) {
+				chain_smooth_block(&g->inv);
+				chain_smooth_block(&g->rest);
+				g->rest_f = pow(10.0, g->rest.end / 20.0);
+			}
+			if (!g->pend && chain_smooth_steady(&g->inv) &&
+			    g->inv.end == g->inv.target && chain_smooth_steady(&g->rest) &&
+			    g->rest.end == g->rest.target) {
+				v = g->to;
+				ramp_snap(&e->route[r], v);
+				g->run = false;
+			} else if (heard || k == n - 1) {
+				v = glide_at(g, j);
+			} else {
+				continue;
+			}
+		} else {
+			v = ramp_at(&e->route[r], k);
+		}
+		g->last = v;
+		out[k] = v;
+	}
+	e->gfill[r] = heard;
+}
+
+/* Route r's gain k frames into this sub-block. */
+static inline float route_at(const struct audio_engine *e, int r, int k)
+{
+	return e->gfill[r] ? e->gval[r][k] : ramp_at(&e->route[r], k);
 }
 
 /* Re-anchor both of the mix's readers at `at` (a loop wrap under way
@@ -428,6 +589,9 @@ static void prime(struct audio_engine *e, struct reader at)
 	e->play = at;
 	e->feed = at;
 	chain_reset(e->chain);
+	e->fed = 0;
+	/* the chain's smoothers landed: so does what goes with them */
+	glide_finish(e, AUDIO_ROUTE_AFTER);
 	while (left) {
 		int n = left > SUB ? SUB : (int)left;
 
@@ -464,13 +628,29 @@ static bool same_path(const struct audio_engine *e, const struct loop *a, const 
 
 /* ---- commands ---- */
 
+static float route_target(const struct audio_engine *e, int r)
+{
+	return e->match ? powf(10.0f, e->gain_db[r] / 20.0f) : 1.0f;
+}
+
+/* A change of gain or matching that does not go with chain parameters:
+ * the usual ramp, from where a glide under way has got to. */
 static void set_route_targets(struct audio_engine *e)
 {
 	for (int r = 0; r < AUDIO_ROUTES; r++) {
-		float t = e->match ? powf(10.0f, e->gain_db[r] / 20.0f) : 1.0f;
+		struct glide *g = &e->glide[r];
+		float t = route_target(e, r);
 
-		if (t != e->route[r].target)
+		if (g->pend || g->run) {
+			if (t == route_final(e, r))
+				continue;  /* on its way there */
+			if (g->run)
+				ramp_snap(&e->route[r], g->last);
+			g->pend = g->run = false;
 			ramp_set(&e->route[r], t, e->xfade_len);
+		} else if (t != e->route[r].target) {
+			ramp_set(&e->route[r], t, e->xfade_len);
+		}
 	}
 }
 
@@ -724,6 +904,24 @@ static bool handle(struct audio_engine *e, const struct cmd *c)
 		e->gain_db[c->a] = c->f;
 		set_route_targets(e);
 		break;
+	case CMD_GAIN_WITH_CHAIN: {
+		struct glide *g = &e->glide[c->a];
+		float t;
+
+		e->gain_db[c->a] = c->f;
+		t = route_target(e, c->a);
+		if (!e->match || (t == route_final(e, c->a) && c->f1 == 0.0f))
+			break;
+		/* heard where the parameters posted before it are: the after
+		 * route once the chain's next input frame comes out, the
+		 * others a latency from now */
+		g->in_db = g->pend ? g->in_db + c->f1 : c->f1;
+		g->pend = true;
+		g->target = t;
+		g->tau_ms = c->f2;
+		g->at = c->a == AUDIO_ROUTE_AFTER ? e->fed : e->frame + e->latency;
+		break;
+	}
 	case CMD_DEVSIM:
 		if (audio_ring_write_available(&e->trash_ring) < 2)
 			return false;
@@ -807,6 +1005,12 @@ static int64_t drain(struct audio_engine *e, int64_t now)
 
 /* ---- the block ---- */
 
+static void glides_finish(struct audio_engine *e)
+{
+	for (int r = 0; r < AUDIO_ROUTES; r++)
+		glide_finish(e, r);
+}
+
 /* Stereo output of route `slot` for n frames into (ol, or): the mix from
  * the chain (wet) and its play reader (dry), a reference from the
  * timeline + its offset (sync) or its own reader (independent). */
@@ -819,8 +1023,8 @@ static void source_out(struct audio_engine *e, int slot, float *ol, float *or_, 
 			reader_fill(e, e->play, loop_of(e, 0), e->clips[0], 0, e->dry[0], e->dry[1], n);
 		for (int k = 0; k < n; k++) {
 			float b = ramp_at(&e->bypass_mix, k);
-			float ga = ramp_at(&e->route[AUDIO_ROUTE_AFTER], k) * (1.0f - b);
-			float gb = ramp_at(&e->route[AUDIO_ROUTE_BEFORE], k) * b;
+			float ga = route_at(e, AUDIO_ROUTE_AFTER, k) * (1.0f - b);
+			float gb = route_at(e, AUDIO_ROUTE_BEFORE, k) * b;
 
 			ol[k] = e->wet[0][k] * ga;
 			or_[k] = e->wet[1][k] * ga;
@@ -836,7 +1040,7 @@ static void source_out(struct audio_engine *e, int slot, float *ol, float *or_, 
 	else
 		reader_fill(e, e->play, &e->loop, e->clips[slot], e->offset[slot], ol, or_, n);
 	for (int k = 0; k < n; k++) {
-		float g = ramp_at(&e->route[slot], k);
+		float g = route_at(e, slot, k);
 
 		ol[k] *= g;
 		or_[k] *= g;
@@ -968,6 +1172,7 @@ static void platform_limit(struct audio_engine *e, float *out, int n)
 static void sub_block(struct audio_engine *e, float *out, int n, float *gr)
 {
 	if (idle(e) && !e->jump_pending) {
+		glides_finish(e);
 		memset(out, 0, sizeof(float) * 2 * (size_t)n);
 		return;
 	}
@@ -976,6 +1181,7 @@ static void sub_block(struct audio_engine *e, float *out, int n, float *gr)
 	if (!e->primed)
 		prime(e, e->play);
 	if (idle(e)) {
+		glides_finish(e);
 		memset(out, 0, sizeof(float) * 2 * (size_t)n);
 		return;
 	}
@@ -984,7 +1190,11 @@ static void sub_block(struct audio_engine *e, float *out, int n, float *gr)
 	 * independent mode, only while the mix is heard: it stands still
 	 * with the mix's playhead) */
 	if (e->clips[0] && (!independent(e) || audible(e, 0))) {
+		int64_t heard = e->fed - (int64_t)e->latency;
+
 		chain_feed(e, n);
+		if (e->glide[AUDIO_ROUTE_AFTER].pend || e->glide[AUDIO_ROUTE_AFTER].run)
+			glide_fill(e, AUDIO_ROUTE_AFTER, heard, n, audible(e, 0));
 		if (e->limiter >= 0) {
 			float g = chain_gain_reduction_db(e->chain, (unsigned)e->limiter);
 			if (g > *gr)
@@ -1007,6 +1217,19 @@ static void sub_block(struct audio_engine *e, float *out, int n, float *gr)
 		memset(e->wet[1], 0, sizeof(float) * (size_t)n);
 	}
 
+	/* the after route's glide holds while the chain stands still */
+	if (!e->gfill[AUDIO_ROUTE_AFTER] &&
+	    (e->glide[AUDIO_ROUTE_AFTER].pend || e->glide[AUDIO_ROUTE_AFTER].run)) {
+		for (int k = 0; k < n; k++)
+			e->gval[AUDIO_ROUTE_AFTER][k] = e->glide[AUDIO_ROUTE_AFTER].run ?
+				e->glide[AUDIO_ROUTE_AFTER].last :
+				ramp_at(&e->route[AUDIO_ROUTE_AFTER], k);
+		e->gfill[AUDIO_ROUTE_AFTER] = true;
+	}
+	for (int r = 1; r < AUDIO_ROUTES; r++)
+		if (e->glide[r].pend || e->glide[r].run)
+			glide_fill(e, r, e->frame, n,
+				   audible(e, r == AUDIO_ROUTE_BEFORE ? 0 : r));
 	source_out(e, e->cur, e->a[0], e->a[1], n);
 	if (e->xfade > 0)
 		source_out(e, e->prev, e->b[0], e->b[1], n);
@@ -1089,9 +1312,11 @@ static void sub_block(struct audio_engine *e, float *out, int n, float *gr)
 	ramp_advance(&e->run_gain, n);
 	ramp_advance(&e->jump_gain, n);
 	ramp_advance(&e->bypass_mix, n);
-	for (int r = 0; r < AUDIO_ROUTES; r++)
+	for (int r = 0; r < AUDIO_ROUTES; r++) {
 		if (e->route[r].left)
 			ramp_advance(&e->route[r], n);
+		e->gfill[r] = false;
+	}
 
 	/* end of the timeline without a loop: stop; in independent mode the
 	 * end of the source's own clip, and one still fading out fades with
@@ -1461,6 +1686,22 @@ int audio_engine_set_gain(struct audio_engine *e, int route, float gain_db)
 	int err;
 
 	if (route < 0 || route >= AUDIO_ROUTES || !isfinite(gain_db))
+		return AUDIO_ENGINE_ERROR_ARG;
+	err = post(e, &c);
+	if (!err)
+		e->ctl_gain_db[route] = gain_db;
+	return err;
+}
+
+int audio_engine_set_gain_with_chain(struct audio_engine *e, int route, float gain_db,
+				     float input_db, float tau_ms)
+{
+	struct cmd c = { .type = CMD_GAIN_WITH_CHAIN, .a = route, .f = gain_db, .f1 = input_db,
+			 .f2 = tau_ms };
+	int err;
+
+	if (route < 0 || route >= AUDIO_ROUTES || !isfinite(gain_db) || !isfinite(input_db) ||
+	    !(tau_ms > 0.0f && tau_ms <= 1000.0f))
 		return AUDIO_ENGINE_ERROR_ARG;
 	err = post(e, &c);
 	if (!err)

@@ -119,6 +119,30 @@ int audio_engine_set_road_noise(struct audio_engine *e, float noise_db);
 int audio_engine_set_loop(struct audio_engine *e, double in_s, double out_s, bool on);
 int audio_engine_set_param(struct audio_engine *e, unsigned idx, float value);
 int audio_engine_set_gain(struct audio_engine *e, int route, float gain_db);
+/* As set_gain, for a gain that goes with chain parameters posted just
+ * before it, in the same batch: the match gain that keeps a snapshot
+ * recall at the loudness it was heard at.  A plain gain change ramps at
+ * once, while the chain takes its parameters `latency` frames ahead of what
+ * is heard and glides them; this one waits until they are heard (the after
+ * route: until the chain's output carries them, so it stands still with
+ * the chain in independent mode; the other routes: `latency` frames of
+ * output) and glides with them, in two parts:
+ *   input_db: the part of the change (dB) that undoes a change of the
+ *     chain's input gain posted with it (for the after route, minus that
+ *     change; 0 for the others); it glides as that gain does (the
+ *     reciprocal of its linear factor on the same one pole, 10 ms, per
+ *     32-frame sub-block), so the two cancel sample for sample;
+ *   the rest (what the other parameters changed): in dB on one pole of
+ *     tau_ms (0 < tau_ms <= 1000), the time constant of those parameters'
+ *     glides (chain/smooth.h; 10 or 20 ms).
+ * While nothing is heard, or when the chain is reset (seek, loop jump), it
+ * lands at once; a plain set_gain or set_match that changes the route's
+ * gain takes over from where the glide has got to.  Another one for the
+ * same route before the first is heard replaces it (its input parts add
+ * up); one while it glides retargets it from where it is.
+ * 0, _ARG or _FULL. */
+int audio_engine_set_gain_with_chain(struct audio_engine *e, int route, float gain_db,
+				     float input_db, float tau_ms);
 /* ---- playheads (issue 4) ----
  * Sync (the default): one timeline, the mix's; reference slot n plays
  * frame (timeline position + its offset) of its clip, silence where that

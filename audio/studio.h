@@ -319,11 +319,20 @@ void audio_studio_analysis(struct audio_studio *st, int route, struct audio_rout
 #define AUDIO_STUDIO_PREMEASURE_MAX 8
 int audio_studio_premeasure(struct audio_studio *st, const struct chain_settings *s);
 bool audio_studio_is_measured(struct audio_studio *st, const struct chain_settings *s);
+/* The integrated loudness of the processed mix with these settings, when
+ * measured: true and *lufs, else false (not measured yet, or silent). */
+bool audio_studio_measured_lufs(struct audio_studio *st, const struct chain_settings *s,
+				double *lufs);
 /* The mix as decoded at the session rate (NULL before it is loaded); stays
  * valid until audio_studio_free(). */
 const struct audio_clip *audio_studio_mix_clip(const struct audio_studio *st);
 /* Replace every chain parameter at once (snapshot recall, undo, session
- * open), smoothed like set_param.  0 or _BUSY. */
+ * open), smoothed like set_param.  0 or _BUSY.  When the new settings were
+ * measured before (premeasure), the match gains for them, trims included,
+ * go out at once after the parameters, to land where the parameters are
+ * heard and glide with them (audio_engine_set_gain_with_chain): set the
+ * trims that go with the change before calling this.  set_param does the
+ * same when its result was measured before. */
 int audio_studio_set_settings(struct audio_studio *st, const struct chain_settings *s);
 
 /* Counters for tests and the status line: the control thread's side of

@@ -25,6 +25,17 @@
  *     MODE "riding": as "match": the two sources are steady over their
  *     segments, so their short-term loudness (riding's measure) is their
  *     integrated loudness there.
+ *     MODE "transient=B": a loudness-matched change heard without a
+ *     level bump (a snapshot recall: FIRST and SECOND are the two
+ *     snapshots' renders): the two segments within 0.1 LU as "match",
+ *     and across the change, in short windows (TRANSIENT_WIN_MS, every
+ *     TRANSIENT_HOP_MS, from TRANSIENT_PRE_MS before SWITCH_S to
+ *     TRANSIENT_POST_MS after), the capture's energy stays between that
+ *     of FIRST at the first segment's gain and SECOND at the second's
+ *     (same frames), within B dB.  Comparing with the same frames of the
+ *     renders cancels the signal's own fluctuation in a short window;
+ *     what is left is the gain heard.  No switch is looked for (for a
+ *     gain-only change the capture keeps following FIRST).
  *
  *   e2e_check --gen-step OUT.wav RATE SECONDS FREQ DB1 STEP_S DB2
  *
@@ -124,6 +135,81 @@ static double max_step(const float *x, long from, long to)
 	return m;
 }
 
+#define TRANSIENT_WIN_MS 5.0
+#define TRANSIENT_HOP_MS 1.0
+#define TRANSIENT_PRE_MS 100.0
+#define TRANSIENT_POST_MS 400.0
+
+/* Energy of both channels of x over frames [from, from + n). */
+static double energy(const float *x, long from, long n)
+{
+	double e = 0;
+
+	for (long i = from; i < from + n; i++)
+		e += (double)x[2 * i] * x[2 * i] + (double)x[2 * i + 1] * x[2 * i + 1];
+	return e;
+}
+
+/* Least-squares gain of cap (from the play start) against x over
+ * frames [from, to). */
+static double fit_gain(const float *cap, const float *x, long from, long to)
+{
+	double num = 0, den = 0;
+
+	for (long k = from; k < to; k++)
+		for (int c = 0; c < 2; c++) {
+			num += (double)cap[2 * k + c] * x[2 * k + c];
+			den += (double)x[2 * k + c] * x[2 * k + c];
+		}
+	return den > 0 ? num / den : 0;
+}
+
+/* The "transient" check: cap (from the play start) heard at g1 · a
+ * before the change and g2 · b after it (g2 fitted on the second segment
+ * from `half` on).  Window by window, the matched level of either is a
+ * bound: the capture must stay between them, within `bound` dB. */
+static void transient(const float *cap, const float *a, const float *b, double g1, double rate,
+		      long s_frame, long e_frame, long half, double bound)
+{
+	long win = lround(TRANSIENT_WIN_MS * 1e-3 * rate), hop = lround(TRANSIENT_HOP_MS * 1e-3 * rate);
+	long from = s_frame - lround(TRANSIENT_PRE_MS * 1e-3 * rate);
+	long to = s_frame + lround(TRANSIENT_POST_MS * 1e-3 * rate);
+	double g2 = fit_gain(cap, b, s_frame + half, e_frame);
+	double up = -HUGE_VAL, down = -HUGE_VAL, rms_max = -HUGE_VAL, rms_min = HUGE_VAL;
+	long at_up = 0, at_down = 0;
+
+	for (long w = from; w + win <= to; w += hop) {
+		double ec = energy(cap, w, win);
+		double e1 = g1 * g1 * energy(a, w, win), e2 = g2 * g2 * energy(b, w, win);
+		/* above the louder of the two, below the softer (dB) */
+		double over = 10 * log10(ec / fmax(e1, e2)), under = 10 * log10(fmin(e1, e2) / ec);
+		/* plain 5 ms RMS of the capture, dBFS (a meter's view) */
+		double rms = 10 * log10(ec / (2.0 * (double)win));
+
+		if (over > up) {
+			up = over;
+			at_up = w + win / 2 - s_frame;
+		}
+		if (under > down) {
+			down = under;
+			at_down = w + win / 2 - s_frame;
+		}
+		rms_max = fmax(rms_max, rms);
+		rms_min = fmin(rms_min, rms);
+	}
+	printf("gains: first segment %.6f on FIRST, second %.6f on SECOND\n", g1, g2);
+	printf("level across the change (%.0f ms windows): at most %+.4f dB over the louder of "
+	       "the two matched levels (at %+.1f ms), %+.4f dB under the softer (at %+.1f ms)\n",
+	       TRANSIENT_WIN_MS, up, 1e3 * (double)at_up / rate, down,
+	       1e3 * (double)at_down / rate);
+	printf("plain %.0f ms RMS of the capture there: %.2f … %.2f dBFS\n", TRANSIENT_WIN_MS,
+	       rms_min, rms_max);
+	check(up <= bound, "level rise across the change beyond the matched levels (dB)", up, 0,
+	      bound);
+	check(down <= bound, "level dip across the change beyond the matched levels (dB)", down, 0,
+	      bound);
+}
+
 static int gen_step(int argc, char **argv)
 {
 	SF_INFO info;
@@ -170,7 +256,7 @@ int main(int argc, char **argv)
 	long buffer, xf, s_frame, e_frame, half;
 	float *cap, *a, *b;
 	int match;
-	double trim = 0;
+	double trim = 0, tbound = -1;
 
 	if (argc > 1 && !strcmp(argv[1], "--gen-step"))
 		return gen_step(argc, argv);
@@ -192,6 +278,10 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(argv[8], "riding"))
 		match = 1;
+	if (!strncmp(argv[8], "transient=", 10)) {
+		match = 1;
+		tbound = atof(argv[8] + 10);
+	}
 	if (!strcmp(argv[8], "simmatch")) {
 		/* through a playback system: only the loudness of the two
 		 * segments is compared (the output is not the files' samples) */
@@ -273,8 +363,12 @@ int main(int argc, char **argv)
 	}
 	printf("switch asked at %ld, heard from %ld (buffer %ld, crossfade %ld)\n", s_frame, sw,
 	       buffer, xf);
-	check(sw >= s_frame && sw <= s_frame + buffer + xf, "switch within a buffer plus the crossfade (frames late)",
-	      (double)(sw - s_frame), 0, (double)(buffer + xf));
+	if (tbound >= 0)
+		transient(cap + 2 * p, a, b, g1, rate, s_frame, e_frame, half, tbound);
+	else
+		check(sw >= s_frame && sw <= s_frame + buffer + xf,
+		      "switch within a buffer plus the crossfade (frames late)",
+		      (double)(sw - s_frame), 0, (double)(buffer + xf));
 	{
 		long from = s_frame - 50, to = s_frame + buffer + 2 * xf;
 		/* equal-power gains sum to at most sqrt(2); the reference's

@@ -22,6 +22,9 @@
 
 #define RATE 48000.0
 #define XF 480  /* AUDIO_ENGINE_XFADE_MS at 48 kHz */
+/* what a gain and the glide that undoes it may differ by (see
+ * test_gain_with_chain) */
+#define CANCEL_TOL (0.1 * 1e-4 / 0.5 + 1e-6)
 
 static struct audio_clip *sine_clip(const char *name, double f, double amp, double seconds)
 {
@@ -67,6 +70,251 @@ static int64_t rendered(struct audio_engine *e)
 
 	audio_engine_snapshot(e, &s);
 	return s.rendered;
+}
+
+/* Largest |out[k] - x[p + k]| over k in [from, to), both channels. */
+static double max_diff(const float *out, const struct audio_clip *x, int64_t p, size_t from,
+		       size_t to)
+{
+	double m = 0;
+
+	for (size_t k = from; k < to; k++)
+		for (int c = 0; c < 2; c++)
+			m = fmax(m, fabs((double)out[2 * k + c] - x->data[2 * (p + (int64_t)k) + c]));
+	return m;
+}
+
+/* Largest (sign 1) or smallest (sign -1) level of out over x[p + k], dB,
+ * in 5 ms windows (240 frames) every 1 ms. */
+static double window_db(const float *out, const struct audio_clip *x, int64_t p, size_t n,
+			int sign)
+{
+	double m = -HUGE_VAL;
+
+	for (size_t w = 0; w + 240 <= n; w += 48) {
+		double eo = 0, ex = 0;
+
+		for (size_t k = w; k < w + 240; k++)
+			for (int c = 0; c < 2; c++) {
+				double xv = x->data[2 * (p + (int64_t)k) + c];
+
+				eo += (double)out[2 * k + c] * out[2 * k + c];
+				ex += xv * xv;
+			}
+		m = fmax(m, sign * 10 * log10(eo / ex));
+	}
+	return sign * m;
+}
+
+static double max_window_db(const float *out, const struct audio_clip *x, int64_t p, size_t n)
+{
+	return window_db(out, x, p, n, 1);
+}
+
+static double min_window_db(const float *out, const struct audio_clip *x, int64_t p, size_t n)
+{
+	return window_db(out, x, p, n, -1);
+}
+
+/* A match gain that goes with chain parameters (a snapshot recall):
+ * an input-gain change and the gain that undoes it, posted together at an
+ * odd frame (the chain's sub-block grid and the block boundaries fall
+ * elsewhere), must leave what is heard unchanged sample for sample — the
+ * chain glides the gain a latency later than it is posted; a plain gain
+ * ramp at once swells by nearly the whole change.  The bound: the chain
+ * lands its gain on the target once within 1e-4 of it (chain/gain.c
+ * GAIN_SNAP), the glide a little later (1e-5 of its own), so for a few
+ * sub-blocks they may differ by 1e-4 / 0.5 of the gain (-6 dB = 0.5):
+ * 0.1 · 2e-4 = 2e-5 on the 0.1 sine (0.0017 dB), plus the engine's own
+ * "equals its input" 1e-6. */
+static void test_gain_with_chain(const struct chain_settings *cs)
+{
+	static const unsigned blocks[] = { 256, 37 };
+	static const int64_t offs[] = { 1000, 1013 };
+	unsigned gidx = (unsigned)chain_param_find("gain.gain_db");
+
+	for (int i = 0; i < 2; i++) {
+		struct audio_engine_snapshot s;
+		struct audio_clip *mix = sine_clip("mix", 1000.0, 0.1, 6.0);
+		struct audio_engine *e;
+		float *out;
+		int64_t p, first = -1;
+		int err;
+		unsigned lat;
+		double slope = 2 * M_PI * 1000 * 0.1 / RATE;
+
+		e = audio_engine_new(RATE, cs, &err);
+		ASSERT_TRUE("engine", e != NULL);
+		if (!e)
+			return;
+		audio_engine_set_clip(e, 0, mix);
+		audio_engine_play(e, true);
+		free(run(e, 4800, blocks[i]));
+
+		/* -6 dB in the chain, +6 dB on the route, and back */
+		for (int back = 0; back < 2; back++) {
+			audio_engine_snapshot(e, &s);
+			p = s.position;
+			audio_engine_schedule_at(e, s.rendered + offs[i]);
+			audio_engine_set_param(e, gidx, back ? 0.0f : -6.0f);
+			audio_engine_set_gain_with_chain(e, AUDIO_ROUTE_AFTER, back ? 0.0f : 6.0f,
+							 back ? -6.0f : 6.0f, 10.0f);
+			audio_engine_schedule_at(e, 0);
+			out = run(e, 9600, blocks[i]);
+			ASSERT_LE(back ? "input gain back to 0 dB with its match gain: heard unchanged" :
+					 "input gain -6 dB with a +6 dB match gain: heard unchanged",
+				  max_diff(out, mix, p, 0, 9600), CANCEL_TOL);
+			free(out);
+		}
+
+		/* the control: the same with a plain gain swells */
+		audio_engine_snapshot(e, &s);
+		p = s.position;
+		audio_engine_schedule_at(e, s.rendered + offs[i]);
+		audio_engine_set_param(e, gidx, -6.0f);
+		audio_engine_set_gain(e, AUDIO_ROUTE_AFTER, 6.0f);
+		audio_engine_schedule_at(e, 0);
+		out = run(e, 9600, blocks[i]);
+		ASSERT_GE("control: a plain gain ramp with it swells (dB)",
+			  max_window_db(out, mix, p, 9600), 3.0);
+		free(out);
+
+		/* alone, it is heard a latency after it is posted, gliding
+		 * without a step to its target */
+		audio_engine_snapshot(e, &s);
+		p = s.position;
+		lat = s.latency;
+		audio_engine_schedule_at(e, s.rendered + offs[i]);
+		audio_engine_set_gain_with_chain(e, AUDIO_ROUTE_AFTER, 0.0f, 0.0f, 10.0f);
+		audio_engine_schedule_at(e, 0);
+		out = run(e, 9600, blocks[i]);
+		for (size_t k = 0; k < 9600 && first < 0; k++)
+			if (fabs((double)out[2 * k] - mix->data[2 * (p + (int64_t)k)]) > 1e-6)
+				first = (int64_t)k;
+		ASSERT_TRUE("heard from the latency on, within a sub-block",
+			    first >= offs[i] + lat && first <= offs[i] + lat + 32);
+		/* the gain's own slope is at most 0.1 · (1 - 0.5) / 480 a frame */
+		ASSERT_LE("glides without a step", max_step(out, 0, 9600), slope + 0.1 / XF + 1e-6);
+		ASSERT_CLOSE("lands on its target", 0.1 * db_to_lin(-6.0),
+			     measure_sine_amp(out + 2 * 7200, 2400, 2, RATE, 1000.0), 1e-4);
+		free(out);
+
+		/* matching off in the middle of one: from where it got to */
+		audio_engine_schedule_at(e, rendered(e) + offs[i]);
+		audio_engine_set_gain_with_chain(e, AUDIO_ROUTE_AFTER, -12.0f, 0.0f, 20.0f);
+		audio_engine_schedule_at(e, rendered(e) + offs[i] + lat + 200);
+		audio_engine_set_match(e, false);
+		audio_engine_schedule_at(e, 0);
+		out = run(e, 9600, blocks[i]);
+		ASSERT_LE("match off during a glide: no step", max_step(out, 0, 9600),
+			  slope + 0.1 / XF + 1e-6);
+		ASSERT_CLOSE("… and unity after it (the chain's -6 dB)", 0.1 * db_to_lin(-6.0),
+			     measure_sine_amp(out + 2 * 7200, 2400, 2, RATE, 1000.0), 1e-4);
+		free(out);
+		audio_engine_set_match(e, true);
+		audio_engine_set_gain(e, AUDIO_ROUTE_AFTER, 0.0f);
+		free(run(e, 4800, blocks[i]));
+		audio_engine_free(&e);
+	}
+
+	/* the rest of a change (here an EQ gain: a high shelf at 1 kHz, +6 dB,
+	 * heard on a 10 kHz sine as nearly its whole gain) glides in dB with
+	 * the time constant given: the EQ's own 20 ms keeps the 5 ms level
+	 * within 0.1 dB (the matching tolerance, DESIGN.md) of unchanged;
+	 * the input gain's 10 ms would dip by about a quarter of the change */
+	{
+		static const float taus[] = { 20.0f, 10.0f };
+		struct chain_settings sh = *cs;
+		unsigned eqg = (unsigned)chain_param_find("eq.7.gain_db");
+		struct audio_clip *tone = sine_clip("tone", 10000.0, 0.05, 6.0);
+		double delta = 0;
+
+		chain_settings_assign(&sh, "eq.7.on=1", NULL, 0);
+		chain_settings_assign(&sh, "eq.7.type=2", NULL, 0);
+		chain_settings_assign(&sh, "eq.7.freq_hz=1000", NULL, 0);
+		for (int t = 0; t < 3; t++) {
+			struct audio_engine_snapshot s;
+			struct audio_engine *e;
+			float *out;
+			int64_t p;
+			int err;
+			double dev_up, dev_down;
+
+			e = audio_engine_new(RATE, &sh, &err);
+			ASSERT_TRUE("engine", e != NULL);
+			if (!e)
+				return;
+			audio_engine_set_clip(e, 0, audio_clip_from_frames("tone", tone->data,
+									   tone->frames, RATE));
+			audio_engine_play(e, true);
+			free(run(e, 4800, 256));
+			audio_engine_snapshot(e, &s);
+			p = s.position;
+			audio_engine_schedule_at(e, s.rendered + 1013);
+			audio_engine_set_param(e, eqg, 6.0f);
+			if (t > 0)
+				audio_engine_set_gain_with_chain(e, AUDIO_ROUTE_AFTER, (float)-delta,
+								 0.0f, taus[t - 1]);
+			audio_engine_schedule_at(e, 0);
+			out = run(e, 24000, 256);
+			if (t == 0) {
+				/* the change itself, without a match gain */
+				delta = lin_to_db(measure_sine_amp(out + 2 * 19200, 4800, 2, RATE,
+								   10000.0) / 0.05);
+				ASSERT_CLOSE("the shelf raises the 10 kHz tone by about its gain",
+					     6.0, delta, 0.5);
+			} else {
+				dev_up = max_window_db(out, tone, p, 24000);
+				dev_down = -min_window_db(out, tone, p, 24000);
+				printf("EQ +%.2f dB with a match gain gliding at %.0f ms: "
+				       "%+.4f / -%.4f dB\n", delta, taus[t - 1], dev_up, dev_down);
+				if (t == 1)
+					ASSERT_LE("EQ gain with its match gain at 20 ms: level held (dB)",
+						  fmax(dev_up, dev_down), 0.1);
+				else
+					ASSERT_GE("control: at 10 ms the level dips (dB)", dev_down,
+						  0.25 * delta - 0.5);
+			}
+			free(out);
+			audio_engine_free(&e);
+		}
+		audio_clip_free(&tone);
+	}
+
+	/* independent playheads: recalled while a reference plays, the
+	 * chain stands still with the mix and so does the gain that goes
+	 * with it; back on the mix, heard unchanged */
+	{
+		struct audio_engine_snapshot s;
+		struct audio_clip *mix = sine_clip("mix", 1000.0, 0.1, 6.0);
+		struct audio_engine *e;
+		float *out;
+		int64_t p;
+		int err;
+
+		e = audio_engine_new(RATE, cs, &err);
+		ASSERT_TRUE("engine", e != NULL);
+		if (!e)
+			return;
+		audio_engine_set_clip(e, 0, mix);
+		audio_engine_set_clip(e, 1, sine_clip("ref", 500.0, 0.1, 6.0));
+		audio_engine_set_playhead(e, AUDIO_PLAYHEAD_INDEPENDENT);
+		audio_engine_play(e, true);
+		free(run(e, 4800, 256));
+		audio_engine_set_source(e, 1);
+		free(run(e, 4800, 256));
+		audio_engine_set_param(e, gidx, -6.0f);
+		audio_engine_set_gain_with_chain(e, AUDIO_ROUTE_AFTER, 6.0f, 6.0f, 10.0f);
+		free(run(e, 9600, 256));
+		audio_engine_snapshot(e, &s);
+		p = s.slot_position[0];
+		audio_engine_set_source(e, 0);
+		out = run(e, 9600, 256);
+		ASSERT_LE("independent: back on the mix after a recall, heard unchanged",
+			  max_diff(out, mix, p, XF, 9600), CANCEL_TOL);
+		free(out);
+		audio_engine_free(&e);
+	}
 }
 
 int main(void)
@@ -412,5 +660,7 @@ int main(void)
 	ASSERT_CLOSE("silent past the end", 0.0, fabs(out[2 * (3 * 48000 - 1)]), 0);
 	free(out);
 	audio_engine_free(&e);
+
+	test_gain_with_chain(&cs);
 	return test_done();
 }

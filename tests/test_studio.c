@@ -245,11 +245,29 @@ static void test_cache(void)
 	ASSERT_TRUE("premeasure settles", settle(st));
 	ASSERT_TRUE("measured", audio_studio_is_measured(st, &b));
 	audio_studio_stats(st, &s0);
+	/* a trim set just before (as a snapshot recall shifts them) */
+	ASSERT_INT("trim", 0, audio_studio_set_trim(st, AUDIO_ROUTE_AFTER, -2.5));
 	ASSERT_INT("set_settings", 0, audio_studio_set_settings(st, &b));
 	/* no poll in between: the cache answers at once */
 	audio_studio_match(st, &m);
 	audio_studio_stats(st, &s1);
 	ASSERT_INT("one cache hit", (long long)s0.cache_hits + 1, (long long)s1.cache_hits);
+	{
+		/* and the gains that match it went out with the parameters,
+		 * the trim included (no poll: the same batch) */
+		struct audio_engine_snapshot es;
+		double lufs = 0;
+
+		audio_engine_snapshot(audio_studio_engine(st), &es);
+		ASSERT_CLOSE("match gain sent with the settings", m.gain_db[AUDIO_ROUTE_AFTER],
+			     es.gain_db[AUDIO_ROUTE_AFTER], 1e-6);
+		ASSERT_CLOSE("the trim is in it", m.result.target_lufs - m.after.integrated_lufs - 2.5,
+			     m.gain_db[AUDIO_ROUTE_AFTER], 1e-6);
+		ASSERT_TRUE("measured loudness of the settings",
+			    audio_studio_measured_lufs(st, &b, &lufs));
+		ASSERT_CLOSE("… is the cached one", m.after.integrated_lufs, lufs, 0);
+		audio_studio_set_trim(st, AUDIO_ROUTE_AFTER, 0.0);
+	}
 	ASSERT_TRUE("after measured at once", m.after_measured && !m.after_pending);
 	ASSERT_CLOSE("after is the +3 dB setting's", m0.after.integrated_lufs + 3.0,
 		      m.after.integrated_lufs, 0.02);

@@ -265,26 +265,49 @@ static bool desk_after_lufs(struct tui_desk *d, double *lufs)
 	return true;
 }
 
+/* The first snapshot recalled (and measured) sets the anchor. */
+static void desk_anchor(struct tui_desk *d, double lufs)
+{
+	if (!d->anchored) {
+		d->anchored = true;
+		d->anchor_lufs = lufs + d->offset_db;
+	}
+}
+
 int tui_desk_recall(struct tui_desk *d, int i, double t)
 {
-	double lufs;
+	double lufs, was = d->offset_db;
 	int err;
 
 	if (i < 0 || i >= TUI_SNAPSHOTS || !d->snaps.used[i])
 		return 1;
-	if (!audio_studio_is_measured(d->st, &d->snaps.s[i]))
-		audio_studio_premeasure(d->st, &d->snaps.s[i]);
+	if (audio_studio_measured_lufs(d->st, &d->snaps.s[i], &lufs)) {
+		/* Measured (the usual case: snapshots are measured when
+		 * stored): the trims first, then the settings; the studio
+		 * sends the parameters and, behind them in the same batch,
+		 * the match gains with these trims, which the engine lands
+		 * where the parameters are heard and glides as the chain's
+		 * gain does — heard at the anchor's level throughout, with
+		 * no swell while the chain catches up. */
+		desk_anchor(d, lufs);
+		desk_set_offset(d, d->anchor_lufs - lufs);
+		err = tui_desk_set_settings(d, &d->snaps.s[i], t);
+		if (err) {
+			desk_set_offset(d, was);
+			return err;
+		}
+		d->snaps.active = i;
+		return 0;
+	}
+	audio_studio_premeasure(d->st, &d->snaps.s[i]);
 	err = tui_desk_set_settings(d, &d->snaps.s[i], t);
 	if (err)
 		return err;
 	d->snaps.active = i;
-	/* heard at the anchor's loudness: the same control-thread moment as
-	 * the settings, so the engine takes both at the same block */
+	/* not measured yet: matched (with a plain gain ramp) once the
+	 * measurement is in, if it is already at the next poll */
 	if (desk_after_lufs(d, &lufs)) {
-		if (!d->anchored) {
-			d->anchored = true;
-			d->anchor_lufs = lufs + d->offset_db;
-		}
+		desk_anchor(d, lufs);
 		desk_set_offset(d, d->anchor_lufs - lufs);
 	}
 	return 0;

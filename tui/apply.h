@@ -24,7 +24,12 @@
  * same offset, anchor - the snapshot's loudness, so the mix and the
  * references are heard at the anchor's level whichever snapshot plays, and
  * stay matched to each other.  The offset comes on top of the user's own
- * trims (tui_desk_user_trim() takes it back off, for saving).
+ * trims (tui_desk_user_trim() takes it back off, for saving).  The trims
+ * are set before the settings, so the studio sends the match gains right
+ * behind the parameters, in one batch; the engine lands them where the
+ * parameters are heard and glides them as the chain glides its parameters
+ * (audio_engine_set_gain_with_chain), so a recall is heard without a swell
+ * or dip of level while the chain catches up.
  *
  * For the one control thread.
  */

@@ -74,7 +74,7 @@ struct hl {
 	const char *session_path;  /* where `save` writes by default */
 	bool loop_on;
 	double loop_in, loop_out;
-	/* issue 6: undo, snapshots, open */
+	/* the desk: undo, snapshots, open */
 	struct tui_desk desk;
 	bool has_desk;
 	struct audio_studio_opts so;
@@ -136,7 +136,7 @@ static void json_str(FILE *f, const char *s)
 	fputc('"', f);
 }
 
-/* ---- issue 6: open, snapshots, undo, render ---- */
+/* ---- the desk: open, snapshots, undo, render ---- */
 
 /* Undo groups: one step per script line (lines are 10 s apart for the
  * desk, more than its coalescing window). */
@@ -145,7 +145,7 @@ static double hl_desk_time(long lineno)
 	return (double)lineno * 10.0;
 }
 
-static void hl_status_issue6(struct hl *h, FILE *f)
+static void hl_status_desk(struct hl *h, FILE *f)
 {
 	char used[TUI_SNAPSHOTS + 1];
 
@@ -254,7 +254,7 @@ static int hl_render(struct hl *h, int argc, char **argv, long lineno)
 	return 0;
 }
 
-static int hl_issue6(struct hl *h, int argc, char **argv, long lineno)
+static int hl_desk_cmd(struct hl *h, int argc, char **argv, long lineno)
 {
 	double t = hl_desk_time(lineno);
 	int a, b, err;
@@ -305,7 +305,7 @@ static int hl_issue6(struct hl *h, int argc, char **argv, long lineno)
 	return 0;
 }
 
-/* ---- referencing (issue 4) ---- */
+/* ---- referencing ---- */
 
 static bool parse_num(const char *s, double *v);
 
@@ -321,7 +321,7 @@ static int hl_slot(struct hl *h, const char *s, bool mix_ok)
 	return (int)v;
 }
 
-static int hl_issue4(struct hl *h, int argc, char **argv, long lineno)
+static int hl_refs_cmd(struct hl *h, int argc, char **argv, long lineno)
 {
 	int n = audio_studio_source_count(h->st) - 1, slot;
 	double v;
@@ -414,7 +414,7 @@ static int hl_issue4(struct hl *h, int argc, char **argv, long lineno)
 }
 
 /* The referencing state for `status`. */
-static void hl_status_issue4(struct hl *h, FILE *f)
+static void hl_status_refs(struct hl *h, FILE *f)
 {
 	struct audio_match_info m;
 	int n = audio_studio_source_count(h->st);
@@ -608,8 +608,8 @@ static void status(struct hl *h)
 	}
 	fprintf(f, "}, \"latency_frames\": %u, \"rate\": %.0f, \"xruns\": %llu, ",
 		s.latency, s.rate, (unsigned long long)s.xruns);
-	hl_status_issue6(h, f);
-	hl_status_issue4(h, f);
+	hl_status_desk(h, f);
+	hl_status_refs(h, f);
 	fprintf(f, "\"device\": ");
 	json_str(f, audio_studio_output_status(h->st));
 	fprintf(f, "}\n");
@@ -894,11 +894,11 @@ static int run_line(struct hl *h, char *line, long lineno)
 	} else if (!strcmp(argv[0], "open") || !strcmp(argv[0], "snapshot") ||
 		   !strcmp(argv[0], "undo") || !strcmp(argv[0], "redo") ||
 		   !strcmp(argv[0], "render")) {
-		return hl_issue6(h, argc, argv, lineno);
+		return hl_desk_cmd(h, argc, argv, lineno);
 	} else if (!strcmp(argv[0], "playhead") || !strcmp(argv[0], "offset") ||
 		   !strcmp(argv[0], "trim") || !strcmp(argv[0], "align") ||
 		   !strcmp(argv[0], "cue") || !strcmp(argv[0], "ref")) {
-		int r = hl_issue4(h, argc, argv, lineno);
+		int r = hl_refs_cmd(h, argc, argv, lineno);
 
 		if (r)
 			return r;

@@ -46,4 +46,18 @@ printf 'version = 1\n[mix]\npath = x.wav\n[chain]\nlimiter.ceiling_dbtp = 3\n' >
 grep -q "bad.tms:5: " "$T/err3" && ok || fail "no FILE:LINE in: $(cat "$T/err3")"
 "$TERMASTER" render --session "$T/bad.tms" -o "$T/r3.wav" 2> "$T/err4"
 [ $? = 2 ] && [ ! -e "$T/r3.wav" ] && ok || fail "render --session of a malformed session"
+# the whole malformed corpus through the command line: each one exit 2,
+# one message naming the file and its line, and no output written
+n=0
+for f in "$top_srcdir"/tests/sessions/*.tms; do
+	"$TERMASTER" render --session "$f" -o "$T/corpus.wav" 2> "$T/errc"
+	rc=$?
+	if [ $rc = 2 ] && grep -q "^termaster: $f:[0-9][0-9]*: " "$T/errc" && [ ! -e "$T/corpus.wav" ]; then
+		n=$((n + 1))
+	else
+		fail "$f: exit $rc, message: $(cat "$T/errc")"
+	fi
+done
+[ $n -ge 30 ] && ok || fail "only $n malformed sessions in the corpus"
+echo "malformed sessions refused with FILE:LINE and exit 2: $n"
 done_tests

@@ -12,9 +12,12 @@
  *        └▶ refs_analyser (the very samples written, as floats)
  *   then fsync, rename into place, fsync the folder.
  *
- * The chain runs on a thread of its own, everything after it on the
- * caller's, through a ring of blocks (run_chain_piped()); the bytes are
- * the same as with one thread.
+ * Each block's chain runs in two stages on two threads, the writer after
+ * them on the caller's, through a ring of blocks (run_chain_piped()); the
+ * bytes are the same as with one thread.  The analyser takes the true
+ * peak from chain/truepeak.c's libebur128-equivalent meter
+ * (REFS_ANALYSER_OWN_TRUE_PEAK): libebur128's reading to the last bit at
+ * a third of its cost.
  *
  * audio_render_find_gain() runs the same pipeline without the file
  * (render_pass() with no SNDFILE), so what it measures is what
@@ -151,95 +154,192 @@ static double gr_peak(struct run_stats *st)
 	return st->gr_blocks[k ? k - 1 : 0];
 }
 
-static int run_chain(const float *lr, int64_t frames, double rate,
-		     const struct chain_settings *s, audio_render_sink sink,
-		     void *user, struct run_stats *st)
-{
-	float left[AUDIO_RENDER_BLOCK], right[AUDIO_RENDER_BLOCK];
-	float out[2 * AUDIO_RENDER_BLOCK];
-	float *const buf[2] = { left, right };
+/*
+ * One run of the chain over a clip, block by block: run_chain() does each
+ * block's steps in turn, run_chain_piped() spreads them over two threads;
+ * the steps and their order per processor are the same, so are the
+ * floats.
+ *
+ * State glossary:
+ *   c          the chain, built from the settings
+ *   latency    chain_latency(): input frame i comes out at i + latency
+ *   total      frames + latency: the input's frames, then silence
+ *   lim        the limiter's index (for the statistics), or -1
+ *   split      processors 0 … split - 1 are stage 1 (cr_stage1()), the
+ *              rest stage 2 (cr_stage2()): chain_process_range()
+ */
+struct chain_run {
+	const float *lr;
+	int64_t frames, latency, total;
 	struct chain *c;
-	unsigned long csr;
-	int64_t latency, total, pos;
-	int err = 0, ret = AUDIO_RENDER_OK, lim = chain_proc_find("limiter");
+	int lim;
+	unsigned split;
+	struct run_stats *st;
+};
 
-	if (frames < 0 || !sink || (frames > 0 && !lr))
+/* Builds the chain (and st's block list).  0 or AUDIO_RENDER_ERROR_*. */
+static int cr_open(struct chain_run *cr, const float *lr, int64_t frames,
+		   double rate, const struct chain_settings *s,
+		   struct run_stats *st)
+{
+	int err = 0, split = chain_proc_find("mb");
+
+	memset(cr, 0, sizeof(*cr));
+	if (frames < 0 || (frames > 0 && !lr))
 		return AUDIO_RENDER_ERROR_CHAIN;
-	c = chain_new(rate, AUDIO_RENDER_BLOCK, s, &err);
-	if (!c)
+	cr->lr = lr;
+	cr->frames = frames;
+	cr->st = st;
+	cr->lim = chain_proc_find("limiter");
+	/* gain, EQ and compressor in stage 1: with tests/bench.c's full
+	 * chain the calling thread then works about as long as the chain
+	 * thread (which has the multiband, stereo and limiter) */
+	cr->split = split > 0 ? (unsigned)split : 0;
+	cr->c = chain_new(rate, AUDIO_RENDER_BLOCK, s, &err);
+	if (!cr->c)
 		return err == CHAIN_ERROR_NOMEM ? AUDIO_RENDER_ERROR_NOMEM
 						: AUDIO_RENDER_ERROR_CHAIN;
-	latency = chain_latency(c);
-	total = frames + latency;
-	if (st && lim >= 0) {
+	cr->latency = chain_latency(cr->c);
+	cr->total = frames + cr->latency;
+	if (st && cr->lim >= 0) {
 		st->gr_blocks = malloc(sizeof(float) *
-				       (size_t)(total / AUDIO_RENDER_BLOCK + 1));
+				       (size_t)(cr->total / AUDIO_RENDER_BLOCK + 1));
 		if (!st->gr_blocks) {
-			chain_free(&c);
+			chain_free(&cr->c);
 			return AUDIO_RENDER_ERROR_NOMEM;
 		}
 	}
-	csr = ftz_enable();
+	return 0;
+}
 
-	/*
-	 * Input frame i comes out of the chain at i + latency.  Feed the
-	 * input, then `latency` frames of silence; keep output frames from
-	 * index `latency` on.  The sink sees exactly `frames` frames.
-	 */
-	for (pos = 0; pos < total; pos += AUDIO_RENDER_BLOCK) {
-		unsigned n = (unsigned)(total - pos < AUDIO_RENDER_BLOCK ?
-					total - pos : AUDIO_RENDER_BLOCK);
-		unsigned i, skip, m;
+static void cr_close(struct chain_run *cr)
+{
+	chain_free(&cr->c);
+}
 
-		{
-			/* the input's frames, then silence */
-			unsigned in = pos >= frames ? 0 :
-				      frames - pos < n ? (unsigned)(frames - pos) : n;
+/* Blocks of the run, and the frames of the one at frame pos. */
+static int64_t cr_blocks(const struct chain_run *cr)
+{
+	return (cr->total + AUDIO_RENDER_BLOCK - 1) / AUDIO_RENDER_BLOCK;
+}
 
-			for (i = 0; i < in; i++) {
-				left[i] = lr[2 * (pos + i)];
-				right[i] = lr[2 * (pos + i) + 1];
-			}
-			for (; i < n; i++) {
-				left[i] = 0.0f;
-				right[i] = 0.0f;
-			}
-		}
-		chain_process(c, buf, n);
+static unsigned cr_len(const struct chain_run *cr, int64_t pos)
+{
+	return (unsigned)(cr->total - pos < AUDIO_RENDER_BLOCK ?
+			  cr->total - pos : AUDIO_RENDER_BLOCK);
+}
 
-		skip = pos >= latency ? 0 :
-		       (unsigned)(latency - pos < n ? latency - pos : n);
-		m = n - skip;
-		if (st && lim >= 0 && m) {
-			/* the largest reduction applied to this block's
-			 * output, weighted by that output's energy */
-			double gr = chain_gain_reduction_db(c, (unsigned)lim);
-			double e = 0;
+/* Stage 1 of the block at frame pos: the input's frames (then silence)
+ * into left/right, through processors 0 … split - 1. */
+static void cr_stage1(struct chain_run *cr, int64_t pos, float *left,
+		      float *right, unsigned n)
+{
+	float *const buf[2] = { left, right };
+	unsigned in = pos >= cr->frames ? 0 :
+		      cr->frames - pos < n ? (unsigned)(cr->frames - pos) : n;
+	unsigned i;
 
-			for (i = skip; i < n; i++)
-				e += (double)left[i] * left[i] +
-				     (double)right[i] * right[i];
-			if (gr > st->gr_max_db)
-				st->gr_max_db = gr;
-			st->gr_e_sum += e * gr;
-			st->e_sum += e;
-			if (e > RENDER_GR_GATE * 2.0 * m)
-				st->gr_blocks[st->n_blocks++] = (float)gr;
-		}
-		if (!m)
-			continue;
-		for (i = 0; i < m; i++) {
-			out[2 * i] = left[skip + i];
-			out[2 * i + 1] = right[skip + i];
-		}
-		if (sink(user, out, m)) {
+	for (i = 0; i < in; i++) {
+		left[i] = cr->lr[2 * (pos + i)];
+		right[i] = cr->lr[2 * (pos + i) + 1];
+	}
+	for (; i < n; i++) {
+		left[i] = 0.0f;
+		right[i] = 0.0f;
+	}
+	if (cr->split)
+		chain_process_range(cr->c, buf, n, 0, cr->split);
+}
+
+/* Stage 2: the other processors; returns the limiter's reduction of the
+ * block (0 without statistics). */
+static float cr_stage2(struct chain_run *cr, float *left, float *right,
+		       unsigned n)
+{
+	float *const buf[2] = { left, right };
+
+	chain_process_range(cr->c, buf, n, cr->split, chain_proc_count());
+	return cr->st && cr->lim >= 0 ?
+	       chain_gain_reduction_db(cr->c, (unsigned)cr->lim) : 0.0f;
+}
+
+/*
+ * The block at frame pos, processed, with the limiter's reduction gr:
+ * statistics, then its frames from index `latency` on, interleaved into
+ * out (AUDIO_RENDER_BLOCK frames), to the sink.  The sink sees exactly
+ * `frames` frames in all.  Returns the sink's value.
+ */
+static int cr_finish(struct chain_run *cr, int64_t pos, const float *left,
+		     const float *right, unsigned n, float gr_f, float *out,
+		     audio_render_sink sink, void *user)
+{
+	struct run_stats *st = cr->st;
+	unsigned skip = pos >= cr->latency ? 0 :
+			(unsigned)(cr->latency - pos < n ? cr->latency - pos : n);
+	unsigned m = n - skip, i;
+
+	if (st && cr->lim >= 0 && m) {
+		/* the largest reduction applied to this block's output,
+		 * weighted by that output's energy */
+		double gr = gr_f;
+		double e = 0;
+
+		for (i = skip; i < n; i++)
+			e += (double)left[i] * left[i] +
+			     (double)right[i] * right[i];
+		if (gr > st->gr_max_db)
+			st->gr_max_db = gr;
+		st->gr_e_sum += e * gr;
+		st->e_sum += e;
+		if (e > RENDER_GR_GATE * 2.0 * m)
+			st->gr_blocks[st->n_blocks++] = (float)gr;
+	}
+	if (!m)
+		return 0;
+	for (i = 0; i < m; i++) {
+		out[2 * i] = left[skip + i];
+		out[2 * i + 1] = right[skip + i];
+	}
+	return sink(user, out, m);
+}
+
+/* Every block of cr, one after the other, on this thread. */
+static int cr_run(struct chain_run *cr, audio_render_sink sink, void *user)
+{
+	float left[AUDIO_RENDER_BLOCK], right[AUDIO_RENDER_BLOCK];
+	float out[2 * AUDIO_RENDER_BLOCK];
+	unsigned long csr = ftz_enable();
+	int ret = AUDIO_RENDER_OK;
+
+	for (int64_t pos = 0; pos < cr->total; pos += AUDIO_RENDER_BLOCK) {
+		unsigned n = cr_len(cr, pos);
+		float gr;
+
+		cr_stage1(cr, pos, left, right, n);
+		gr = cr_stage2(cr, left, right, n);
+		if (cr_finish(cr, pos, left, right, n, gr, out, sink, user)) {
 			ret = AUDIO_RENDER_ERROR_CANCELLED;
 			break;
 		}
 	}
-
 	ftz_restore(csr);
-	chain_free(&c);
+	return ret;
+}
+
+static int run_chain(const float *lr, int64_t frames, double rate,
+		     const struct chain_settings *s, audio_render_sink sink,
+		     void *user, struct run_stats *st)
+{
+	struct chain_run cr;
+	int ret;
+
+	if (!sink)
+		return AUDIO_RENDER_ERROR_CHAIN;
+	ret = cr_open(&cr, lr, frames, rate, s, st);
+	if (ret)
+		return ret;
+	ret = cr_run(&cr, sink, user);
+	cr_close(&cr);
 	return ret;
 }
 
@@ -824,164 +924,206 @@ static int wr_finish(struct writer *w)
 /* ---- the chain on a second thread ---- */
 
 /*
- * render_pass() runs the chain (run_chain()) on a thread of its own and the
- * writer (conversion, guard, dither, file, loudness analysis — libebur128's
- * true peak alone costs about as much as the chain) on the calling thread,
- * so that on two cores a render takes about as long as the slower of the
- * two instead of their sum.  Between them, a ring of PIPE_SLOTS blocks:
- * the chain hands over exactly the blocks run_chain() gives its sink, in
- * order, and the writer sees the same calls it would see without the
- * thread, so the file is byte-identical (the writer runs with denormals
- * flushed, as it did inside run_chain()).  Progress and cancellation stay
- * on the caller's thread.  When no thread can be started, render_pass()
- * calls run_chain() directly, with the same result.
+ * render_pass() splits the work of each block of AUDIO_RENDER_BLOCK frames
+ * over two threads, a pipeline through a ring of PIPE_SLOTS blocks:
+ *
+ *   calling thread:  stage 1 (the input, gain, EQ: cr_stage1())  ─┐
+ *   chain thread:    stage 2 (compressor … limiter: cr_stage2()) ◀┘─┐
+ *   calling thread:  statistics, interleaving and the writer       ◀─┘
+ *                    (conversion, guard, dither, file, loudness and
+ *                    true-peak analysis: cr_finish(), wr_sink())
+ *
+ * so that on two cores a render takes about as long as the busier thread
+ * (measured with tests/bench.c's full chain: the chain thread ~0.7 s of
+ * 240 s, the calling thread about as much) instead of the sum.  The split
+ * is chain_process_range()'s: each processor sees the same blocks in the
+ * same order as in one chain_process() call, the writer the same calls in
+ * the same order as run_chain() makes, so the file is byte-identical to
+ * one thread's (both threads flush denormals, as run_chain() does).
+ * Progress and cancellation stay on the calling thread.  When no thread
+ * can be started, the blocks run one after the other (cr_run()), with the
+ * same result.
  *
  * State glossary (mu guards everything below it):
- *   buf, len    PIPE_SLOTS blocks of interleaved frames and their lengths
- *   head, tail  blocks handed over, blocks taken (counters; head - tail is
- *               the fill)
- *   done, ret   run_chain() has returned, and what
- *   stop        the writer failed: the chain's sink returns -1 from now on
- *   wait_put, wait_get  a side sleeps on cv: signal only then
+ *   buf        PIPE_SLOTS blocks, each a left and a right plane
+ *   len, gr    each slot's frames, and its limiter reduction (stage 2)
+ *   blocks     blocks of the run
+ *   filled     blocks through stage 1 (counters: block k is in slot
+ *   processed  … through stage 2           k % PIPE_SLOTS)
+ *   taken      … written
+ *   stop       the writer failed: the chain thread ends
+ *   wait_chain, wait_writer  a side sleeps on cv: signal only then
+ * filled - taken <= PIPE_SLOTS; the calling thread fills while fewer than
+ * PIPE_AHEAD blocks wait for stage 2, else writes what stage 2 has done.
+ * A side that sleeps is woken once PIPE_WAKE blocks wait for it (or the
+ * last one, or a failure): a wake-up a block cost ~6700 context switches
+ * a 240 s render.  Neither side can then sleep for good: the chain thread
+ * sleeps only with nothing filled, and while it does the calling thread
+ * can always fill or write; the calling thread sleeps only when it can do
+ * neither, i.e. with PIPE_SLOTS blocks (or the last ones) for the chain.
  */
 #define PIPE_SLOTS 32
+#define PIPE_AHEAD 8
+#define PIPE_WAKE 4
 
 struct pipe {
-	const float *lr;
-	int64_t frames;
-	double rate;
-	const struct chain_settings *s;
-	struct run_stats *st;
+	struct chain_run *cr;
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
 	float *buf;
-	size_t len[PIPE_SLOTS];
-	unsigned head, tail;
-	int done, ret, stop;
-	int wait_put, wait_get;
+	unsigned len[PIPE_SLOTS];
+	float gr[PIPE_SLOTS];
+	int64_t blocks, filled, processed, taken;
+	int stop;
+	int wait_chain, wait_writer;
 };
 
-/* run_chain()'s sink on the chain's thread: waits for a free slot. */
-static int pipe_put(void *user, const float *lr, size_t frames)
+static float *pipe_left(struct pipe *pp, int64_t k)
 {
-	struct pipe *pp = user;
-	unsigned slot;
-	int stop;
-
-	pthread_mutex_lock(&pp->mu);
-	while (!pp->stop && pp->head - pp->tail == PIPE_SLOTS) {
-		pp->wait_put = 1;
-		pthread_cond_wait(&pp->cv, &pp->mu);
-	}
-	pp->wait_put = 0;
-	stop = pp->stop;
-	pthread_mutex_unlock(&pp->mu);
-	if (stop)
-		return -1;
-	/* the slot is the producer's until head moves past it */
-	slot = pp->head % PIPE_SLOTS;
-	memcpy(pp->buf + (size_t)slot * 2 * AUDIO_RENDER_BLOCK, lr,
-	       sizeof(float) * 2 * frames);
-	pthread_mutex_lock(&pp->mu);
-	pp->len[slot] = frames;
-	pp->head++;
-	if (pp->wait_get)
-		pthread_cond_signal(&pp->cv);
-	pthread_mutex_unlock(&pp->mu);
-	return 0;
+	return pp->buf + (size_t)(k % PIPE_SLOTS) * 2 * AUDIO_RENDER_BLOCK;
 }
 
+static float *pipe_right(struct pipe *pp, int64_t k)
+{
+	return pipe_left(pp, k) + AUDIO_RENDER_BLOCK;
+}
+
+/* The chain thread: stage 2 of each block, in order. */
 static void *pipe_chain(void *user)
 {
 	struct pipe *pp = user;
-	int ret = run_chain(pp->lr, pp->frames, pp->rate, pp->s, pipe_put, pp,
-			    pp->st);
+	unsigned long csr = ftz_enable();
 
-	pthread_mutex_lock(&pp->mu);
-	pp->ret = ret;
-	pp->done = 1;
-	pthread_cond_signal(&pp->cv);
-	pthread_mutex_unlock(&pp->mu);
+	for (;;) {
+		int64_t k;
+		float gr;
+
+		pthread_mutex_lock(&pp->mu);
+		while (!pp->stop && pp->processed == pp->filled &&
+		       pp->processed < pp->blocks) {
+			pp->wait_chain = 1;
+			pthread_cond_wait(&pp->cv, &pp->mu);
+		}
+		pp->wait_chain = 0;
+		if (pp->stop || pp->processed == pp->blocks) {
+			pthread_mutex_unlock(&pp->mu);
+			break;
+		}
+		k = pp->processed;
+		pthread_mutex_unlock(&pp->mu);
+		/* the slot is this thread's until processed moves past it */
+		gr = cr_stage2(pp->cr, pipe_left(pp, k), pipe_right(pp, k),
+			       pp->len[k % PIPE_SLOTS]);
+		pthread_mutex_lock(&pp->mu);
+		pp->gr[k % PIPE_SLOTS] = gr;
+		pp->processed++;
+		if (pp->wait_writer && (pp->processed - pp->taken >= PIPE_WAKE ||
+					pp->processed == pp->blocks))
+			pthread_cond_signal(&pp->cv);
+		pthread_mutex_unlock(&pp->mu);
+	}
+	ftz_restore(csr);
 	return NULL;
 }
 
 /*
- * run_chain(lr, frames, rate, s, wr_sink, w, st) with the chain on another
- * thread; the same return value and calls of wr_sink().
+ * run_chain(lr, frames, rate, s, wr_sink, w, st) as a pipeline over two
+ * threads (above); the same return value and calls of wr_sink().
  */
 static int run_chain_piped(const float *lr, int64_t frames, double rate,
 			   const struct chain_settings *s, struct writer *w,
 			   struct run_stats *st)
 {
+	struct chain_run cr;
 	struct pipe pp;
 	pthread_t th;
 	unsigned long csr;
+	float *out;
 	int ret, failed = 0;
 
+	ret = cr_open(&cr, lr, frames, rate, s, st);
+	if (ret)
+		return ret;
 	memset(&pp, 0, sizeof(pp));
-	pp.lr = lr;
-	pp.frames = frames;
-	pp.rate = rate;
-	pp.s = s;
-	pp.st = st;
+	pp.cr = &cr;
+	pp.blocks = cr_blocks(&cr);
 	pp.buf = malloc(sizeof(float) * 2 * AUDIO_RENDER_BLOCK * PIPE_SLOTS);
-	if (!pp.buf)
-		return run_chain(lr, frames, rate, s, wr_sink, w, st);
-	if (pthread_mutex_init(&pp.mu, NULL)) {
-		free(pp.buf);
-		return run_chain(lr, frames, rate, s, wr_sink, w, st);
-	}
+	out = malloc(sizeof(float) * 2 * AUDIO_RENDER_BLOCK);
+	if (!pp.buf || !out || pp.blocks == 0)
+		goto serial;
+	if (pthread_mutex_init(&pp.mu, NULL))
+		goto serial;
 	if (pthread_cond_init(&pp.cv, NULL)) {
 		pthread_mutex_destroy(&pp.mu);
-		free(pp.buf);
-		return run_chain(lr, frames, rate, s, wr_sink, w, st);
+		goto serial;
 	}
 	if (pthread_create(&th, NULL, pipe_chain, &pp)) {
 		pthread_cond_destroy(&pp.cv);
 		pthread_mutex_destroy(&pp.mu);
-		free(pp.buf);
-		return run_chain(lr, frames, rate, s, wr_sink, w, st);
+		goto serial;
 	}
 
 	csr = ftz_enable();
-	for (;;) {
-		unsigned slot;
-		size_t n;
+	while (pp.taken < pp.blocks) {
+		int64_t k;
+		int fill;
 
 		pthread_mutex_lock(&pp.mu);
-		while (pp.head == pp.tail && !pp.done) {
-			pp.wait_get = 1;
+		for (;;) {
+			int can_take = pp.taken < pp.processed;
+			int can_fill = pp.filled < pp.blocks &&
+				       pp.filled - pp.taken < PIPE_SLOTS;
+
+			fill = can_fill && (!can_take ||
+					    pp.filled - pp.processed < PIPE_AHEAD);
+			if (can_take || can_fill)
+				break;
+			pp.wait_writer = 1;
 			pthread_cond_wait(&pp.cv, &pp.mu);
 		}
-		pp.wait_get = 0;
-		if (pp.head == pp.tail) {  /* done, and all taken */
-			pthread_mutex_unlock(&pp.mu);
-			break;
-		}
+		pp.wait_writer = 0;
+		k = fill ? pp.filled : pp.taken;
 		pthread_mutex_unlock(&pp.mu);
-		slot = pp.tail % PIPE_SLOTS;
-		n = pp.len[slot];
-		failed = wr_sink(w, pp.buf + (size_t)slot * 2 * AUDIO_RENDER_BLOCK, n) != 0;
+		if (fill) {
+			/* the slot is this thread's until filled moves past it */
+			unsigned n = cr_len(&cr, k * AUDIO_RENDER_BLOCK);
+
+			cr_stage1(&cr, k * AUDIO_RENDER_BLOCK, pipe_left(&pp, k),
+				  pipe_right(&pp, k), n);
+			pp.len[k % PIPE_SLOTS] = n;
+			pthread_mutex_lock(&pp.mu);
+			pp.filled++;
+			if (pp.wait_chain && (pp.filled - pp.processed >= PIPE_WAKE ||
+					      pp.filled == pp.blocks))
+				pthread_cond_signal(&pp.cv);
+			pthread_mutex_unlock(&pp.mu);
+			continue;
+		}
+		failed = cr_finish(&cr, k * AUDIO_RENDER_BLOCK, pipe_left(&pp, k),
+				   pipe_right(&pp, k), pp.len[k % PIPE_SLOTS],
+				   pp.gr[k % PIPE_SLOTS], out, wr_sink, w) != 0;
 		pthread_mutex_lock(&pp.mu);
-		pp.tail++;
-		if (failed)
+		pp.taken++;
+		if (failed) {
 			pp.stop = 1;
-		if (pp.wait_put || failed)
 			pthread_cond_signal(&pp.cv);
+		}
 		pthread_mutex_unlock(&pp.mu);
 		if (failed)
 			break;
 	}
 	ftz_restore(csr);
 	pthread_join(th, NULL);
-	ret = pp.ret;
-	/* run_chain() stops at the first sink that fails; here the chain
-	 * may have finished before the writer failed */
-	if (failed)
-		ret = AUDIO_RENDER_ERROR_CANCELLED;
 	pthread_cond_destroy(&pp.cv);
 	pthread_mutex_destroy(&pp.mu);
+	ret = failed ? AUDIO_RENDER_ERROR_CANCELLED : AUDIO_RENDER_OK;
+	goto out;
+serial:
+	ret = cr_run(&cr, wr_sink, w);
+out:
 	free(pp.buf);
+	free(out);
+	cr_close(&cr);
 	return ret;
 }
 

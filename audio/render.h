@@ -112,9 +112,10 @@ void audio_render_opts_default(struct audio_render_opts *o);
  * called at 0, about every 0.1 s and at 1 just before the file is put in
  * place, always on the calling thread).
  *
- * The chain runs on a second thread it starts (and joins before
- * returning), everything after it on the calling thread; the bytes are
- * the same as with one.  Not RT-safe. */
+ * The chain runs in two stages, gain to compressor on the calling thread
+ * and the rest on a second thread it starts (and joins before returning),
+ * everything after the chain on the calling thread; the bytes are the
+ * same as with one.  Not RT-safe. */
 int audio_render_file(const struct audio_clip *mix, const struct audio_render_opts *o,
 		      struct refs_loudness *measured, char *msg, size_t msg_len);
 
@@ -166,7 +167,9 @@ enum audio_render_target_status {
 struct audio_render_pass {
 	double gain_db;         /* input gain (gain.gain_db) */
 	double lufs;            /* integrated loudness, -HUGE_VAL if gated out */
-	double true_peak_dbtp;  /* libebur128, of the samples as written */
+	double true_peak_dbtp;  /* libebur128's reading (by its equivalent
+				 * meter, the same to the last bit), of the
+				 * samples as written */
 	/* The limiter's gain reduction, from chain_gain_reduction_db() after
 	 * each block of AUDIO_RENDER_BLOCK frames (the largest reduction
 	 * applied to that block's output), dB: */

@@ -459,6 +459,10 @@ struct bypass {
 	unsigned lat;
 	unsigned pos;       /* next write in delay[] */
 	float *delay[CHAIN_CHANNELS];
+	float *dry[CHAIN_CHANNELS];  /* max_frames: dry copy for fades (one
+				      * per processor, so that two ranges of
+				      * the chain may run at once:
+				      * chain_process_range()) */
 };
 
 struct chain {
@@ -468,7 +472,6 @@ struct chain {
 	unsigned ramp;                   /* frames of a bypass crossfade */
 	struct chain_proc proc[N_PROCS];
 	struct bypass byp[N_PROCS];
-	float *dry[CHAIN_CHANNELS];      /* max_frames: dry copy for fades */
 	float *prime[CHAIN_CHANNELS];    /* max_frames: priming scratch */
 	float gr_db[N_PROCS];            /* of the last chain_process() */
 	float value[CHAIN_PARAM_MAX];    /* current targets */
@@ -535,9 +538,8 @@ struct chain *chain_new(double rate, unsigned max_frames,
 	c->n_params = chain_param_count();
 	c->ramp = (unsigned)lround(rate * CHAIN_BYPASS_MS / 1000.0);
 	for (unsigned ch = 0; ch < CHAIN_CHANNELS; ch++) {
-		c->dry[ch] = calloc(max_frames, sizeof(float));
 		c->prime[ch] = calloc(max_frames, sizeof(float));
-		if (!c->dry[ch] || !c->prime[ch]) {
+		if (!c->prime[ch]) {
 			e = CHAIN_ERROR_NOMEM;
 			goto fail;
 		}
@@ -564,6 +566,13 @@ struct chain *chain_new(double rate, unsigned max_frames,
 		if (procs[p]->bypass != CHAIN_BYPASS_NONE) {
 			unsigned lat = procs[p]->latency(pr);
 
+			for (unsigned ch = 0; ch < CHAIN_CHANNELS; ch++) {
+				c->byp[p].dry[ch] = calloc(max_frames, sizeof(float));
+				if (!c->byp[p].dry[ch]) {
+					e = CHAIN_ERROR_NOMEM;
+					goto fail;
+				}
+			}
 			c->byp[p].lat = lat;
 			for (unsigned ch = 0; lat && ch < CHAIN_CHANNELS; ch++) {
 				c->byp[p].delay[ch] = calloc(lat, sizeof(float));
@@ -605,8 +614,10 @@ void chain_free(struct chain **cp)
 	for (unsigned p = 0; p < N_PROCS; p++) {
 		struct chain_proc *pr = &c->proc[p];
 
-		for (unsigned ch = 0; ch < CHAIN_CHANNELS; ch++)
+		for (unsigned ch = 0; ch < CHAIN_CHANNELS; ch++) {
 			free(c->byp[p].delay[ch]);
+			free(c->byp[p].dry[ch]);
+		}
 		if (!pr->priv)
 			continue;
 		if (pr->ops->destroy)
@@ -614,10 +625,8 @@ void chain_free(struct chain **cp)
 		free(pr->priv);
 		pr->priv = NULL;
 	}
-	for (unsigned ch = 0; ch < CHAIN_CHANNELS; ch++) {
-		free(c->dry[ch]);
+	for (unsigned ch = 0; ch < CHAIN_CHANNELS; ch++)
 		free(c->prime[ch]);
-	}
 	free(c);
 	*cp = NULL;
 }
@@ -705,7 +714,7 @@ static void run_proc(struct chain *c, unsigned p, float *const *sub, unsigned m)
 		return;
 	}
 	/* crossfading */
-	dry_path(b, sub, c->dry, m);
+	dry_path(b, sub, b->dry, m);
 	pr->ops->process(pr, sub, m);
 	for (unsigned k = 0; k < m; k++) {
 		float w;
@@ -722,7 +731,7 @@ static void run_proc(struct chain *c, unsigned p, float *const *sub, unsigned m)
 		}
 		w = (float)b->mix;
 		for (unsigned ch = 0; ch < CHAIN_CHANNELS; ch++)
-			sub[ch][k] = sub[ch][k] * w + c->dry[ch][k] * (1.0f - w);
+			sub[ch][k] = sub[ch][k] * w + b->dry[ch][k] * (1.0f - w);
 	}
 	if (b->step == 0 && b->mix <= 0.0)
 		b->running = false;
@@ -730,9 +739,17 @@ static void run_proc(struct chain *c, unsigned p, float *const *sub, unsigned m)
 
 void chain_process(struct chain *c, float *const *buf, unsigned n)
 {
+	chain_process_range(c, buf, n, 0, N_PROCS);
+}
+
+void chain_process_range(struct chain *c, float *const *buf, unsigned n,
+			 unsigned first, unsigned end)
+{
 	unsigned done = 0;
 
-	for (unsigned p = 0; p < N_PROCS; p++)
+	if (end > N_PROCS)
+		end = N_PROCS;
+	for (unsigned p = first; p < end; p++)
 		c->gr_db[p] = 0;
 	/* the contract says n <= max_frames; split anyway rather than
 	 * overrun a processor's buffers */
@@ -740,7 +757,7 @@ void chain_process(struct chain *c, float *const *buf, unsigned n)
 		unsigned m = n - done < c->max_frames ? n - done : c->max_frames;
 		float *sub[CHAIN_CHANNELS] = { buf[0] + done, buf[1] + done };
 
-		for (unsigned p = 0; p < N_PROCS; p++) {
+		for (unsigned p = first; p < end; p++) {
 			struct chain_proc *pr = &c->proc[p];
 
 			run_proc(c, p, sub, m);

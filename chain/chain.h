@@ -117,6 +117,18 @@ float chain_get_param(const struct chain *c, unsigned idx);
 /* RT-safe.  Processes n <= max_frames frames in place, buf[0] left,
  * buf[1] right. */
 void chain_process(struct chain *c, float *const *buf, unsigned n);
+/* RT-safe.  chain_process() for the processors first … end - 1 only (in
+ * chain order, indices of chain_proc_ops_at(); end <= chain_proc_count()):
+ * chain_process(c, buf, n) gives, bit for bit, what
+ * chain_process_range(c, buf, n, 0, k) and then (c, buf, n, k,
+ * chain_proc_count()) give, for any k, as each processor works through the
+ * whole block before the next starts.  chain_gain_reduction_db() then
+ * holds the range's processors' figures (the others keep theirs).  Two
+ * calls whose ranges share no processor may run at the same time on two
+ * threads (on different blocks: a pipeline, audio/render.c), as long as
+ * nothing else uses the chain meanwhile. */
+void chain_process_range(struct chain *c, float *const *buf, unsigned n,
+			 unsigned first, unsigned end);
 /* RT-safe.  Clears all signal state, keeps parameters. */
 void chain_reset(struct chain *c);
 /* Total delay in frames added by the chain (sum of processor latencies). */

@@ -125,6 +125,10 @@
 #include "chain/chain.h"
 #include "chain/truepeak.h"
 
+#ifdef __SSE2__
+#include <xmmintrin.h>
+#endif
+
 #define TP_FOLD CHAIN_TP_HALF        /* folded taps of a stage-1 point */
 #define TP_BETA 10.0                 /* Kaiser window: ~100 dB stop band */
 #define TP_FC 0.98                   /* cut-off relative to the input Nyquist */
@@ -831,9 +835,15 @@ static float channel_peak(const struct chain_truepeak *tp, unsigned c,
 /* The larger of acc and v lane by lane, ignoring NaN in v (as max3()). */
 static inline tp_vec vmax_lanes(tp_vec acc, tp_vec v)
 {
+#ifdef __SSE2__
+	/* maxps: v > acc ? v : acc exactly (the second operand on NaN and
+	 * on equal values), one instruction instead of four */
+	return _mm_max_ps(v, acc);
+#else
 	tp_ivec m = v > acc;
 
 	return (tp_vec)(((tp_ivec)v & m) | ((tp_ivec)acc & ~m));
+#endif
 }
 
 /* acc raised lane k by the four lanes of v[k] (k = 0 … 3): a transpose,
@@ -1299,6 +1309,11 @@ int chain_truepeak_set_oversample(struct chain_truepeak *tp, unsigned oversample
 unsigned chain_truepeak_oversample(const struct chain_truepeak *tp)
 {
 	return tp->os;
+}
+
+unsigned chain_truepeak_meter_delay(const struct chain_truepeak *tp)
+{
+	return tp->ebu_f > 1 ? (EBU_TAPS - 1) / 2 / tp->ebu_f : 0;
 }
 
 void chain_truepeak_process(struct chain_truepeak *tp, const float *in,

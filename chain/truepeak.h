@@ -168,6 +168,15 @@ int chain_truepeak_set_oversample(struct chain_truepeak *tp, unsigned oversample
 /* The current factor (0: meter reading only). */
 unsigned chain_truepeak_oversample(const struct chain_truepeak *tp);
 
+/* For a dual detector: libebur128's own delay, in frames: once it has
+ * been fed frame m it has computed the points of the intervals up to
+ * m - chain_truepeak_meter_delay() (24 / F: 6 at 4×, 12 at 2×; 0 when it
+ * does not interpolate, and for a detector without the meter reading).
+ * A meter that must read exactly what libebur128 reads on a stream of N
+ * frames pushes latency - delay frames of silence after it: the last
+ * interval reported is then N - 1 - delay. */
+unsigned chain_truepeak_meter_delay(const struct chain_truepeak *tp);
+
 /*
  * RT-safe.  Meter form: push `frames` interleaved frames and raise
  * peak[c] (linear, caller-initialised, `channels` entries) to the largest

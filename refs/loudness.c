@@ -26,6 +26,17 @@
  *              operations per frame).  Other rates (11025, 22050 Hz) ask
  *              libebur128 directly at each boundary.
  *   max_m/s    maxima of those readings (-HUGE_VAL until the first one).
+ *   tp         REFS_ANALYSER_OWN_TRUE_PEAK: the libebur128-equivalent
+ *              meter of chain/truepeak.c (libebur128 then runs without
+ *              EBUR128_MODE_TRUE_PEAK, whose interpolator cost as much as
+ *              everything else it does); NULL otherwise.
+ *   tp_max     the largest of its readings so far: also the threshold
+ *              below which it may skip an interval (a reading that could
+ *              exceed it is computed exactly), so that only the loudest
+ *              stretches are interpolated.
+ *   tp_peak    its readings of one chunk (SCRATCH_FRAMES).
+ *   ended      the meter has been flushed by refs_analyser_result(): the
+ *              stream is over.
  *
  * Channel map: 1 channel is measured as one channel (BS.1770-4 weights L, R
  * and C by 1.0; there is no dual-mono rule in BS.1770), so a mono file reads
@@ -42,6 +53,8 @@
 
 #include <ebur128.h>
 
+#include "chain/chain.h"
+#include "chain/truepeak.h"
 #include "refs/loudness.h"
 
 #define POLL_HZ             100   /* 10 ms */
@@ -64,6 +77,10 @@ struct refs_analyser {
 	int fast;            /* rate is a multiple of 100 Hz */
 	double seg_e[SEG_S]; /* ring of segment energies, index poll_k % SEG_S */
 	float *scratch;      /* SCRATCH_FRAMES × channels */
+	struct chain_truepeak *tp;
+	float tp_max;
+	float *tp_peak;
+	int ended;
 };
 
 static int64_t boundary(const struct refs_analyser *a, int64_t k)
@@ -71,12 +88,15 @@ static int64_t boundary(const struct refs_analyser *a, int64_t k)
 	return (int64_t)llround((double)k * a->rate / POLL_HZ);
 }
 
-struct refs_analyser *refs_analyser_new(unsigned channels, double rate, int *err)
+struct refs_analyser *refs_analyser_new_flags(unsigned channels, double rate,
+                                              unsigned flags, int *err)
 {
 	struct refs_analyser *a = NULL;
 	int e = REFS_LOUDNESS_OK;
+	int own_tp = (flags & REFS_ANALYSER_OWN_TRUE_PEAK) != 0;
 
-	if (channels < 1 || channels > MAX_CHANNELS || !(rate >= 1.0 && rate <= 2822400.0)) {
+	if (channels < 1 || channels > MAX_CHANNELS || !(rate >= 1.0 && rate <= 2822400.0) ||
+	    (flags & ~(unsigned)REFS_ANALYSER_OWN_TRUE_PEAK) || (own_tp && channels > 8)) {
 		e = REFS_LOUDNESS_ERROR_EBUR128;
 		goto out;
 	}
@@ -88,10 +108,23 @@ struct refs_analyser *refs_analyser_new(unsigned channels, double rate, int *err
 	a->scratch = malloc(SCRATCH_FRAMES * (size_t)channels * sizeof(float));
 	a->st = ebur128_init(channels, (unsigned long)lround(rate),
 	                     EBUR128_MODE_I | EBUR128_MODE_LRA | EBUR128_MODE_M | EBUR128_MODE_S |
-	                         EBUR128_MODE_SAMPLE_PEAK | EBUR128_MODE_TRUE_PEAK);
+	                         EBUR128_MODE_SAMPLE_PEAK |
+	                         (own_tp ? 0 : EBUR128_MODE_TRUE_PEAK));
 	if (!a->scratch || !a->st) {
 		e = REFS_LOUDNESS_ERROR_NOMEM;
 		goto out;
+	}
+	if (own_tp) {
+		int te;
+
+		/* the rate as libebur128 takes it: an integer */
+		a->tp = chain_truepeak_new_dual(channels, 0, (double)lround(rate), &te);
+		a->tp_peak = malloc(SCRATCH_FRAMES * sizeof(float));
+		if (!a->tp || !a->tp_peak) {
+			e = a->tp || te == CHAIN_ERROR_NOMEM ? REFS_LOUDNESS_ERROR_NOMEM :
+			                                       REFS_LOUDNESS_ERROR_EBUR128;
+			goto out;
+		}
 	}
 	if (channels == 1)
 		ebur128_set_channel(a->st, 0, EBUR128_LEFT);
@@ -111,12 +144,19 @@ out:
 	return a;
 }
 
+struct refs_analyser *refs_analyser_new(unsigned channels, double rate, int *err)
+{
+	return refs_analyser_new_flags(channels, rate, 0, err);
+}
+
 void refs_analyser_free(struct refs_analyser **a)
 {
 	if (!a || !*a)
 		return;
 	if ((*a)->st)
 		ebur128_destroy(&(*a)->st);
+	chain_truepeak_free(&(*a)->tp);
+	free((*a)->tp_peak);
 	free((*a)->scratch);
 	free(*a);
 	*a = NULL;
@@ -182,6 +222,18 @@ static void poll_levels(struct refs_analyser *a)
 	take_max(a, vm, vs);
 }
 
+/* n <= SCRATCH_FRAMES finite frames through the true-peak meter. */
+static void tp_push(struct refs_analyser *a, const float *x, size_t n)
+{
+	float m = a->tp_max;
+
+	chain_truepeak_push_block_above(a->tp, x, 1, a->channels, n, m, a->tp_peak, NULL);
+	for (size_t i = 0; i < n; i++)
+		if (a->tp_peak[i] > m)
+			m = a->tp_peak[i];
+	a->tp_max = m;
+}
+
 static int feed(struct refs_analyser *a, const float *x, size_t n)
 {
 	size_t ns = n * a->channels;
@@ -192,6 +244,8 @@ static int feed(struct refs_analyser *a, const float *x, size_t n)
 	}
 	if (ebur128_add_frames_float(a->st, a->scratch, n) != EBUR128_SUCCESS)
 		return REFS_LOUDNESS_ERROR_NOMEM;
+	if (a->tp)
+		tp_push(a, a->scratch, n);
 	a->frames += (int64_t)n;
 	return REFS_LOUDNESS_OK;
 }
@@ -200,7 +254,7 @@ int refs_analyser_add(struct refs_analyser *a, const float *frames, size_t n)
 {
 	int err;
 
-	if (!a || (!frames && n))
+	if (!a || (!frames && n) || (a->ended && n))
 		return REFS_LOUDNESS_ERROR_EBUR128;
 	while (n > 0) {
 		int64_t to_poll = a->next_poll - a->frames;
@@ -236,6 +290,15 @@ int refs_analyser_result(struct refs_analyser *a, struct refs_loudness *out)
 	if (!a || !out)
 		return REFS_LOUDNESS_ERROR_EBUR128;
 	poll_levels(a); /* the partial last 10 ms */
+	if (a->tp && !a->ended) {
+		/* the meter's last readings: silence up to the last interval
+		 * libebur128 would have read (chain_truepeak_meter_delay()) */
+		size_t k = chain_truepeak_latency(a->tp) - chain_truepeak_meter_delay(a->tp);
+
+		memset(a->scratch, 0, k * a->channels * sizeof(float));
+		tp_push(a, a->scratch, k);
+		a->ended = 1;
+	}
 	memset(out, 0, sizeof(*out));
 	if (ebur128_loudness_global(a->st, &v) != EBUR128_SUCCESS)
 		return REFS_LOUDNESS_ERROR_EBUR128;
@@ -244,8 +307,10 @@ int refs_analyser_result(struct refs_analyser *a, struct refs_loudness *out)
 	if (ebur128_loudness_range(a->st, &v) != EBUR128_SUCCESS)
 		return REFS_LOUDNESS_ERROR_NOMEM;
 	out->lra_lu = isfinite(v) ? v : 0.0;
+	if (a->tp)
+		tp = a->tp_max;  /* a float, as libebur128 keeps its points */
 	for (unsigned c = 0; c < a->channels; c++) {
-		if (ebur128_true_peak(a->st, c, &v) == EBUR128_SUCCESS && v > tp)
+		if (!a->tp && ebur128_true_peak(a->st, c, &v) == EBUR128_SUCCESS && v > tp)
 			tp = v;
 		if (ebur128_sample_peak(a->st, c, &v) == EBUR128_SUCCESS && v > sp)
 			sp = v;

@@ -32,6 +32,26 @@ struct refs_loudness {
 struct refs_analyser;
 
 struct refs_analyser *refs_analyser_new(unsigned channels, double rate, int *err);
+
+/* Flags of refs_analyser_new_flags(). */
+enum refs_analyser_flags {
+	/* The true peak by chain/truepeak.c's libebur128-equivalent meter
+	 * (chain_truepeak_new_dual() with oversample 0) instead of
+	 * libebur128's own interpolator: the same reading to the last bit
+	 * (tests/test_limiter.c and tests/test_loudness.c check it), at a
+	 * third of the cost, as it skips the intervals whose bound cannot
+	 * exceed the largest reading so far.  1 … 8 channels.  The first
+	 * refs_analyser_result() ends the stream: it reads the meter's last
+	 * points, and later refs_analyser_add() calls are refused
+	 * (REFS_LOUDNESS_ERROR_EBUR128); the result stays available. */
+	REFS_ANALYSER_OWN_TRUE_PEAK = 1u << 0,
+};
+
+/* refs_analyser_new() with flags (enum refs_analyser_flags; 0: the same
+ * as refs_analyser_new()).  Errors: REFS_LOUDNESS_ERROR_NOMEM,
+ * REFS_LOUDNESS_ERROR_EBUR128 (channels, rate or flags out of range). */
+struct refs_analyser *refs_analyser_new_flags(unsigned channels, double rate,
+					      unsigned flags, int *err);
 void refs_analyser_free(struct refs_analyser **a);
 int refs_analyser_add(struct refs_analyser *a, const float *frames, size_t n);
 int refs_analyser_result(struct refs_analyser *a, struct refs_loudness *out);

@@ -21,8 +21,8 @@
  *      alimiter` on the same file to the same format, and the ratio:
  *      first both on one CPU (ffmpeg with -threads 1 -filter_threads 1),
  *      then both on every CPU the bench was given (the render runs its
- *      chain on a second thread; ffmpeg both ways, the ratio against
- *      the faster);
+ *      chain in two stages on two threads; ffmpeg both ways, the ratio
+ *      against the faster);
  *   4. `termaster render --target-lufs -14` on that file: renders made and
  *      time;
  *   5. the engine's DSP cost per callback block (256 frames at 48 kHz),
@@ -479,7 +479,7 @@ int main(void)
 	       chain_s * 1e9 / (double)frames);
 
 	/* 3: the command, and ffmpeg on the same file: on the one CPU, then
-	 * on all of them (the render runs its chain on a second thread) */
+	 * on all of them (the render splits its chain over two threads) */
 	snprintf(in, sizeof(in), "%s/in.wav", dir);
 	snprintf(out, sizeof(out), "%s/out.wav", dir);
 	if (termaster && write_wav(in, buf, frames) == 0) {

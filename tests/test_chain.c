@@ -15,6 +15,7 @@
 #include <time.h>
 
 #include "chain/chain.h"
+#include "chain/dither.h"
 #include "chain/truepeak.h"
 #include "tests/util.h"
 
@@ -712,8 +713,170 @@ static void test_bypass(void)
 	}
 }
 
+/*
+ * chain_process_range(): stage 1 (processors 0 … k-1) and stage 2 (the
+ * rest) give chain_process()'s output bit for bit, for every split k, also
+ * when stage 1 runs a block ahead of stage 2 (audio/render.c's pipeline),
+ * with every processor on and working (music +9 dB).
+ */
+static void test_range(void)
+{
+	const double rate = 44100;
+	const unsigned block = 256, nb = 40, n = block * nb;
+	float *music = malloc(sizeof(float) * 2 * n);
+	float *ref = malloc(sizeof(float) * 2 * n), *got = malloc(sizeof(float) * 2 * n);
+	struct chain_settings s;
+	unsigned np = chain_proc_count(), same = 0;
+
+	gen_music(music, n, 2, rate, 0.5, 21);
+	chain_settings_default(&s);
+	for (unsigned p = 0; p < np; p++) {
+		char id[64];
+
+		snprintf(id, sizeof(id), "%s.on", chain_proc_ops_at(p)->name);
+		if (chain_param_find(id) >= 0)
+			chain_settings_set(&s, id, "1", NULL, 0);
+	}
+	chain_settings_set(&s, "gain.gain_db", "9", NULL, 0);
+	chain_settings_set(&s, "eq.1.on", "1", NULL, 0);
+	chain_settings_set(&s, "eq.1.gain_db", "3", NULL, 0);
+	for (unsigned k = 0; k <= np; k++) {
+		struct chain *a = chain_new(rate, block, &s, NULL);
+		struct chain *b = chain_new(rate, block, &s, NULL);
+		float l[2][256], r[2][256];
+
+		ASSERT_TRUE("chains", a && b);
+		if (!a || !b) {
+			chain_free(&a);
+			chain_free(&b);
+			continue;
+		}
+		for (unsigned i = 0; i < nb; i++) {
+			float *buf[2] = { l[0], r[0] };
+
+			for (unsigned j = 0; j < block; j++) {
+				l[0][j] = music[2 * (i * block + j)];
+				r[0][j] = music[2 * (i * block + j) + 1];
+			}
+			chain_process(a, buf, block);
+			for (unsigned j = 0; j < block; j++) {
+				ref[2 * (i * block + j)] = l[0][j];
+				ref[2 * (i * block + j) + 1] = r[0][j];
+			}
+		}
+		/* block i's stage 1 before block i-1's stage 2 */
+		for (unsigned i = 0; i <= nb; i++) {
+			if (i < nb) {
+				float *buf[2] = { l[i % 2], r[i % 2] };
+
+				for (unsigned j = 0; j < block; j++) {
+					l[i % 2][j] = music[2 * (i * block + j)];
+					r[i % 2][j] = music[2 * (i * block + j) + 1];
+				}
+				chain_process_range(b, buf, block, 0, k);
+			}
+			if (i > 0) {
+				unsigned q = (i - 1) % 2;
+				float *buf[2] = { l[q], r[q] };
+
+				chain_process_range(b, buf, block, k, np);
+				for (unsigned j = 0; j < block; j++) {
+					got[2 * ((i - 1) * block + j)] = l[q][j];
+					got[2 * ((i - 1) * block + j) + 1] = r[q][j];
+				}
+			}
+		}
+		same += !memcmp(ref, got, sizeof(float) * 2 * n);
+		chain_free(&a);
+		chain_free(&b);
+	}
+	printf("chain_process_range: %u of %u splits bit-identical to chain_process\n", same, np + 1);
+	ASSERT_INT("every split bit-identical", np + 1, same);
+	free(music);
+	free(ref);
+	free(got);
+}
+
+/* TPDF dither (chain/dither.c works by runs of draws and SSE2 lanes)
+ * against the plain scalar loop it replaced, on hostile input too. */
+static uint32_t ref_xorshift(uint32_t *s)
+{
+	uint32_t x = *s;
+
+	x ^= x << 13;
+	x ^= x >> 17;
+	x ^= x << 5;
+	*s = x;
+	return x;
+}
+
+static void ref_tpdf(uint32_t *s, unsigned bits, const float *in, int32_t *out, size_t n)
+{
+	double scale = ldexp(1.0, (int)bits - 1), lo = -scale, hi = scale - 1;
+
+	for (size_t i = 0; i < n; i++) {
+		double v = (double)in[i] * scale;
+		double u0 = (double)(ref_xorshift(s) >> 8) * (1.0 / 16777216.0) - 0.5;
+		double u1 = (double)(ref_xorshift(s) >> 8) * (1.0 / 16777216.0) - 0.5;
+		double q;
+
+		if (!(v == v))
+			v = 0;
+		q = floor(v + (u0 + u1) + 0.5);
+		if (q < lo)
+			q = lo;
+		else if (q > hi)
+			q = hi;
+		out[i] = (int32_t)((uint32_t)(int32_t)q << (32 - bits));
+	}
+}
+
+static void test_dither_reference(void)
+{
+	const size_t n = 20000;
+	float *in = malloc(sizeof(float) * 2 * n);
+	int32_t *a = malloc(sizeof(int32_t) * 2 * n), *b = malloc(sizeof(int32_t) * 2 * n);
+	int same = 0, cases = 0;
+
+	gen_noise(in, n, 2, 1.3, 5);
+	in[3] = NAN;
+	in[10] = INFINITY;
+	in[11] = -INFINITY;
+	in[12] = 1e30f;
+	in[13] = -1.0f;
+	in[14] = 0.99999994f;
+	for (unsigned ch = 1; ch <= 2; ch++)
+		for (unsigned bits = 16; bits <= 24; bits += 8) {
+			int err;
+			uint32_t seed = 0x7e4d1a5bu + bits, s = seed;
+			struct chain_dither *d = chain_dither_new(ch, bits, seed, &err);
+			size_t done = 0, sz = 1;
+
+			ASSERT_TRUE("dither", d != NULL);
+			if (!d)
+				continue;
+			while (done < n) {
+				size_t k = sz < n - done ? sz : n - done;
+
+				chain_dither_process(d, in + done * ch, a + done * ch, k);
+				done += k;
+				sz = (sz * 7 + 3) % 1500 + 1;
+			}
+			ref_tpdf(&s, bits, in, b, n * ch);
+			cases++;
+			same += !memcmp(a, b, sizeof(int32_t) * n * ch);
+			chain_dither_free(&d);
+		}
+	ASSERT_INT("TPDF dither = the scalar reference, bit for bit", cases, same);
+	free(in);
+	free(a);
+	free(b);
+}
+
 int main(void)
 {
+	test_range();
+	test_dither_reference();
 	test_table();
 	test_bypass();
 	test_settings();

@@ -356,8 +356,120 @@ static void check_api(void)
 	free(x);
 }
 
+/* Feeds x (n frames of ch channels) to a in blocks of pseudo-random sizes
+ * (seeded) up to max_block; 0 or the first error. */
+static int feed_blocks(struct refs_analyser *a, const float *x, size_t n, unsigned ch,
+                       size_t max_block, uint32_t seed)
+{
+	size_t done = 0;
+
+	while (done < n) {
+		size_t k;
+		int err;
+
+		seed = seed * 1664525u + 1013904223u;
+		k = 1 + (seed >> 8) % max_block;
+		if (k > n - done)
+			k = n - done;
+		err = refs_analyser_add(a, x + done * ch, k);
+		if (err)
+			return err;
+		done += k;
+	}
+	return 0;
+}
+
+/*
+ * REFS_ANALYSER_OWN_TRUE_PEAK: the true peak by chain/truepeak.c's meter
+ * must be libebur128's to the last bit, and every other figure the same
+ * as without the flag: full-band and differentiated noise (energy near
+ * Nyquist, where the interpolated points lie well above the samples),
+ * music, a sine near Nyquist whose largest point falls in the last frames
+ * (libebur128 does not read the points of its last 6 frames at 4×, 12 at
+ * 2×: neither may the meter), at 44.1, 48, 96 and 192 kHz (4×, 2×, none),
+ * stereo and mono, fed in blocks of random sizes.
+ */
+static void check_own_true_peak(void)
+{
+	const double rates[] = {44100, 48000, 96000, 192000};
+	const size_t n = 30000;
+	float *x = malloc(n * 2 * sizeof(float));
+	int exact = 0, cases = 0, interp = 0;
+
+	for (unsigned q = 0; q < sizeof(rates) / sizeof(rates[0]); q++)
+		for (unsigned k = 0; k < 8; k++) {
+			unsigned ch = k % 4 == 3 ? 1 : 2;
+			struct refs_loudness r0, r1;
+			struct refs_analyser *a0, *a1;
+			int err;
+			double sp = 0;
+
+			if (k % 4 == 0)
+				gen_noise(x, n, ch, 0.7, 300 + k + 10 * q);
+			else if (k % 4 == 1) {
+				gen_noise(x, n, ch, 0.9, 400 + k + 10 * q);
+				for (size_t i = n * ch - 1; i >= ch; i--)
+					x[i] = 0.5f * (x[i] - x[i - ch]);
+			} else if (k % 4 == 2) {
+				gen_music(x, n, ch, rates[q], 0.8, 500 + k);
+			} else {
+				/* quiet, then a burst near Nyquist at the very end */
+				gen_noise(x, n, ch, 0.05, 600 + k);
+				for (size_t i = n - 9; i < n; i++)
+					x[i] = (i % 2 ? 0.95f : -0.95f) * (k > 4 ? 1 : (float)(n - i) / 9);
+			}
+			a0 = refs_analyser_new(ch, rates[q], &err);
+			a1 = refs_analyser_new_flags(ch, rates[q], REFS_ANALYSER_OWN_TRUE_PEAK, &err);
+			ASSERT_TRUE("analysers", a0 && a1);
+			if (!a0 || !a1) {
+				refs_analyser_free(&a0);
+				refs_analyser_free(&a1);
+				continue;
+			}
+			ASSERT_INT("feed", 0, feed_blocks(a0, x, n, ch, 5000, 7 + k));
+			ASSERT_INT("feed (own true peak)", 0, feed_blocks(a1, x, n, ch, 3000, 11 + k));
+			ASSERT_INT("result", 0, refs_analyser_result(a0, &r0));
+			ASSERT_INT("result (own true peak)", 0, refs_analyser_result(a1, &r1));
+			for (size_t i = 0; i < n * ch; i++)
+				sp = fmax(sp, fabs(x[i]));
+			cases++;
+			exact += r0.true_peak_dbtp == r1.true_peak_dbtp;
+			interp += r1.true_peak_dbtp > lin_to_db(sp) + 0.01;
+			if (r0.true_peak_dbtp != r1.true_peak_dbtp)
+				printf("  own true peak %.17g vs libebur128 %.17g dBTP (%.0f Hz, signal %u)\n",
+				       r1.true_peak_dbtp, r0.true_peak_dbtp, rates[q], k);
+			ASSERT_TRUE("the other figures are the same",
+			            r0.integrated_lufs == r1.integrated_lufs && r0.lra_lu == r1.lra_lu &&
+			                r0.sample_peak_dbfs == r1.sample_peak_dbfs &&
+			                r0.max_momentary_lufs == r1.max_momentary_lufs &&
+			                r0.max_shortterm_lufs == r1.max_shortterm_lufs &&
+			                r0.duration_s == r1.duration_s);
+			/* the stream is over; the result stays */
+			ASSERT_INT("add after the result refused", REFS_LOUDNESS_ERROR_EBUR128,
+			           refs_analyser_add(a1, x, 1));
+			ASSERT_INT("result again", 0, refs_analyser_result(a1, &r0));
+			ASSERT_TRUE("the same true peak again", r0.true_peak_dbtp == r1.true_peak_dbtp);
+			refs_analyser_free(&a0);
+			refs_analyser_free(&a1);
+		}
+	printf("own true peak: %d of %d cases equal libebur128's to the last bit (%d read "
+	       "between samples)\n", exact, cases, interp);
+	ASSERT_INT("own true peak equals libebur128's", cases, exact);
+	ASSERT_GE("cases read between samples", interp, 12);
+	{
+		int err = 0;
+
+		ASSERT_TRUE("more than 8 channels refused with the flag",
+		            refs_analyser_new_flags(9, RATE, REFS_ANALYSER_OWN_TRUE_PEAK, &err) == NULL);
+		ASSERT_INT("its error", REFS_LOUDNESS_ERROR_EBUR128, err);
+		ASSERT_TRUE("unknown flags refused", refs_analyser_new_flags(2, RATE, 1u << 7, &err) == NULL);
+	}
+	free(x);
+}
+
 int main(void)
 {
+	check_own_true_peak();
 	check_tech3341();
 	check_tech3342();
 	check_true_peak();

@@ -1785,9 +1785,8 @@ struct gain_glide {
 
 /* The glide of the gains that match `now`, just posted, after `was`: the
  * input gain's change is undone exactly; the rest follows the slowest
- * glide among the other parameters that changed (chain/eq.c EQ_TAU_MS,
- * multiband.c MB_THR_TAU_MS, saturation.c SAT_DRIVE_TAU_MS: 20 ms; the
- * other processors' parameters and switches, CHAIN_BYPASS_MS: 10 ms). */
+ * glide (chain_proc_ops.glide_ms) among the processors whose parameters
+ * changed, at least the 10 ms of the chain's on/off crossfades. */
 static struct gain_glide glide_of(const struct chain_settings *was,
 				  const struct chain_settings *now)
 {
@@ -1795,15 +1794,14 @@ static struct gain_glide glide_of(const struct chain_settings *was,
 	int gi = chain_param_find("gain.gain_db");
 
 	for (unsigned i = 0; i < chain_param_count(); i++) {
-		const char *id = chain_param_at(i)->id;
+		const struct chain_param_info *pi = chain_param_at(i);
 
 		if (was->value[i] == now->value[i])
 			continue;
 		if ((int)i == gi)
 			g.input_db = -(now->value[i] - was->value[i]);
-		else if (!strncmp(id, "eq.", 3) || !strncmp(id, "multiband.", 10) ||
-			 !strncmp(id, "saturation.", 11))
-			g.tau_ms = 20.0f;
+		else
+			g.tau_ms = fmaxf(g.tau_ms, (float)chain_proc_ops_at(pi->proc)->glide_ms);
 	}
 	return g;
 }

@@ -669,6 +669,7 @@ static void comp_destroy(struct chain_proc *p)
 
 const struct chain_proc_ops chain_comp_ops = {
 	.name = "comp",
+	.glide_ms = COMP_TAU_MS,
 	.label = "Compressor",
 	.bypass = CHAIN_BYPASS_OFF,
 	.priv_size = sizeof(struct comp_priv),

@@ -736,6 +736,7 @@ static void eq_destroy(struct chain_proc *p)
 
 const struct chain_proc_ops chain_eq_ops = {
 	.name = "eq",
+	.glide_ms = EQ_TAU_MS,
 	.label = "Equaliser",
 	.bypass = CHAIN_BYPASS_ON,
 	.priv_size = sizeof(struct eq_priv),

@@ -108,6 +108,7 @@ static void gain_destroy(struct chain_proc *p)
 
 const struct chain_proc_ops chain_gain_ops = {
 	.name = "gain",
+	.glide_ms = GAIN_TAU_MS,
 	.label = "Input gain",
 	.priv_size = sizeof(struct gain_priv),
 	.params = gain_params,

@@ -966,6 +966,7 @@ static float lim_gain_reduction_db(const struct chain_proc *p)
 
 const struct chain_proc_ops chain_limiter_ops = {
 	.name = "limiter",
+	.glide_ms = LIM_CEIL_TAU_MS,
 	.label = "True-peak limiter",
 	.bypass = CHAIN_BYPASS_ON,
 	.priv_size = sizeof(struct lim_priv),

@@ -1050,6 +1050,7 @@ static void mb_destroy(struct chain_proc *p)
 
 const struct chain_proc_ops chain_mb_ops = {
 	.name = "mb",
+	.glide_ms = MB_THR_TAU_MS,
 	.label = "Multiband",
 	.bypass = CHAIN_BYPASS_OFF,
 	.priv_size = sizeof(struct mb_priv),

@@ -50,6 +50,10 @@ struct chain_proc_ops {
 	const char *name;        /* prefix of its parameter ids: "gain", "limiter" */
 	const char *label;       /* shown on screen: "Input gain" */
 	enum chain_bypass bypass;
+	/* Time constant (chain/smooth.h) of its slowest parameter glide, in
+	 * ms: whoever must follow the audible effect of a change (the match
+	 * gain on a snapshot recall) glides with it. */
+	double glide_ms;
 	size_t priv_size;
 	const struct chain_param *params;
 	unsigned n_params;

@@ -680,6 +680,7 @@ static void sat_destroy(struct chain_proc *p)
 
 const struct chain_proc_ops chain_sat_ops = {
 	.name = "sat",
+	.glide_ms = SAT_DRIVE_TAU_MS,
 	.label = "Saturation",
 	.bypass = CHAIN_BYPASS_OFF,
 	.priv_size = sizeof(struct sat_priv),

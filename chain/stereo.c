@@ -369,6 +369,7 @@ static void st_destroy(struct chain_proc *p)
 
 const struct chain_proc_ops chain_stereo_ops = {
 	.name = "stereo",
+	.glide_ms = ST_FREQ_TAU_MS,
 	.label = "Stereo",
 	.bypass = CHAIN_BYPASS_ON,
 	.priv_size = sizeof(struct st_priv),

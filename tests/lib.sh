@@ -112,3 +112,17 @@ done_tests() {
 	fi
 	exit 0
 }
+
+# alsa_capture: PortAudio's ALSA "default" device becomes the ALSA file
+# plugin, which writes everything played to $T/capture.raw (raw float,
+# unclocked); skips the test when PortAudio does not see it.
+alsa_capture() {
+	export HOME="$T/home"
+	mkdir -p "$HOME"
+	cat > "$HOME/.asoundrc" <<EOT
+pcm.!default { type file; slave.pcm "null"; file "$T/capture.raw"; format "raw" }
+EOT
+	if ! "$TERMASTER" --list-devices 2>/dev/null | grep -q 'default'; then
+		skip "PortAudio sees no ALSA 'default' device (ALSA file plugin unavailable)"
+	fi
+}

@@ -17,30 +17,10 @@
 command -v tmux >/dev/null 2>&1 || skip "tmux is not installed"
 
 SOCK="termaster-refs-$$"
-tm() {
-	tmux -L "$SOCK" -f /dev/null "$@"
-}
-finish() {
-	tm kill-server >/dev/null 2>&1
-	done_tests
-}
+. "$top_srcdir/tests/tmux.sh"
 
 export HOME="$T/home"
 mkdir -p "$HOME"
-
-screen() {
-	tm capture-pane -p -t tm 2>/dev/null
-}
-
-wait_for() {
-	_n=$(($1 * 10))
-	while [ "$_n" -gt 0 ]; do
-		screen | grep -Eq -- "$2" && return 0
-		sleep 0.1
-		_n=$((_n - 1))
-	done
-	return 1
-}
 
 check() {
 	if wait_for "${3:-3}" "$2"; then

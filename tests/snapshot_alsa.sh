@@ -27,15 +27,7 @@
 
 RATE=48000
 BUF=256
-export HOME="$T/home"
-mkdir -p "$HOME"
-cat > "$HOME/.asoundrc" <<EOT
-pcm.!default { type file; slave.pcm "null"; file "$T/capture.raw"; format "raw" }
-EOT
-
-if ! "$TERMASTER" --list-devices 2>/dev/null | grep -q 'default'; then
-	skip "PortAudio sees no ALSA 'default' device (ALSA file plugin unavailable)"
-fi
+alsa_capture
 
 "$GEN_SIGNAL" "$T/mix.wav" --kind noise --seconds 8 --rate $RATE --channels 2 --amp-db -20 --format wav32f ||
 	fail "cannot generate the mix"

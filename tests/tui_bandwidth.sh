@@ -15,13 +15,7 @@ LIMIT=16384      # bytes per second
 SECONDS_EACH=5
 
 SOCK="termaster-bw-$$"
-tm() {
-	tmux -L "$SOCK" -f /dev/null "$@"
-}
-finish() {
-	tm kill-server >/dev/null 2>&1
-	done_tests
-}
+. "$top_srcdir/tests/tmux.sh"
 
 export HOME="$T/home"
 export XDG_STATE_HOME="$T/state"
@@ -30,20 +24,6 @@ mkdir -p "$HOME"
 	--format wav24 || fail "cannot generate the mix"
 "$GEN_SIGNAL" "$T/ref.wav" --kind noise --seconds 60 --rate 48000 --channels 2 --amp-db -12 \
 	--format wav24 || fail "cannot generate the reference"
-
-screen() {
-	tm capture-pane -p -t tm 2>/dev/null
-}
-
-wait_for() {  # SECONDS ERE
-	_n=$(($1 * 10))
-	while [ "$_n" -gt 0 ]; do
-		screen | grep -Eq -- "$2" && return 0
-		sleep 0.1
-		_n=$((_n - 1))
-	done
-	return 1
-}
 
 check() {
 	if wait_for 10 "$2"; then

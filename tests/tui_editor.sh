@@ -11,13 +11,7 @@
 command -v tmux >/dev/null 2>&1 || skip "tmux is not installed"
 
 SOCK="termaster-t6-$$"
-tm() {
-	tmux -L "$SOCK" -f /dev/null "$@"
-}
-finish() {
-	tm kill-server >/dev/null 2>&1
-	done_tests
-}
+. "$top_srcdir/tests/tmux.sh"
 
 export HOME="$T/home"
 export XDG_STATE_HOME="$T/state"
@@ -30,20 +24,6 @@ RECOVERY="$XDG_STATE_HOME/termaster/recovery.session"
 	--format wav24 || fail "cannot generate the mix"
 MIX="$T/mix/song.wav"
 SESSION="$T/mix/song.tms"
-
-screen() {
-	tm capture-pane -p -t tm 2>/dev/null
-}
-
-wait_for() {  # SECONDS ERE
-	_n=$(($1 * 10))
-	while [ "$_n" -gt 0 ]; do
-		screen | grep -Eq -- "$2" && return 0
-		sleep 0.1
-		_n=$((_n - 1))
-	done
-	return 1
-}
 
 check() {  # WHAT ERE: on screen within 5 s
 	if wait_for 5 "$2"; then

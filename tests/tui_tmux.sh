@@ -17,36 +17,13 @@
 command -v tmux >/dev/null 2>&1 || skip "tmux is not installed"
 
 SOCK="termaster-test-$$"
-tm() {
-	tmux -L "$SOCK" -f /dev/null "$@"
-}
-# Our tmux server, and only ours, goes at the end (lib.sh owns the traps;
-# a termaster left behind by a killed test ends by itself: see start()).
-finish() {
-	tm kill-server >/dev/null 2>&1
-	done_tests
-}
+. "$top_srcdir/tests/tmux.sh"
 
 export HOME="$T/home"
 mkdir -p "$HOME"
 cat > "$HOME/.asoundrc" <<EOT
 pcm.!default { type file; slave.pcm "null"; file "/dev/null"; format "raw" }
 EOT
-
-screen() {  # the pane as text
-	tm capture-pane -p -t tm 2>/dev/null
-}
-
-# wait_for SECONDS ERE: poll the screen until a line matches
-wait_for() {
-	_n=$(($1 * 10))
-	while [ "$_n" -gt 0 ]; do
-		screen | grep -Eq -- "$2" && return 0
-		sleep 0.1
-		_n=$((_n - 1))
-	done
-	return 1
-}
 
 # wait_gone SECONDS ERE: until no line matches
 wait_gone() {

@@ -666,14 +666,17 @@ static void gc_run(struct lim_gc *g, const struct lim_priv *s, const double *rr,
 	unsigned k = ri >= g->lag ? ri - g->lag : ri + rn - g->lag;
 
 	for (unsigned t = 0; t < m; t++, pos++) {
-		double r = rr[k], f = lf ? ff[k] : 0;
+		double r, f;
 
-		if (++k == rn)
-			k = 0;
 		if (g->idle) {
-			if (r == 0 && f == 0) {
+			/* the run of zeros in a tight loop: the usual case */
+			while (rr[k] == 0 && (!lf || ff[k] == 0)) {
 				out[t] = 0;
-				continue;
+				if (++k == rn)
+					k = 0;
+				pos++;
+				if (++t == m)
+					return;
 			}
 			/* everything in both windows was 0 */
 			g->idle = 0;
@@ -686,6 +689,10 @@ static void gc_run(struct lim_gc *g, const struct lim_priv *s, const double *rr,
 			g->lv[0] = 0;
 			g->lp[0] = pos - 1;
 		}
+		r = rr[k];
+		f = lf ? ff[k] : 0;
+		if (++k == rn)
+			k = 0;
 		out[t] = gc_step(g, s, r, f, pos, rel, lf);
 		if (g->env < 0) {
 			g->zrun = 0;

@@ -1836,3 +1836,35 @@ int audio_render_find_gain(const struct audio_clip *mix,
 	target_msg(&se, on_target, msg, msg_len);
 	return AUDIO_RENDER_ERROR_TARGET;
 }
+
+/* "-9.8" with one decimal, "-inf" for silence. */
+static const char *fmt1(char *buf, size_t len, double v)
+{
+	if (isinf(v) && v < 0)
+		snprintf(buf, len, "-inf");
+	else if (!isfinite(v))
+		snprintf(buf, len, "?");
+	else
+		snprintf(buf, len, "%.1f", fabs(v) < 0.05 ? 0.0 : v);
+	return buf;
+}
+
+void audio_render_summary(char *buf, size_t len, const char *out_path,
+			  const struct audio_render_opts *o, double in_rate,
+			  const struct refs_loudness *lm, const struct audio_render_target *tr)
+{
+	const char *fmt = audio_render_format_name(o);
+	char a[32], b[32], c[32];
+	int n;
+
+	n = snprintf(buf, len, "%s: %s %.0f Hz, %s LUFS, LRA %s LU, true peak %s dBTP",
+		     out_path, fmt ? fmt : "?", o->rate ? o->rate : in_rate,
+		     fmt1(a, sizeof(a), lm->integrated_lufs), fmt1(b, sizeof(b), lm->lra_lu),
+		     fmt1(c, sizeof(c), lm->true_peak_dbtp));
+	if (tr && n >= 0 && (size_t)n < len)
+		snprintf(buf + n, len - (size_t)n,
+			 "\n%s: target %.1f LUFS: input gain %+.2f dB, limiter gain reduction "
+			 "%.1f dB peak (%.1f max), %.1f dB mean, %d renders", out_path,
+			 tr->target_lufs, tr->at.gain_db, tr->at.gr_peak_db, tr->at.gr_max_db,
+			 tr->at.gr_mean_db, tr->passes);
+}

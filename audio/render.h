@@ -255,4 +255,14 @@ int audio_render_check(const struct audio_render_opts *o, char *msg,
  * are not supported. */
 const char *audio_render_format_name(const struct audio_render_opts *o);
 
+/* The summary `termaster render` prints, and the render dialog and the
+ * headless `render` show, word for word, without a final newline:
+ *   OUT: FORMAT RATE Hz, I LUFS, LRA LU, true peak dBTP
+ * and with a loudness target (tr not NULL) a second line
+ *   OUT: target T LUFS: input gain G dB, limiter gain reduction … renders
+ * in_rate is the mix's rate (written when o->rate is 0). */
+void audio_render_summary(char *buf, size_t len, const char *out_path,
+			  const struct audio_render_opts *o, double in_rate,
+			  const struct refs_loudness *lm, const struct audio_render_target *tr);
+
 #endif

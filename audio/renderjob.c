@@ -69,18 +69,6 @@ static int on_render(void *user, double f)
 	return atomic_load(&j->cancel);
 }
 
-/* "-9.8" with one decimal, "-inf" for silence (as the command line). */
-static const char *fmt1(char *buf, size_t len, double v)
-{
-	if (isinf(v) && v < 0)
-		snprintf(buf, len, "-inf");
-	else if (!isfinite(v))
-		snprintf(buf, len, "?");
-	else
-		snprintf(buf, len, "%.1f", fabs(v) < 0.05 ? 0.0 : v);
-	return buf;
-}
-
 static void finish(struct audio_renderjob *j, int err, const char *msg,
 		   const struct refs_loudness *lm, double gain_db)
 {
@@ -103,7 +91,7 @@ static void *run(void *arg)
 	const struct audio_clip *mix = j->mix;
 	struct audio_render_target tr;
 	struct refs_loudness lm;
-	char msg[512], line[4096], a[32], b[32], c[32];
+	char msg[512], line[4096];
 	int gi = chain_param_find("gain.gain_db");
 	double gain_db = gi >= 0 ? ro->settings.value[gi] : 0.0;
 	int err;
@@ -152,20 +140,9 @@ static void *run(void *arg)
 		audio_clip_free(&own);
 		return NULL;
 	}
-	/* the command line's summary line, word for word */
-	snprintf(line, sizeof(line), "%s: %s %.0f Hz, %s LUFS, LRA %s LU, true peak %s dBTP",
-		 j->out_path, audio_render_format_name(ro) ? audio_render_format_name(ro) : "?",
-		 ro->rate ? ro->rate : mix->rate, fmt1(a, sizeof(a), lm.integrated_lufs),
-		 fmt1(b, sizeof(b), lm.lra_lu), fmt1(c, sizeof(c), lm.true_peak_dbtp));
-	if (j->o.have_target) {
-		size_t n = strlen(line);
-
-		snprintf(line + n, sizeof(line) - n,
-			 "\n%s: target %.1f LUFS: input gain %+.2f dB, limiter gain reduction "
-			 "%.1f dB peak (%.1f max), %.1f dB mean, %d renders", j->out_path,
-			 j->o.target_lufs, tr.at.gain_db, tr.at.gr_peak_db, tr.at.gr_max_db,
-			 tr.at.gr_mean_db, tr.passes);
-	}
+	/* the command line's summary, word for word */
+	audio_render_summary(line, sizeof(line), j->out_path, ro, mix->rate, &lm,
+			     j->o.have_target ? &tr : NULL);
 	finish(j, 0, line, &lm, gain_db);
 	audio_clip_free(&own);
 	return NULL;

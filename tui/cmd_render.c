@@ -220,18 +220,6 @@ static int parse_dither(const char *s, enum audio_render_dither *d)
 	return 0;
 }
 
-/* "-9.8" with one decimal, "-inf" for silence. */
-static const char *fmt1(char *buf, size_t len, double v)
-{
-	if (isinf(v) && v < 0)
-		snprintf(buf, len, "-inf");
-	else if (!isfinite(v))
-		snprintf(buf, len, "?");
-	else
-		snprintf(buf, len, "%.1f", fabs(v) < 0.05 ? 0.0 : v);
-	return buf;
-}
-
 /* Exit status of an audio_render_file() error (see the usage text). */
 static int render_status(int err)
 {
@@ -296,8 +284,8 @@ int tui_cmd_render(int argc, char **argv)
 	struct audio_render_target tr;
 	struct progress prog;
 	struct sigaction sa, old_int, old_term;
-	char msg[1024], a[32], b[32], c[32];
-	const char *in, *fmt;
+	char msg[1024];
+	const char *in;
 	bool quiet = false, list = false, have_target = false, have_max_gr = false;
 	double target_lufs = 0, max_gr_db = AUDIO_RENDER_MAX_GR_DB;
 	int opt, err, status = TUI_EXIT_OK;
@@ -437,7 +425,6 @@ int tui_cmd_render(int argc, char **argv)
 		render_error(o.out_path, err, msg);
 		return render_status(err);
 	}
-	fmt = audio_render_format_name(&o);
 
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_signal;
@@ -510,18 +497,11 @@ int tui_cmd_render(int argc, char **argv)
 		goto out;
 	}
 	if (!quiet) {
-		printf("%s: %s %.0f Hz, %s LUFS, LRA %s LU, true peak %s dBTP\n",
-		       o.out_path, fmt, o.rate ? o.rate : mix->rate,
-		       fmt1(a, sizeof(a), lm.integrated_lufs),
-		       fmt1(b, sizeof(b), lm.lra_lu),
-		       fmt1(c, sizeof(c), lm.true_peak_dbtp));
-		fflush(stdout);
-	}
-	if (have_target && !quiet) {
-		printf("%s: target %.1f LUFS: input gain %+.2f dB, limiter gain reduction "
-		       "%.1f dB peak (%.1f max), %.1f dB mean, %d renders\n", o.out_path,
-		       target_lufs, tr.at.gain_db, tr.at.gr_peak_db, tr.at.gr_max_db,
-		       tr.at.gr_mean_db, tr.passes);
+		char line[4096];
+
+		audio_render_summary(line, sizeof(line), o.out_path, &o, mix->rate, &lm,
+				     have_target ? &tr : NULL);
+		puts(line);
 		fflush(stdout);
 	}
 	{

@@ -143,7 +143,7 @@ int audio_engine_set_gain(struct audio_engine *e, int route, float gain_db);
  * 0, _ARG or _FULL. */
 int audio_engine_set_gain_with_chain(struct audio_engine *e, int route, float gain_db,
 				     float input_db, float tau_ms);
-/* ---- playheads (issue 4) ----
+/* ---- playheads ----
  * Sync (the default): one timeline, the mix's; reference slot n plays
  * frame (timeline position + its offset) of its clip, silence where that
  * falls outside the clip (no wrap).  The loop region is the timeline's.
@@ -241,7 +241,7 @@ struct audio_engine_snapshot {
 	float proc_gr_db[AUDIO_ENGINE_PROCS];
 	float proc_meter[AUDIO_ENGINE_PROCS][AUDIO_ENGINE_METERS];
 	float peak_dbfs;           /* output sample peak over the last block */
-	/* playheads (issue 4) */
+	/* playheads */
 	enum audio_playhead playhead;
 	int64_t slot_position[AUDIO_MAX_SOURCES];  /* each slot's own clip frame
 						    * (sync: timeline + offset) */

@@ -28,7 +28,7 @@
  * $TERMASTER_MEMORY_MB); past it, the least recently played are released
  * (their measurements stay) and decoded again when chosen.
  *
- * Matching (issue 4): every route has a loudness profile
+ * Matching: every route has a loudness profile
  * (refs/riding.h: energy in 100 ms segments), the mix "after" from the
  * background render, the others from their clips; integrated, region and
  * riding are read off those profiles, so a region change or the playhead
@@ -217,7 +217,7 @@ struct audio_studio {
 	float sent_gain_db[AUDIO_ROUTES];  /* what the engine has */
 	bool gains_sent;
 
-	/* referencing (issue 4) */
+	/* referencing */
 	enum audio_playhead playhead;
 	bool loop_on;                        /* the timeline's loop (sync) */
 	double loop_in_s, loop_out_s;
@@ -1875,7 +1875,7 @@ static void rematch(struct audio_studio *st)
 	rematch_with(st, NULL);
 }
 
-/* ---- premeasure cache (issue 6) ---- */
+/* ---- premeasure cache ---- */
 
 static struct premeasured *pre_find(struct audio_studio *st, const struct chain_settings *s)
 {
@@ -2590,7 +2590,7 @@ const char *audio_studio_notice(const struct audio_studio *st)
 	return st->notice;
 }
 
-/* ---- referencing (issue 4) ---- */
+/* ---- referencing ---- */
 
 int audio_studio_set_playhead(struct audio_studio *st, enum audio_playhead mode)
 {
@@ -2870,7 +2870,7 @@ void audio_studio_analysis(struct audio_studio *st, int route, struct audio_rout
 	}
 }
 
-/* ---- snapshots (issue 6) ---- */
+/* ---- snapshots ---- */
 
 int audio_studio_premeasure(struct audio_studio *st, const struct chain_settings *s)
 {

@@ -64,7 +64,7 @@ enum audio_align_state {
 	AUDIO_ALIGN_FAILED,
 };
 
-/* How sources are matched (issue 4).  The method's measure of every route
+/* How sources are matched.  The method's measure of every route
  * is what its gain is computed from, and what the residual is read by. */
 enum audio_match_method {
 	AUDIO_MATCH_INTEGRATED = 0,   /* integrated over the whole track */
@@ -91,7 +91,7 @@ struct audio_source_info {
 	int file_channels;
 	char format[64];
 	int64_t nonfinite;
-	/* referencing (issue 4) */
+	/* referencing */
 	double offset_s;                 /* sync-timeline offset (refs) */
 	double trim_db;                  /* manual match offset, added to its gain */
 	bool loop_on;                    /* its own loop (independent playheads) */
@@ -236,7 +236,7 @@ const char *audio_studio_system(struct audio_studio *st);
 /* Known system i, or NULL past the end. */
 const struct refs_device *audio_studio_system_at(struct audio_studio *st, int i);
 
-/* ---- referencing (issue 4) ---- */
+/* ---- referencing ---- */
 /* Removes reference `slot` (1 …); the ones after it move down one slot, so
  * references stay numbered 1 … n, with their offsets, trims, loops, cues
  * and measurements.  The engine cannot hold one clip in two slots, so each
@@ -310,7 +310,7 @@ struct audio_route_analysis {
 };
 void audio_studio_analysis(struct audio_studio *st, int route, struct audio_route_analysis *out);
 
-/* ---- snapshots (issue 6) ----
+/* ---- snapshots ----
  * Measure the processed mix with these settings in the background, and keep
  * the result (the last AUDIO_STUDIO_PREMEASURE_MAX sets): whenever the
  * current settings equal a measured set, "after" takes that measurement at

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "audio/clip.h"
 #include "audio/renderjob.h"
 #include "audio/studio.h"
 #include "chain/chain.h"
@@ -366,6 +367,7 @@ void tui_desk_to_session(const struct tui_desk *d, struct tui_session *s)
 
 /* ---- render options ---- */
 
+/* A finite number in lo … hi for option `opt`. */
 static int num_in(const char *opt, const char *v, double lo, double hi, const char *unit,
 		  double *out, char *msg, size_t len)
 {
@@ -384,101 +386,113 @@ static int num_in(const char *opt, const char *v, double lo, double hi, const ch
 	return 0;
 }
 
+int tui_render_option(struct audio_renderjob_opts *o, const char *name, const char *val,
+		      bool *max_gr, char *msg, size_t len)
+{
+	struct audio_render_opts *r = &o->render;
+	char why[512];
+	double v;
+
+	static const char *const known[] = {
+		"--force", "--no-dither", "--set", "--ceiling-dbtp", "--bits", "--rate",
+		"--dither", "--target-lufs", "--max-gr-db",
+	};
+	size_t k = 0;
+
+	while (k < sizeof(known) / sizeof(known[0]) && strcmp(name, known[k]))
+		k++;
+	if (k == sizeof(known) / sizeof(known[0])) {
+		snprintf(msg, len, "render: unknown option '%s'", name);
+		return -1;
+	}
+	if (!strcmp(name, "--force")) {
+		r->force = true;
+	} else if (!strcmp(name, "--no-dither")) {
+		r->dither = AUDIO_RENDER_DITHER_NONE;
+	} else if (!val) {
+		snprintf(msg, len, "render: %s needs a value", name);
+		return -1;
+	} else if (!strcmp(name, "--set")) {
+		if (chain_settings_assign(&r->settings, val, why, sizeof(why))) {
+			snprintf(msg, len, "--set: %s", why);
+			return -1;
+		}
+	} else if (!strcmp(name, "--ceiling-dbtp")) {
+		if (chain_settings_set(&r->settings, "limiter.ceiling_dbtp", val, why, sizeof(why))) {
+			snprintf(msg, len, "--ceiling-dbtp: %s", why);
+			return -1;
+		}
+	} else if (!strcmp(name, "--bits")) {
+		if (strcmp(val, "16") && strcmp(val, "24") && strcmp(val, "32")) {
+			snprintf(msg, len, "--bits: '%s' is not 16, 24 or 32", val);
+			return -1;
+		}
+		r->bits = atoi(val);
+	} else if (!strcmp(name, "--rate")) {
+		char *end;
+
+		v = strtod(val, &end);
+		if (end == val || *end || !isfinite(v) || v != floor(v) ||
+		    v < AUDIO_CLIP_MIN_RATE || v > AUDIO_CLIP_MAX_RATE) {
+			snprintf(msg, len, "--rate: '%s' is not a sample rate (whole Hz, %d … %d)",
+				 val, AUDIO_CLIP_MIN_RATE, AUDIO_CLIP_MAX_RATE);
+			return -1;
+		}
+		r->rate = v;
+	} else if (!strcmp(name, "--dither")) {
+		if (!strcmp(val, "tpdf"))
+			r->dither = AUDIO_RENDER_DITHER_TPDF;
+		else if (!strcmp(val, "shaped"))
+			r->dither = AUDIO_RENDER_DITHER_SHAPED;
+		else if (!strcmp(val, "none"))
+			r->dither = AUDIO_RENDER_DITHER_NONE;
+		else {
+			snprintf(msg, len, "--dither: '%s' is not tpdf, shaped or none", val);
+			return -1;
+		}
+	} else if (!strcmp(name, "--target-lufs")) {
+		if (num_in("--target-lufs", val, -60, 0, "LUFS", &o->target_lufs, msg, len))
+			return -1;
+		o->have_target = true;
+	} else if (!strcmp(name, "--max-gr-db")) {
+		if (num_in("--max-gr-db", val, 0, 24, "dB", &o->max_gr_db, msg, len))
+			return -1;
+		*max_gr = true;
+	}
+	return 0;
+}
+
 int tui_render_parse(int argc, char **argv, struct audio_renderjob_opts *o, char *msg,
 		     size_t len)
 {
-	struct audio_render_opts *r = &o->render;
 	bool max_gr = false;
-	char why[512];
 
 	if (argc < 1 || !argv[0][0] || argv[0][0] == '-') {
 		snprintf(msg, len, "render: expected the output file first (render OUT [options])");
 		return -1;
 	}
-	r->out_path = argv[0];
+	o->render.out_path = argv[0];
 	for (int i = 1; i < argc; i++) {
 		char *opt = argv[i], *val = NULL, *eq = strchr(opt, '=');
 		char name[32];
-		double v;
+		bool flag;
 
 		if (strncmp(opt, "--", 2)) {
 			snprintf(msg, len, "render: '%s' is not an option (one OUT only)", opt);
 			return -1;
 		}
 		snprintf(name, sizeof(name), "%.*s", eq ? (int)(eq - opt) : (int)strlen(opt), opt);
-		if (!strcmp(name, "--force") || !strcmp(name, "--no-dither")) {
-			if (eq) {
-				snprintf(msg, len, "%s takes no value", name);
-				return -1;
-			}
-			if (!strcmp(name, "--force"))
-				r->force = true;
-			else
-				r->dither = AUDIO_RENDER_DITHER_NONE;
-			continue;
-		}
-		if (strcmp(name, "--set") && strcmp(name, "--ceiling-dbtp") &&
-		    strcmp(name, "--bits") && strcmp(name, "--rate") && strcmp(name, "--dither") &&
-		    strcmp(name, "--target-lufs") && strcmp(name, "--max-gr-db")) {
-			snprintf(msg, len, "render: unknown option '%s'", name);
+		flag = !strcmp(name, "--force") || !strcmp(name, "--no-dither");
+		if (flag && eq) {
+			snprintf(msg, len, "%s takes no value", name);
 			return -1;
 		}
 		if (eq)
 			val = eq + 1;
-		else if (i + 1 < argc)
+		else if (!flag && i + 1 < argc)
 			val = argv[++i];
-		else {
-			snprintf(msg, len, "render: %s needs a value", name);
+		if (tui_render_option(o, name, val, &max_gr, msg, len))
 			return -1;
-		}
-		if (!strcmp(name, "--set")) {
-			if (chain_settings_assign(&r->settings, val, why, sizeof(why))) {
-				snprintf(msg, len, "--set: %s", why);
-				return -1;
-			}
-		} else if (!strcmp(name, "--ceiling-dbtp")) {
-			if (chain_settings_set(&r->settings, "limiter.ceiling_dbtp", val, why,
-					       sizeof(why))) {
-				snprintf(msg, len, "--ceiling-dbtp: %s", why);
-				return -1;
-			}
-		} else if (!strcmp(name, "--bits")) {
-			if (strcmp(val, "16") && strcmp(val, "24") && strcmp(val, "32")) {
-				snprintf(msg, len, "--bits: '%s' is not 16, 24 or 32", val);
-				return -1;
-			}
-			r->bits = atoi(val);
-		} else if (!strcmp(name, "--rate")) {
-			if (num_in("--rate", val, 8000, 384000, "Hz", &v, msg, len))
-				return -1;
-			if (v != floor(v)) {
-				snprintf(msg, len, "--rate: '%s' is not a whole number of Hz", val);
-				return -1;
-			}
-			r->rate = v;
-		} else if (!strcmp(name, "--dither")) {
-			if (!strcmp(val, "tpdf"))
-				r->dither = AUDIO_RENDER_DITHER_TPDF;
-			else if (!strcmp(val, "shaped"))
-				r->dither = AUDIO_RENDER_DITHER_SHAPED;
-			else if (!strcmp(val, "none"))
-				r->dither = AUDIO_RENDER_DITHER_NONE;
-			else {
-				snprintf(msg, len, "--dither: '%s' is not tpdf, shaped or none", val);
-				return -1;
-			}
-		} else if (!strcmp(name, "--target-lufs")) {
-			if (num_in("--target-lufs", val, -60, 0, "LUFS", &o->target_lufs, msg, len))
-				return -1;
-			o->have_target = true;
-		} else if (!strcmp(name, "--max-gr-db")) {
-			if (num_in("--max-gr-db", val, 0, 24, "dB", &o->max_gr_db, msg, len))
-				return -1;
-			max_gr = true;
-		} else {
-			snprintf(msg, len, "render: unknown option '%s'", name);
-			return -1;
-		}
 	}
 	if (max_gr && !o->have_target) {
 		snprintf(msg, len, "--max-gr-db: only with --target-lufs");

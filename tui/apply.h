@@ -42,6 +42,7 @@
 #include "chain/chain.h"
 #include "tui/history.h"
 
+struct audio_renderjob_opts;
 struct audio_studio;
 struct tui_session;
 
@@ -91,13 +92,18 @@ double tui_desk_user_trim(const struct tui_desk *d, int route);
 void tui_desk_from_session(struct tui_desk *d, const struct tui_session *s);
 void tui_desk_to_session(const struct tui_desk *d, struct tui_session *s);
 
+/* One option of a render, as `termaster render` and the headless `render`
+ * take it: name with its dashes ("--bits"), val its value (NULL for
+ * --force and --no-dither).  *max_gr is set by --max-gr-db.  0, or -1 with
+ * msg "--bits: '13' is not 16, 24 or 32". */
+int tui_render_option(struct audio_renderjob_opts *o, const char *name, const char *val,
+		      bool *max_gr, char *msg, size_t len);
 /* The options of `termaster render` after OUT (argv[0] is OUT):
  * --set PARAM=VALUE, --ceiling-dbtp DB, --bits 16|24|32, --rate HZ,
  * --dither tpdf|shaped|none, --no-dither, --target-lufs LUFS, --max-gr-db
  * DB, --force, each also as --opt=VALUE.  o->render.settings must hold the
  * settings they change.  0, or -1 with msg ("--bits: '20' is not 16, 24 or
  * 32"). */
-struct audio_renderjob_opts;
 int tui_render_parse(int argc, char **argv, struct audio_renderjob_opts *o, char *msg,
 		     size_t len);
 

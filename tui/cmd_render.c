@@ -28,8 +28,10 @@
 
 #include "audio/clip.h"
 #include "audio/render.h"
+#include "audio/renderjob.h"
 #include "chain/chain.h"
 #include "refs/loudness.h"
+#include "tui/apply.h"
 #include "tui/session.h"
 #include "tui/tui.h"
 
@@ -159,67 +161,6 @@ static int on_pass_progress(void *user, int pass, double fraction)
 	return interrupted != 0;
 }
 
-/* ---- option values ---- */
-
-static int parse_bits(const char *s, int *bits)
-{
-	if (!strcmp(s, "16") || !strcmp(s, "24") || !strcmp(s, "32")) {
-		*bits = atoi(s);
-		return 0;
-	}
-	tui_error("--bits: '%s' is not 16, 24 or 32", s);
-	return -1;
-}
-
-static int parse_rate(const char *s, double *rate)
-{
-	char *end;
-	double v = strtod(s, &end);
-
-	if (end == s || *end || !isfinite(v) || v != floor(v) ||
-	    v < AUDIO_CLIP_MIN_RATE || v > AUDIO_CLIP_MAX_RATE) {
-		tui_error("--rate: '%s' is not a sample rate (whole Hz, %d … %d)",
-			  s, AUDIO_CLIP_MIN_RATE, AUDIO_CLIP_MAX_RATE);
-		return -1;
-	}
-	*rate = v;
-	return 0;
-}
-
-/* A finite number in lo … hi for option `opt`. */
-static int parse_num(const char *opt, const char *s, double lo, double hi,
-		     const char *unit, double *out)
-{
-	char *end;
-	double v = strtod(s, &end);
-
-	if (end == s || *end || !isfinite(v)) {
-		tui_error("%s: '%s' is not a number", opt, s);
-		return -1;
-	}
-	if (v < lo || v > hi) {
-		tui_error("%s: %g is out of range %g … %g %s", opt, v, lo, hi, unit);
-		return -1;
-	}
-	*out = v;
-	return 0;
-}
-
-static int parse_dither(const char *s, enum audio_render_dither *d)
-{
-	if (!strcmp(s, "tpdf"))
-		*d = AUDIO_RENDER_DITHER_TPDF;
-	else if (!strcmp(s, "shaped"))
-		*d = AUDIO_RENDER_DITHER_SHAPED;
-	else if (!strcmp(s, "none"))
-		*d = AUDIO_RENDER_DITHER_NONE;
-	else {
-		tui_error("--dither: '%s' is not tpdf, shaped or none", s);
-		return -1;
-	}
-	return 0;
-}
-
 /* Exit status of an audio_render_file() error (see the usage text). */
 static int render_status(int err)
 {
@@ -276,7 +217,8 @@ int tui_cmd_render(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct audio_render_opts o;
+	struct audio_renderjob_opts jo;
+	struct audio_render_opts *o = &jo.render;
 	struct audio_clip *mix = NULL;
 	struct tui_session sess;
 	bool have_session = false;
@@ -286,12 +228,11 @@ int tui_cmd_render(int argc, char **argv)
 	struct sigaction sa, old_int, old_term;
 	char msg[1024];
 	const char *in;
-	bool quiet = false, list = false, have_target = false, have_max_gr = false;
-	double target_lufs = 0, max_gr_db = AUDIO_RENDER_MAX_GR_DB;
-	int opt, err, status = TUI_EXIT_OK;
+	bool quiet = false, list = false, have_max_gr = false;
+	int opt, li = -1, err, status = TUI_EXIT_OK;
 
 	tui_session_init(&sess);
-	audio_render_opts_default(&o);
+	audio_renderjob_opts_default(&jo);
 	/* --session first, wherever it stands: its chain is the base that
 	 * --set and --ceiling-dbtp then change */
 	for (int i = 1; i < argc; i++) {
@@ -308,58 +249,35 @@ int tui_cmd_render(int argc, char **argv)
 			tui_session_free(&sess);
 			return TUI_EXIT_USAGE;
 		}
-		o.settings = sess.chain;
+		o->settings = sess.chain;
 		have_session = true;
 	}
 	optind = 0;  /* glibc: full re-initialisation (main may have parsed) */
 	opterr = 0;
-	while ((opt = getopt_long(argc, argv, ":o:fqh", longopts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, ":o:fqh", longopts, &li)) != -1) {
 		switch (opt) {
 		case 'o':
-			o.out_path = optarg;
+			o->out_path = optarg;
 			break;
 		case OPT_SET:
-			if (chain_settings_assign(&o.settings, optarg, msg, sizeof(msg))) {
-				tui_error("--set: %s", msg);
-				return TUI_EXIT_USAGE;
-			}
-			break;
 		case OPT_CEILING:
-			if (chain_settings_set(&o.settings, "limiter.ceiling_dbtp",
-					       optarg, msg, sizeof(msg))) {
-				tui_error("--ceiling-dbtp: %s", msg);
+		case OPT_BITS:
+		case OPT_RATE:
+		case OPT_NO_DITHER:
+		case OPT_DITHER:
+		case OPT_TARGET:
+		case OPT_MAX_GR: {
+			char name[40];
+
+			snprintf(name, sizeof(name), "--%s", longopts[li].name);
+			if (tui_render_option(&jo, name, optarg, &have_max_gr, msg, sizeof(msg))) {
+				tui_error("%s", msg);
 				return TUI_EXIT_USAGE;
 			}
 			break;
-		case OPT_BITS:
-			if (parse_bits(optarg, &o.bits))
-				return TUI_EXIT_USAGE;
-			break;
-		case OPT_RATE:
-			if (parse_rate(optarg, &o.rate))
-				return TUI_EXIT_USAGE;
-			break;
-		case OPT_NO_DITHER:
-			o.dither = AUDIO_RENDER_DITHER_NONE;
-			break;
-		case OPT_DITHER:
-			if (parse_dither(optarg, &o.dither))
-				return TUI_EXIT_USAGE;
-			break;
-		case OPT_TARGET:
-			if (parse_num("--target-lufs", optarg, -60.0, 0.0, "LUFS",
-				      &target_lufs))
-				return TUI_EXIT_USAGE;
-			have_target = true;
-			break;
-		case OPT_MAX_GR:
-			if (parse_num("--max-gr-db", optarg, 0.0, 24.0, "dB",
-				      &max_gr_db))
-				return TUI_EXIT_USAGE;
-			have_max_gr = true;
-			break;
+		}
 		case 'f':
-			o.force = true;
+			o->force = true;
 			break;
 		case 'q':
 			quiet = true;
@@ -409,20 +327,20 @@ int tui_cmd_render(int argc, char **argv)
 		return TUI_EXIT_USAGE;
 	}
 	in = have_session ? sess.mix : argv[optind];
-	if (!o.out_path) {
+	if (!o->out_path) {
 		tui_error("render: no output given (-o OUT)");
 		return TUI_EXIT_USAGE;
 	}
-	if (have_max_gr && !have_target) {
+	if (have_max_gr && !jo.have_target) {
 		tui_error("--max-gr-db: only with --target-lufs");
 		return TUI_EXIT_USAGE;
 	}
-	o.in_path = in;
+	o->in_path = in;
 
 	/* the output first: fail before a long decode */
-	err = audio_render_check(&o, msg, sizeof(msg));
+	err = audio_render_check(o, msg, sizeof(msg));
 	if (err) {
-		render_error(o.out_path, err, msg);
+		render_error(o->out_path, err, msg);
 		return render_status(err);
 	}
 
@@ -458,49 +376,49 @@ int tui_cmd_render(int argc, char **argv)
 		tui_error("%s: warning: %lld non-finite samples (NaN/Inf) rendered as silence",
 			  in, (long long)mix->nonfinite);
 
-	if (o.dither == AUDIO_RENDER_DITHER_SHAPED && o.bits != 32 && !quiet &&
-	    (o.rate ? o.rate : mix->rate) < 44100)
+	if (o->dither == AUDIO_RENDER_DITHER_SHAPED && o->bits != 32 && !quiet &&
+	    (o->rate ? o->rate : mix->rate) < 44100)
 		tui_error("%s: warning: noise-shaped dither is made for 44.1 kHz and "
 			  "above; at %.0f Hz its noise rises where it is heard "
-			  "(use --dither tpdf)", o.out_path, o.rate ? o.rate : mix->rate);
+			  "(use --dither tpdf)", o->out_path, o->rate ? o->rate : mix->rate);
 
-	if (have_target) {
+	if (jo.have_target) {
 		int gi = chain_param_find("gain.gain_db");
 
-		err = audio_render_find_gain(mix, &o, target_lufs, max_gr_db, &tr,
+		err = audio_render_find_gain(mix, o, jo.target_lufs, jo.max_gr_db, &tr,
 					     on_pass_progress, &prog, msg, sizeof(msg));
 		if (prog.show)
 			tui_progress_done();
 		if (err == AUDIO_RENDER_ERROR_TARGET) {
-			tui_error("%s: %s; nothing written", o.out_path, msg);
+			tui_error("%s: %s; nothing written", o->out_path, msg);
 			status = TUI_EXIT_USAGE;
 			goto out;
 		}
 		if (err) {
-			render_error(o.out_path, err, msg);
+			render_error(o->out_path, err, msg);
 			status = render_status(err);
 			goto out;
 		}
 		if (gi >= 0)  /* else find_gain failed */
-			o.settings.value[gi] = (float)tr.at.gain_db;
+			o->settings.value[gi] = (float)tr.at.gain_db;
 	}
 
 	prog.label = "rendering";
-	o.progress = on_progress;
-	o.user = &prog;
-	err = audio_render_file(mix, &o, &lm, msg, sizeof(msg));
+	o->progress = on_progress;
+	o->user = &prog;
+	err = audio_render_file(mix, o, &lm, msg, sizeof(msg));
 	if (prog.show)
 		tui_progress_done();
 	if (err) {
-		render_error(o.out_path, err, msg);
+		render_error(o->out_path, err, msg);
 		status = render_status(err);
 		goto out;
 	}
 	if (!quiet) {
 		char line[4096];
 
-		audio_render_summary(line, sizeof(line), o.out_path, &o, mix->rate, &lm,
-				     have_target ? &tr : NULL);
+		audio_render_summary(line, sizeof(line), o->out_path, o, mix->rate, &lm,
+				     jo.have_target ? &tr : NULL);
 		puts(line);
 		fflush(stdout);
 	}
@@ -509,12 +427,12 @@ int tui_cmd_render(int argc, char **argv)
 		 * ceiling, and after a rate conversion the guard does */
 		int ci = chain_param_find("limiter.ceiling_dbtp");
 		int oi = chain_param_find("limiter.on");
-		double ceiling = ci >= 0 ? o.settings.value[ci] : 0.0;
-		bool on = oi < 0 || o.settings.value[oi] >= 0.5f;
+		double ceiling = ci >= 0 ? o->settings.value[ci] : 0.0;
+		bool on = oi < 0 || o->settings.value[oi] >= 0.5f;
 
 		if (on && isfinite(lm.true_peak_dbtp) && lm.true_peak_dbtp > ceiling + 0.05)
 			tui_error("%s: warning: true peak %.2f dBTP is above the ceiling %.1f dBTP",
-				  o.out_path, lm.true_peak_dbtp, ceiling);
+				  o->out_path, lm.true_peak_dbtp, ceiling);
 	}
 
 out:

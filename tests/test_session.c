@@ -759,6 +759,56 @@ static void test_save_values(const char *tmp)
 	tui_session_free(&s);
 }
 
+/* Saving never replaces what is not a session: the mix itself (a mistyped
+ * save-as name), a reference, a folder; a session, even a malformed one, and
+ * an empty file are replaced. */
+static void test_save_over(const char *tmp)
+{
+	static const unsigned char riff[] = { 'R', 'I', 'F', 'F', 36, 0, 0, 0, 'W', 'A', 'V', 'E',
+					      'f', 'm', 't', ' ', 16, 0, 0, 0, 1, 0, 2, 0 };
+	char wav[PATH_MAX], txt[PATH_MAX], old[PATH_MAX], empty[PATH_MAX], msg[1024];
+	struct tui_session s;
+	size_t n = 0;
+	char *back;
+	FILE *f;
+
+	snprintf(wav, sizeof(wav), "%s/over.wav", tmp);
+	snprintf(txt, sizeof(txt), "%s/notes.txt", tmp);
+	snprintf(old, sizeof(old), "%s/old.tms", tmp);
+	snprintf(empty, sizeof(empty), "%s/empty.tms", tmp);
+	f = fopen(wav, "wb");
+	fwrite(riff, 1, sizeof(riff), f);
+	fclose(f);
+	f = fopen(txt, "w");
+	fputs("# my notes\nmaster at -9 LUFS\n", f);
+	fclose(f);
+	f = fopen(old, "w");
+	fputs("# termaster session\nversion = 1\n[mix]\npath = x.wav\nbogus = 1\n", f);
+	fclose(f);
+	fclose(fopen(empty, "w"));
+
+	tui_session_init(&s);
+	tui_session_set_mix(&s, wav);
+	ASSERT_INT("save over: audio refused", TUI_SESSION_ERROR_VALUE,
+		   tui_session_save(wav, &s, msg, sizeof(msg)));
+	ASSERT_TRUE("save over: message names the file",
+		    !strncmp(msg, wav, strlen(wav)) && strstr(msg, "not a termaster session"));
+	back = read_all(wav, &n);
+	ASSERT_TRUE("save over: audio untouched", back && n == sizeof(riff) && !memcmp(back, riff, n));
+	free(back);
+	ASSERT_INT("save over: other text refused", TUI_SESSION_ERROR_VALUE,
+		   tui_session_save(txt, &s, msg, sizeof(msg)));
+	ASSERT_INT("save over: a folder refused", TUI_SESSION_ERROR_VALUE,
+		   tui_session_save(tmp, &s, msg, sizeof(msg)));
+	ASSERT_INT("save over: a malformed session replaced", 0,
+		   tui_session_save(old, &s, msg, sizeof(msg)));
+	ASSERT_INT("save over: an empty file replaced", 0,
+		   tui_session_save(empty, &s, msg, sizeof(msg)));
+	ASSERT_INT("save over: and again over its own session", 0,
+		   tui_session_save(empty, &s, msg, sizeof(msg)));
+	tui_session_free(&s);
+}
+
 /* ---- fuzz ---- */
 
 static const char *const tokens[] = {
@@ -886,6 +936,7 @@ int main(void)
 	test_atomic(tmp);
 	test_kill9(tmp);
 	test_save_values(tmp);
+	test_save_over(tmp);
 	test_fuzz(tmp);
 	return test_done();
 }

@@ -1274,6 +1274,30 @@ static int write_all(int fd, const char *p, size_t n)
 	return 0;
 }
 
+/* Whether the file at fd may be replaced by a session: empty, or text
+ * whose first line that is not blank or a comment starts with "version"
+ * (a session, even a malformed one).  Anything else — the mix, a
+ * reference, any other file a mistyped name points at — is kept. */
+static bool replaceable(int fd)
+{
+	char buf[4096];
+	ssize_t got = read(fd, buf, sizeof(buf) - 1);
+	char *line, *save = NULL;
+
+	if (got <= 0)
+		return got == 0;
+	if (memchr(buf, '\0', (size_t)got))
+		return false;
+	buf[got] = '\0';
+	for (line = strtok_r(buf, "\r\n", &save); line; line = strtok_r(NULL, "\r\n", &save)) {
+		line += strspn(line, " \t");
+		if (!*line || *line == '#')
+			continue;
+		return !strncmp(line, "version", 7);
+	}
+	return got < (ssize_t)sizeof(buf) - 1;  /* only comments and blanks */
+}
+
 int tui_session_save(const char *path, const struct tui_session *s, char *msg, size_t len)
 {
 	char *dir = NULL, *absdir = NULL, *tmp = NULL, *text = NULL;
@@ -1306,6 +1330,18 @@ int tui_session_save(const char *path, const struct tui_session *s, char *msg, s
 		errno = e;
 		err = TUI_SESSION_ERROR_ERRNO;
 		goto out;
+	}
+	if (stat(path, &st) == 0) {
+		int rfd = S_ISREG(st.st_mode) ? open(path, O_RDONLY | O_CLOEXEC) : -1;
+		bool ok = rfd >= 0 && replaceable(rfd);
+
+		if (rfd >= 0)
+			close(rfd);
+		if (!ok) {
+			say(msg, len, "%s: exists and is not a termaster session; not replaced", path);
+			err = TUI_SESSION_ERROR_VALUE;
+			goto out;
+		}
 	}
 	err = check_values(s, path, msg, len);
 	if (err)

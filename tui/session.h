@@ -170,6 +170,10 @@ int tui_session_load(const char *path, struct tui_session *s, char *msg, size_t 
  * moment leaves the old file or the new one, never a mix of both; on error
  * the temporary file is removed and the old file is untouched.  Paths are
  * written relative to path's folder.  Does not change s->path.
+ * An existing file at `path` is replaced only when it is empty or a session
+ * (its first line that is not blank or a comment starts with "version");
+ * anything else (the mix, a reference, a folder) is refused with
+ * TUI_SESSION_ERROR_VALUE, "FILE: exists and is not a termaster session".
  * Returns 0, TUI_SESSION_ERROR_ERRNO (msg: "FILE: reason"),
  * TUI_SESSION_ERROR_NOMEM or TUI_SESSION_ERROR_VALUE. */
 int tui_session_save(const char *path, const struct tui_session *s, char *msg, size_t len);

@@ -1159,6 +1159,8 @@ static void refui_tick(struct screen *s)
 	}
 }
 
+/* An ncurses key as tui_prompt_key() takes it (it reads Enter, Esc and
+ * Backspace as the bytes terminals send), or -1 for another function key. */
 static int prompt_keycode(int ch)
 {
 	switch (ch) {
@@ -3292,38 +3294,15 @@ static void ws_dlg_draw(struct screen *s)
 
 /* ---- prompts (save as, render file name) and the recovery offer ---- */
 
-static int ws_prompt_code(int ch)
-{
-	switch (ch) {
-	case KEY_LEFT:
-		return TUI_PROMPT_KEY_LEFT;
-	case KEY_RIGHT:
-		return TUI_PROMPT_KEY_RIGHT;
-	case KEY_HOME:
-		return TUI_PROMPT_KEY_HOME;
-	case KEY_END:
-		return TUI_PROMPT_KEY_END;
-	case KEY_BACKSPACE:
-	case 127:
-		return TUI_PROMPT_KEY_BACKSPACE;
-	case KEY_DC:
-		return TUI_PROMPT_KEY_DELETE;
-	case KEY_ENTER:
-	case '\n':
-	case '\r':
-		return TUI_PROMPT_KEY_ENTER;
-	case 27:
-		return TUI_PROMPT_KEY_ESC;
-	}
-	return ch;
-}
-
 static void ws_prompt_key(struct screen *s, int ch)
 {
 	struct ws *ws = s->ws;
 	char path[TUI_PROMPT_MAX];
-	int r = tui_prompt_key(&ws->prompt, ws_prompt_code(ch));
+	int k = prompt_keycode(ch), r;
 
+	if (k < 0)
+		return;  /* a function key the prompt has no use for */
+	r = tui_prompt_key(&ws->prompt, k);
 	if (r == TUI_PROMPT_EDITING)
 		return;
 	if (r == TUI_PROMPT_CANCEL || !ws->prompt.buf[0]) {

@@ -577,9 +577,14 @@ static void run_after(struct audio_studio *st, struct job *j)
 	for (int i = 0; i < parts; i++) {
 		/* part i measures [from, to); its chain starts `pre` and its
 		 * meter `warm` earlier, and it renders a little past `to` so
-		 * the true-peak meter reads its last frames with what follows */
-		int64_t from = (int64_t)((double)n * i / parts) / seg * seg;
-		int64_t to = i + 1 == parts ? n : (int64_t)((double)n * (i + 1) / parts) / seg * seg;
+		 * the true-peak meter reads its last frames with what follows.
+		 * Every part but the first renders its pre-roll too, so the
+		 * cuts give each the same work: the first renders w frames,
+		 * the others w - pre of their own, w = (n + (parts - 1) pre) /
+		 * parts (after_parts() keeps parts longer than pre) */
+		double w = ((double)n + (double)(parts - 1) * (double)pre) / parts;
+		int64_t from = i == 0 ? 0 : (int64_t)(i * w - (i - 1) * (double)pre) / seg * seg;
+		int64_t to = i + 1 == parts ? n : (int64_t)((i + 1) * w - i * (double)pre) / seg * seg;
 
 		if (j->region_only) {
 			from = j->from / seg * seg;

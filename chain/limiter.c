@@ -200,8 +200,15 @@ struct lim_priv {
 	double xf_inv;          /* 1 / crossfade frames */
 	struct chain_smooth ceil_db, link;
 	float thr;              /* this sub-block's detector threshold */
+	float thr_env;          /* … raised by the computers' state */
 	double ceil_off;        /* log ceiling offset of the factor: <= 0 */
 	double rel_coef;        /* env *= rel_coef per frame while releasing */
+	double rel_pend;        /* a faster release waiting for exact_run */
+	int rel_pending;
+	double rel_k;           /* rel_coef^env_k · (1 - 1e-9) */
+	unsigned env_k;         /* frames an entry can act after its push */
+	unsigned exact_run;     /* frames pushed since the threshold was raised */
+	unsigned exact_need;    /* … before the rings hold only exact entries */
 	unsigned att_want;      /* attack asked for by lookahead_ms */
 	int auto_want, auto_on; /* auto release asked for, in force */
 	unsigned os_want;       /* oversampling asked for: 4 or 8 */
@@ -425,6 +432,12 @@ static void lim_destroy(struct chain_proc *p)
 	s->mem = NULL;
 }
 
+static void lim_set_rel(struct lim_priv *s, double rel)
+{
+	s->rel_coef = rel;
+	s->rel_k = pow(rel, s->env_k) * (1 - 1e-9);
+}
+
 static void lim_lf_clear(struct lim_priv *s)
 {
 	for (unsigned c = 0; c < CHAIN_CHANNELS; c++) {
@@ -462,6 +475,11 @@ static void lim_reset(struct chain_proc *p)
 	chain_smooth_set(&s->link, s->link.target, 1);
 	s->pos = 0;
 	s->gr_db = 0;
+	if (s->rel_pending) {
+		lim_set_rel(s, s->rel_pend);
+		s->rel_pending = 0;
+	}
+	s->exact_run = s->exact_need;
 }
 
 static int lim_init(struct chain_proc *p, double rate, unsigned max_frames)
@@ -483,6 +501,9 @@ static int lim_init(struct chain_proc *p, double rate, unsigned max_frames)
 	s->hold_cap = s->att_max + 2 * LIM_HOLD + 1;
 	s->lf_hold = (unsigned)lround(LIM_LF_HOLD_MS * 1e-3 * rate);
 	s->rn = s->att_max + CHAIN_SUBBLOCK;  /* a sub-block is written before it is read */
+	/* lag + hold = att_max + 2 LIM_HOLD + 1 for every attack */
+	s->env_k = s->att_max + 2 * LIM_HOLD + 1 + CHAIN_SUBBLOCK;
+	s->exact_need = s->env_k + s->rn + CHAIN_SUBBLOCK;
 	b1_cap = (s->att_max + 1) / 2;
 	b2_cap = s->att_max + 1 - b1_cap;
 
@@ -524,7 +545,7 @@ static int lim_init(struct chain_proc *p, double rate, unsigned max_frames)
 			  lim_params[LIM_P_CEILING].def);
 	chain_smooth_init(&s->link, rate, LIM_LINK_TAU_MS, LIM_LINK_SNAP,
 			  lim_params[LIM_P_LINK].def / 100.0);
-	s->rel_coef = exp(-1.0 / (lim_params[LIM_P_RELEASE].def * 1e-3 * rate));
+	lim_set_rel(s, exp(-1.0 / (lim_params[LIM_P_RELEASE].def * 1e-3 * rate)));
 	s->att_want = lim_attack(s, lim_params[LIM_P_LOOKAHEAD].def);
 	s->auto_want = lim_params[LIM_P_AUTO].def >= 0.5f;
 	s->os_want = lim_params[LIM_P_OVERSAMPLE].def >= 0.5f ? 8 : 4;
@@ -542,8 +563,20 @@ static void lim_set_param(struct chain_proc *p, unsigned id, float value,
 		chain_smooth_set(&s->ceil_db, value, snap);
 		break;
 	case LIM_P_RELEASE:
-		/* a time constant: changing it moves no sample, no glide */
-		s->rel_coef = exp(-1.0 / (value * 1e-3 * s->rate));
+		/* a time constant: changing it moves no sample, no glide; a
+		 * slower release applies at once, a faster one once the
+		 * rings hold only exact entries (see lim_env_thr()) */
+		{
+			double rel = exp(-1.0 / (value * 1e-3 * s->rate));
+
+			if (rel >= s->rel_coef) {
+				lim_set_rel(s, rel);
+				s->rel_pending = 0;
+			} else {
+				s->rel_pend = rel;
+				s->rel_pending = 1;
+			}
+		}
 		break;
 	case LIM_P_AUTO:
 		s->auto_want = value >= 0.5f;
@@ -623,6 +656,10 @@ static void lim_subblock(struct lim_priv *s)
 			s->shared = 0;
 		}
 	}
+	if (s->rel_pending && s->exact_run >= s->exact_need) {
+		lim_set_rel(s, s->rel_pend);
+		s->rel_pending = 0;
+	}
 	if (s->auto_want != s->auto_on) {
 		if (s->auto_want)
 			lim_lf_clear(s);
@@ -630,7 +667,8 @@ static void lim_subblock(struct lim_priv *s)
 	}
 	switch (s->xstate) {
 	case LIM_IDLE:
-		if (s->att_want != s->gc[0][s->act].att)
+		if (s->att_want != s->gc[0][s->act].att &&
+		    s->exact_run >= s->exact_need)
 			lim_xstart(s, s->att_want);
 		break;
 	case LIM_WARM:
@@ -649,6 +687,54 @@ static void lim_subblock(struct lim_priv *s)
 		}
 		break;
 	}
+}
+
+/*
+ * The detector's threshold for this sub-block raised by what the gain
+ * computers already hold (returns thr when that is nothing).  A required
+ * gain r written now is read by a computer lag frames later and stays in
+ * its hold window for hold frames, so it can act on env over the next
+ * env_k = lag + hold + CHAIN_SUBBLOCK frames at most, during which env is
+ * at most B = env·rel^env_k (env only ever falls below its released value:
+ * env_t = min(window, S(env_t-1 · rel), LF) with S the snap to 0, and S
+ * and x -> x·rel are monotone).  An entry r >= B is therefore never the
+ * one that sets env: wherever it is the window's minimum, the released
+ * value is at or below it.  Writing 0 instead of it (or anything >= it)
+ * changes no env, no gain, no output sample.  A reading pk gives
+ * r = ceil_ln - ln pk >= B whenever ln pk <= ceil_ln - B, so readings up
+ * to thr_env = exp(lowest ceil_ln - B) may be skipped by the detector
+ * and written as 0.  The stereo link keeps this: (1 - link)·r_c +
+ * link·min(r_L, r_R) is monotone in both, and is below B only when an
+ * exact r below B sets it.  Slack: rel_k carries 1e-9 of the double
+ * rounding of env's recursion (~1e-13 over env_k steps), the 1e-9 in the
+ * exponent the error of lim_log (2e-11) and of exp().
+ *
+ * This needs the computers that will read these entries to be the ones
+ * whose env bounds them, at the release used for the bound: while a
+ * lookahead change warms or crossfades a second computer, or a faster
+ * release waits, the threshold stays thr, and the change itself waits
+ * until exact_need frames were pushed so (lim_subblock(), set_param), by
+ * when every entry any computer reads or holds is exact.  A skipped
+ * reading never changes a gain, so the output is bit-identical to
+ * reading every interval.
+ */
+static float lim_env_thr(const struct lim_priv *s, float thr, unsigned nc)
+{
+	double e, lo;
+	float t;
+
+	if (s->xstate != LIM_IDLE || s->rel_pending ||
+	    s->att_want != s->gc[0][s->act].att)
+		return thr;
+	e = s->gc[0][s->act].env;
+	if (nc > 1 && s->gc[1][s->act].env > e)
+		e = s->gc[1][s->act].env;
+	e *= s->rel_k;
+	if (!(e < LIM_ENV_SNAP))
+		return thr;
+	lo = s->ceil_db.start < s->ceil_db.end ? s->ceil_db.start : s->ceil_db.end;
+	t = lim_thr(exp(lo * LN10_20 + s->ceil_off - e - 1e-9));
+	return t > thr ? t : thr;
 }
 
 /*
@@ -798,13 +884,24 @@ static void lim_process(struct chain_proc *p, float *const *buf, unsigned n)
 
 		if (m > n - i)
 			m = n - i;
-		if (j == 0)
-			lim_subblock(s);
-		thr = s->thr;
 		lf = s->auto_on;
+		nc = s->shared ? 1 : CHAIN_CHANNELS;
+		if (j == 0) {
+			lim_subblock(s);
+			lf = s->auto_on;
+			nc = s->shared ? 1 : CHAIN_CHANNELS;
+			/* readings up to thr_env change no gain (lim_env_thr());
+			 * set once a sub-block, from the state at its start, so
+			 * that nothing depends on how calls cut the frames */
+			s->thr_env = lim_env_thr(s, s->thr, nc);
+			if (s->thr_env > s->thr)
+				s->exact_run = 0;
+			else if (s->exact_run < s->exact_need)
+				s->exact_run += CHAIN_SUBBLOCK;
+		}
+		thr = s->thr_env;
 		xf = s->xstate;
 		act = s->act;
-		nc = s->shared ? 1 : CHAIN_CHANNELS;
 
 		/* 1, 2: required gains of the intervals starting at pos - tpl,
 		 * the LF detector, 3: stereo link; into the rings */
@@ -871,11 +968,11 @@ static void lim_process(struct chain_proc *p, float *const *buf, unsigned n)
 					float am = a[0] > a[1] ? a[0] : a[1];
 
 					r[0] = r[1] = pm > thr ? lim_need(pm, ceil_ln) : 0;
-					f[0] = f[1] = am > thr ? lim_need(am, ceil_ln) : 0;
+					f[0] = f[1] = am > s->thr ? lim_need(am, ceil_ln) : 0;
 				} else {
 					for (unsigned c = 0; c < CHAIN_CHANNELS; c++) {
 						r[c] = pk[c] > thr ? lim_need(pk[c], ceil_ln) : 0;
-						f[c] = a[c] > thr ? lim_need(a[c], ceil_ln) : 0;
+						f[c] = a[c] > s->thr ? lim_need(a[c], ceil_ln) : 0;
 					}
 					if (link > 0) {
 						double rm = r[0] < r[1] ? r[0] : r[1];

@@ -1192,19 +1192,56 @@ static void push_block(struct chain_truepeak *tp, const float *in, size_t cs,
 		fine[t] = 1;
 	}
 	/* the local bounds, four intervals at a time (lanes past those
-	 * asked for are computed and not used) */
-	for (unsigned t = 0; n_lb && t < n; t++) {
-		tp_vec m4, lb;
+	 * asked for are computed and not used), from each end of the block
+	 * inwards, each way until one needs the fine reading: the streams
+	 * are filled from the first such interval to the last anyway, so
+	 * between them a reading costs less than its bound (a reading that
+	 * could have been skipped is <= lim[t], which reports the same) */
+	if (n_lb) {
+		unsigned lo = 0, hi = n;  /* undecided: fine[t] == 2 in [lo, hi) */
+		int hit = 0;
 
-		if (fine[t] != 2)
-			continue;
-		for (unsigned l = 0; l < 4; l++)
-			m4[l] = win_max[t + l < n ? t + l : t];
-		lb = local_bound(tp, pos0 + t - TP_LAT, m4);
-		for (unsigned l = 0; l < 4 && t + l < n; l++)
-			if (fine[t + l] == 2)
-				fine[t + l] = lb[l] > lim[t + l];
-		t += 3;
+		for (unsigned t = 0; !hit && t < n; t++) {
+			tp_vec m4, lb;
+
+			if (fine[t] != 2)
+				continue;
+			for (unsigned l = 0; l < 4; l++)
+				m4[l] = win_max[t + l < n ? t + l : t];
+			lb = local_bound(tp, pos0 + t - TP_LAT, m4);
+			for (unsigned l = 0; l < 4 && t + l < n; l++)
+				if (fine[t + l] == 2) {
+					fine[t + l] = lb[l] > lim[t + l];
+					hit |= fine[t + l];
+				}
+			t += 3;
+			lo = t + 1;
+		}
+		while (hit && hi > lo) {
+			unsigned t = hi - 1, t0;
+			tp_vec m4, lb;
+
+			if (fine[t] != 2) {
+				hi = t;
+				continue;
+			}
+			t0 = t >= lo + 3 ? t - 3 : lo;
+			for (unsigned l = 0; l < 4; l++)
+				m4[l] = win_max[t0 + l < n ? t0 + l : t0];
+			lb = local_bound(tp, pos0 + t0 - TP_LAT, m4);
+			for (unsigned l = 0; l < 4 && t0 + l < hi; l++)
+				if (fine[t0 + l] == 2) {
+					fine[t0 + l] = lb[l] > lim[t0 + l];
+					if (fine[t0 + l])
+						hit = 2;
+				}
+			hi = t0;
+			if (hit == 2)
+				break;
+		}
+		for (unsigned t = lo; t < hi; t++)
+			if (fine[t] == 2)
+				fine[t] = 1;
 	}
 	for (unsigned t = 0; t < n; t++)
 		if (fine[t]) {

@@ -144,9 +144,12 @@ float chain_truepeak_push_above(struct chain_truepeak *tp, const float *frame,
 				float thr, float *ch_peak);
 
 /*
- * RT-safe.  chain_truepeak_push_above() for `frames` frames at once, the
- * same values at a lower cost (the interpolation runs over several frames
- * side by side): sample c of frame t is in[c * ch_stride + t *
+ * RT-safe.  chain_truepeak_push_above() for `frames` frames at once, at a
+ * lower cost (the interpolation runs over several frames side by side):
+ * the same values wherever they are above thr; at or below thr either
+ * may be the exact reading or a stand-in <= thr, as the block decides
+ * (between two intervals it interpolates anyway, a reading costs less
+ * than the bound that could skip it).  Sample c of frame t is in[c * ch_stride + t *
  * frame_stride] (interleaved: 1, channels; planar rows: row length, 1);
  * peak[t] receives the return value of frame t, and ch_peak (NULL or
  * frames × channels entries) ch_peak[t * channels + c] its ch_peak.

@@ -357,6 +357,7 @@ static void test_no_ripple(void)
 struct model_params {
 	double t, r, w, att_ms, rel_ms, m_db, hpf_hz, link, mix;
 	int autorel;
+	size_t auto_from;       /* > 0: auto release on from this frame */
 };
 
 /* RBJ Audio EQ Cookbook high-pass, Q = 1/sqrt(2), direct form I. */
@@ -419,6 +420,7 @@ static void model_run(const struct model_params *p, double rate, const float *in
 	struct biquad q[2];
 	struct det dk = { 0, 0 }, dc[2] = { { 0, 0 }, { 0, 0 } };
 	const float *in[2] = { inl, inr };
+	struct model_params mp = *p;
 
 	for (int c = 0; c < 2; c++) {
 		sc[c] = calloc(n, sizeof(double));
@@ -431,6 +433,10 @@ static void model_run(const struct model_params *p, double rate, const float *in
 	for (size_t i = 0; i < n; i++) {
 		size_t blk = i / SUB, from = blk >= kb ? (blk - kb) * SUB : 0;
 		double xg[2], gr[2], yk;
+
+		if (p->auto_from && i >= p->auto_from)
+			mp.autorel = 1;
+		p = &mp;
 
 		for (int c = 0; c < 2; c++) {
 			double h = 1e-10;
@@ -508,6 +514,78 @@ static void test_model(void)
 		/* float gains and outputs (6e-8 relative each) and log2f in the
 		 * level (1e-6 dB) against double: a few 1e-7 at gains <= 4 */
 		ASSERT_LE(msg, maxd, 2e-6);
+		comp_close(&c);
+	}
+	free(src);
+	free(il);
+	free(ir);
+	free(l);
+	free(r);
+	free(ml);
+	free(mr);
+}
+
+/*
+ * The memory envelope m is only heard once auto release is on.  Linked,
+ * with auto release off and the parameters at rest, the detector runs in
+ * closed form (chain/comp.c, comp_run_linked()); switching auto release
+ * on mid-way hands its y and m to the recursion, so the output after the
+ * switch checks the m it kept: with an attack slower than the release
+ * (m clamped by y while y rises) and faster.
+ */
+static void test_model_switch(void)
+{
+	static const struct model_params set[] = {
+		{ -24, 4, 6, 100, 10, 0, 20, 1, 1, 0, 0 },
+		{ -24, 4, 6, 5, 300, 0, 20, 1, 1, 0, 0 },
+		{ -20, 3, 0, 30, 30, 0, 150, 1, 1, 0, 0 },
+	};
+	const double rate = 44100;
+	size_t n = (size_t)(1.2 * rate), at = (size_t)(0.7 * rate) + 5;
+	float *src = fbuf(2 * n), *il = fbuf(n), *ir = fbuf(n);
+	float *l = fbuf(n), *r = fbuf(n), *ml = fbuf(n), *mr = fbuf(n);
+
+	gen_music(src, n, 2, rate, 1.0, 3);
+	for (size_t i = 0; i < n; i++) {
+		il[i] = src[2 * i];
+		ir[i] = src[2 * i + 1] * 0.5f;
+	}
+	for (unsigned s = 0; s < sizeof(set) / sizeof(set[0]); s++) {
+		struct model_params q = set[s];
+		struct comp c;
+		double maxd = 0, d_on = 0;
+		char msg[80];
+
+		comp_open(&c, rate);
+		comp_set(&c, "threshold_db", (float)q.t, 1);
+		comp_set(&c, "ratio", (float)q.r, 1);
+		comp_set(&c, "knee_db", (float)q.w, 1);
+		comp_set(&c, "attack_ms", (float)q.att_ms, 1);
+		comp_set(&c, "release_ms", (float)q.rel_ms, 1);
+		comp_set(&c, "sc_hpf_hz", (float)q.hpf_hz, 1);
+		memcpy(l, il, n * sizeof(float));
+		memcpy(r, ir, n * sizeof(float));
+		comp_feed(&c, l, r, at, 100);
+		comp_set(&c, "auto_release", 1, 0);
+		comp_feed(&c, l + at, r + at, n - at, 100);
+		q.auto_from = at;
+		model_run(&q, rate, il, ir, ml, mr, n);
+		for (size_t i = 0; i < n; i++) {
+			double d = fmax(fabs((double)l[i] - ml[i]), fabs((double)r[i] - mr[i]));
+
+			maxd = fmax(maxd, d);
+		}
+		/* the switch matters: the model with auto release off all along
+		 * differs after it */
+		q.auto_from = 0;
+		model_run(&q, rate, il, ir, ml, mr, n);
+		for (size_t i = at; i < n; i++)
+			d_on = fmax(d_on, fabs((double)l[i] - ml[i]));
+		printf("auto release switched on at frame %zu, setting %u: max difference to the "
+		       "model %.3g (%.3g to the model without the switch)\n", at, s, maxd, d_on);
+		snprintf(msg, sizeof(msg), "switch to auto release, setting %u", s);
+		ASSERT_LE(msg, maxd, 2e-6);
+		ASSERT_GE("the switch changes the output", d_on, 1e-4);
 		comp_close(&c);
 	}
 	free(src);
@@ -1548,6 +1626,7 @@ int main(void)
 	test_static_curve();
 	test_no_ripple();
 	test_model();
+	test_model_switch();
 	test_time_constants();
 	test_auto_release();
 	test_sc_hpf();

@@ -25,6 +25,7 @@
 #include <time.h>
 
 #include "chain/chain.h"
+#include "chain/smooth.h"
 #include "tests/util.h"
 
 #define RATE 44100.0
@@ -661,12 +662,106 @@ static void test_denormals(void)
 	free(r);
 }
 
+/* ---- bass mono glide against the documented SVFs ----
+ *
+ * The processor runs its filters as direct-form sections and carries
+ * their state through the SVF's when the corner moves.  Reference: the
+ * documented TPT SVFs (Simper 2013) themselves, per frame, with the
+ * coefficients of each sub-block taken from the same glide (chain/smooth.h,
+ * one step per 32 frames, TAU_BASS_MS, snap 1e-3 octave).  Both are double
+ * inside and end in float, so they agree to a few float ulps.
+ */
+struct svf {
+	double ic1, ic2;
+};
+
+/* one frame; returns the all-pass (ap) or high-pass output */
+static double svf_run(struct svf *f, double v0, double g, int ap)
+{
+	const double k = M_SQRT2;
+	double a1 = 1.0 / (1.0 + g * (g + k)), a2 = g * a1, a3 = g * a2;
+	double v3 = v0 - f->ic2;
+	double v1 = a1 * f->ic1 + a2 * v3;
+	double v2 = f->ic2 + a2 * f->ic1 + a3 * v3;
+
+	f->ic1 = 2.0 * v1 - f->ic1;
+	f->ic2 = 2.0 * v2 - f->ic2;
+	return ap ? v0 - 2.0 * k * v1 : v0 - k * v1 - v2;
+}
+
+static void glide_case(double f0, double f1, unsigned block)
+{
+	size_t n = (size_t)(RATE * 0.5);
+	float *l = xcalloc(n, sizeof(float)), *r = xcalloc(n, sizeof(float));
+	float *l0 = xcalloc(n, sizeof(float)), *r0 = xcalloc(n, sizeof(float));
+	struct chain_proc *p = open_st(RATE);
+	struct chain_smooth oct;
+	struct svf ap = { 0, 0 }, h1 = { 0, 0 }, h2 = { 0, 0 };
+	double g = 0, worst = 0, moved = 0;
+	char msg[128];
+
+	gen_music(l0, n, 1, RATE, 0.9, 11);
+	gen_music(r0, n, 1, RATE, 0.7, 12);
+	memcpy(l, l0, n * sizeof(float));
+	memcpy(r, r0, n * sizeof(float));
+	set(p, P_BASS, (float)f0, 1);
+	set(p, P_BASS, (float)f1, 0);
+	run(p, l, r, n, block);
+
+	chain_smooth_init(&oct, RATE, TAU_BASS_MS, 1e-3, log2(f0));
+	chain_smooth_set(&oct, log2(f1), 0);
+	for (size_t i = 0; i < n; i++) {
+		double mid = ((double)l0[i] + r0[i]) * 0.5, side = ((double)l0[i] - r0[i]) * 0.5;
+		double wl, wr, tol;
+
+		if (i % 32 == 0) {
+			double f;
+
+			chain_smooth_block(&oct);
+			f = exp2(oct.end);
+			g = tan(M_PI * f / RATE);
+			if (i == 32 * 8)
+				moved = f;
+		}
+		mid = svf_run(&ap, mid, g, 1);
+		side = svf_run(&h2, svf_run(&h1, side, g, 0), g, 0);
+		wl = (float)(mid + side);
+		wr = (float)(mid - side);
+		/* a few ulps of the outputs (and of 1e-6, near zero) */
+		tol = 4 * (nextafterf(fabsf((float)wl), INFINITY) - fabsf((float)wl)) +
+		      4 * (nextafterf(fabsf((float)wr), INFINITY) - fabsf((float)wr)) + 1e-9;
+		worst = fmax(worst, fabs(l[i] - wl) / tol);
+		worst = fmax(worst, fabs(r[i] - wr) / tol);
+	}
+	snprintf(msg, sizeof(msg), "glide %.0f → %.0f Hz, blocks of %u: output vs SVFs (tolerances)",
+		 f0, f1, block);
+	ASSERT_LE(msg, worst, 1.0);
+	snprintf(msg, sizeof(msg), "glide %.0f → %.0f Hz: the corner moves", f0, f1);
+	ASSERT_TRUE(msg, fabs(moved - f0) > 0.1 * f0 && fabs(moved - f1) > 0.01 * f1);
+	printf("bass mono glide %.0f -> %.0f Hz (blocks of %u): largest difference to the "
+	       "SVFs %.2f of the tolerance\n", f0, f1, block, worst);
+	close_st(&p);
+	free(l);
+	free(r);
+	free(l0);
+	free(r0);
+}
+
+static void test_glide_model(void)
+{
+	glide_case(60, 240, 1024);
+	glide_case(240, 60, 77);
+	glide_case(1, 300, 1024);
+	glide_case(300, 20, 32);
+}
+
 int main(void)
 {
 	test_table();
 	test_defaults();
 	test_width();
 	test_bass_mono();
+	test_glide_model();
 	test_balance();
 	test_reset();
 	test_block_sizes();

@@ -698,7 +698,7 @@ static int sys_measure(struct audio_studio *st, struct job *j, const float *lr, 
 		if (c->bs)
 			chain_bandsolo_set(c->bs, j->band, 1);
 	}
-	c->an = refs_analyser_new(2, st->rate, &err);
+	c->an = refs_analyser_new_flags(2, st->rate, REFS_ANALYSER_OWN_LOUDNESS, &err);
 	if ((c->dev || !j->has_system) && (c->bs || j->band == 0) && c->an) {
 		if (c->dev)
 			chain_devsim_set_level(c->dev, j->level_db, 1);

@@ -2,11 +2,34 @@
  * termaster — loudness profiles (see riding.h).
  *
  * State glossary (struct refs_riding_profiler):
- *   st        libebur128 state, mode M (its 400 ms buffer holds the last
- *             100 ms we read back) and, when asked, TRUE_PEAK.
+ *   kw        the K-weighting (refs/kweight.c), both channels.
+ *   sum       sums of squares of the current segment's K-weighted samples
+ *             inside libebur128's 100 ms window, per channel.
  *   in_seg    frames fed into the current segment.
- *   seg_peak  largest ebur128_prev_true_peak() over the add calls of the
- *             current segment (it reports the last call only).
+ *   skip      frames at a segment's start outside that window: libebur128's
+ *             ebur128_loudness_window(100 ms) reads rate · 100 / 1000
+ *             frames (integer division of the integer rate), one fewer than
+ *             the segment's round(rate / 10) at rates such as 11025 Hz;
+ *             0 or 1 (window ≤ segment ≤ window + 1 for any rate).
+ *   window    that window's length: a segment's energy is sum / window.
+ *   tp        the true-peak meter of chain/truepeak.c in its
+ *             libebur128-equivalent form (chain_truepeak_new_dual(),
+ *             oversample 0), when asked for; NULL otherwise.
+ *   tp_lag    frames from a frame to the reading of the interval
+ *             libebur128 computes when fed it (latency - meter delay): the
+ *             reading after pushing frame m belongs to segment
+ *             floor((m - tp_lag) / seg_frames), as libebur128's points
+ *             computed while fed that segment's frames (what
+ *             ebur128_prev_true_peak() reported per segment before).
+ *   tp_fed    frames pushed into the meter.
+ *   tp_max    the largest reading of the segment being read; also the
+ *             meter's threshold (chain_truepeak_push_block_above()): only
+ *             readings that could exceed it are computed exactly.
+ *   seg_sp    the sample peak of the current segment's own frames:
+ *             libebur128's true-peak mode includes its sample peak, which
+ *             it reads without the interpolator's delay, so a sample near
+ *             a segment's end counts in that segment (its reading, six
+ *             frames later, in the next).
  */
 #include "config.h"
 
@@ -14,8 +37,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <ebur128.h>
-
+#include "chain/truepeak.h"
+#include "refs/kweight.h"
 #include "refs/loudness.h"
 #include "refs/riding.h"
 
@@ -24,16 +47,20 @@
 #define REL_GATE_LU (-10.0)
 #define LRA_REL_GATE_LU (-20.0)
 #define SCRATCH 4096
+#define TP_PIECE 256 /* frames per meter call: its threshold follows the segment's maximum */
 
 struct refs_riding_profiler {
-	ebur128_state *st;
-	bool tp;
+	struct refs_kweight kw;
 	double rate;
-	int64_t seg_frames, in_seg;
-	double seg_peak;
+	int64_t seg_frames, in_seg, skip, window;
+	double sum[2];
+	struct chain_truepeak *tp;
+	int64_t tp_lag, tp_fed;
+	float tp_max, seg_sp;
 	struct refs_riding_profile out;
 	int64_t cap;
 	float scratch[2 * SCRATCH];
+	float tp_peak[TP_PIECE];
 };
 
 static double lufs_of(double e)
@@ -52,13 +79,20 @@ struct refs_riding_profiler *refs_riding_profiler_new(double rate, bool true_pea
 		e = REFS_LOUDNESS_ERROR_EBUR128;
 		goto fail;
 	}
-	p->st = ebur128_init(2, (unsigned long)lround(rate),
-			     EBUR128_MODE_M | (true_peak ? EBUR128_MODE_TRUE_PEAK : 0));
-	if (!p->st)
-		goto fail;
-	p->tp = true_peak;
+	refs_kweight_init(&p->kw, 2, rate);
+	if (true_peak) {
+		int te;
+
+		p->tp = chain_truepeak_new_dual(2, 0, (double)lround(rate), &te);
+		if (!p->tp)
+			goto fail;
+		p->tp_lag = (int64_t)chain_truepeak_latency(p->tp) -
+			    (int64_t)chain_truepeak_meter_delay(p->tp);
+	}
 	p->rate = rate;
 	p->seg_frames = llround(rate * REFS_RIDING_HOP_S);
+	p->window = lround(rate) * 100 / 1000;
+	p->skip = p->seg_frames - p->window;
 	p->out.rate = rate;
 	p->out.seg_frames = p->seg_frames;
 	if (err)
@@ -75,8 +109,7 @@ void refs_riding_profiler_free(struct refs_riding_profiler **p)
 {
 	if (!p || !*p)
 		return;
-	if ((*p)->st)
-		ebur128_destroy(&(*p)->st);
+	chain_truepeak_free(&(*p)->tp);
 	refs_riding_profile_free(&(*p)->out);
 	free(*p);
 	*p = NULL;
@@ -84,8 +117,6 @@ void refs_riding_profiler_free(struct refs_riding_profiler **p)
 
 static int push_segment(struct refs_riding_profiler *p)
 {
-	double v;
-
 	if (p->out.n == p->cap) {
 		int64_t cap = p->cap ? 2 * p->cap : 1024;
 		float *e = realloc(p->out.energy, sizeof(float) * (size_t)cap);
@@ -102,40 +133,67 @@ static int push_segment(struct refs_riding_profiler *p)
 		}
 		p->cap = cap;
 	}
-	if (ebur128_loudness_window(p->st, (unsigned long)llround(REFS_RIDING_HOP_S * 1000), &v) !=
-	    EBUR128_SUCCESS)
-		v = -HUGE_VAL;
-	p->out.energy[p->out.n] = isfinite(v) ? (float)pow(10.0, (v + LUFS_OFFSET) / 10.0) : 0.0f;
+	p->out.energy[p->out.n] = (float)((p->sum[0] + p->sum[1]) / (double)p->window);
 	if (p->tp)
-		p->out.peak[p->out.n] = (float)p->seg_peak;
+		p->out.peak[p->out.n] = p->seg_sp; /* raised when its readings are in */
+	p->seg_sp = 0;
 	p->out.n++;
 	p->in_seg = 0;
-	p->seg_peak = 0;
+	p->sum[0] = p->sum[1] = 0;
 	return 0;
 }
 
-static int feed(struct refs_riding_profiler *p, const float *lr, size_t n)
+/* n finite frames through the meter, the readings into their segments'
+ * peaks (those of a segment not yet whole, or beyond the last, are not
+ * kept). */
+static void tp_feed(struct refs_riding_profiler *p, const float *lr, size_t n)
 {
-	for (size_t i = 0; i < 2 * n; i++)
-		p->scratch[i] = isfinite(lr[i]) ? lr[i] : 0.0f;
-	if (ebur128_add_frames_float(p->st, p->scratch, n) != EBUR128_SUCCESS)
-		return REFS_LOUDNESS_ERROR_NOMEM;
-	if (p->tp) {
-		for (unsigned c = 0; c < 2; c++) {
-			double t;
+	while (n) {
+		int64_t r = p->tp_fed - p->tp_lag; /* reading index */
+		size_t k = n < TP_PIECE ? n : TP_PIECE;
+		int64_t to_end = r < 0 ? -r : p->seg_frames - r % p->seg_frames;
+		float m = r < 0 ? 0 : p->tp_max;
 
-			if (ebur128_prev_true_peak(p->st, c, &t) == EBUR128_SUCCESS && t > p->seg_peak)
-				p->seg_peak = t;
+		if ((int64_t)k > to_end)
+			k = (size_t)to_end;
+		chain_truepeak_push_block_above(p->tp, lr, 1, 2, k, m, p->tp_peak, NULL);
+		for (size_t i = 0; i < k; i++)
+			if (p->tp_peak[i] > m)
+				m = p->tp_peak[i];
+		p->tp_fed += (int64_t)k;
+		lr += 2 * k;
+		n -= k;
+		if (r < 0)
+			continue;
+		p->tp_max = m;
+		if ((r + (int64_t)k) % p->seg_frames == 0) {
+			int64_t s = r / p->seg_frames;
+
+			if (s < p->out.n && m > p->out.peak[s])
+				p->out.peak[s] = m;
+			p->tp_max = 0;
 		}
 	}
+}
+
+/* n frames within one segment, and on one side of its skip point. */
+static void feed(struct refs_riding_profiler *p, const float *lr, size_t n)
+{
+	double skipped[2] = { 0, 0 }, sp[2] = { 0, 0 };
+
+	refs_kweight_clean(p->scratch, lr, n, 2, sp);
+	if (sp[0] > p->seg_sp || sp[1] > p->seg_sp)
+		p->seg_sp = (float)(sp[0] > sp[1] ? sp[0] : sp[1]);
+	refs_kweight_run(&p->kw, p->scratch, n, p->in_seg < p->skip ? skipped : p->sum);
+	if (p->tp)
+		tp_feed(p, p->scratch, n);
 	p->in_seg += (int64_t)n;
-	return 0;
 }
 
 int refs_riding_profiler_add(struct refs_riding_profiler *p, const float *lr, size_t frames)
 {
 	while (frames) {
-		int64_t room = p->seg_frames - p->in_seg;
+		int64_t room = (p->in_seg < p->skip ? p->skip : p->seg_frames) - p->in_seg;
 		size_t m = frames;
 		int err;
 
@@ -143,9 +201,7 @@ int refs_riding_profiler_add(struct refs_riding_profiler *p, const float *lr, si
 			m = (size_t)room;
 		if (m > SCRATCH)
 			m = SCRATCH;
-		err = feed(p, lr, m);
-		if (err)
-			return err;
+		feed(p, lr, m);
 		if (p->in_seg == p->seg_frames && (err = push_segment(p)))
 			return err;
 		lr += 2 * m;
@@ -156,6 +212,19 @@ int refs_riding_profiler_add(struct refs_riding_profiler *p, const float *lr, si
 
 int refs_riding_profiler_finish(struct refs_riding_profiler *p, struct refs_riding_profile *out)
 {
+	if (p->tp) {
+		/* the last whole segment's readings: silence after it gives
+		 * libebur128's values (they read no frame past the segment) */
+		static const float zero[2 * TP_PIECE];
+		int64_t need = p->out.n * p->seg_frames + p->tp_lag - p->tp_fed;
+
+		while (need > 0) {
+			size_t k = need < TP_PIECE ? (size_t)need : TP_PIECE;
+
+			tp_feed(p, zero, k);
+			need -= (int64_t)k;
+		}
+	}
 	*out = p->out;
 	memset(&p->out, 0, sizeof(p->out));
 	return 0;

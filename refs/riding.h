@@ -4,7 +4,7 @@
  * and the comparison views need is derived without touching the audio
  * again: integrated loudness over any region (on the 100 ms grid),
  * short-term loudness at any time (riding), loudness range, true peak.
- * Not RT-safe: runs on a worker (libebur128 allocates).
+ * Not RT-safe: runs on a worker (the profile grows by realloc).
  *
  * Why segments: BS.1770-4 gates 400 ms blocks that overlap by 75 %, i.e.
  * blocks start every 100 ms, so a block's mean square is the mean of four
@@ -16,10 +16,15 @@
  * no new measurement.
  *
  * Energy of a segment: sum over channels of G_c · mean square of the
- * K-weighted signal (BS.1770-4: L = -0.691 + 10·log10 of it), read from
- * libebur128 (ebur128_loudness_window over the last 100 ms).  Peak: the
- * true peak (libebur128, 4× oversampled) over the segment, linear, max of
- * both channels; optional (it costs more than the rest together).
+ * K-weighted signal (BS.1770-4: L = -0.691 + 10·log10 of it), what
+ * libebur128 reads with ebur128_loudness_window(100 ms) at the segment's
+ * end, computed by our own K-weighting (refs/kweight.c: libebur128's
+ * filter, summed as energy; equal within 1e-6 relative, tests/test_riding.c)
+ * at a fraction of libebur128's cost.  Peak: the true peak libebur128
+ * reads over the segment (4× oversampled below 96 kHz, 2× below 192 kHz),
+ * linear, max of both channels (with the sample peak of the segment's
+ * frames, as libebur128's true-peak mode includes it), by chain/truepeak.c's
+ * libebur128-equivalent meter: the same value to the last bit; optional.
  *
  * Errors: 0 or enum refs_loudness_error (refs/loudness.h).
  */

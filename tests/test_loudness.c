@@ -16,6 +16,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <ebur128.h>
+
 #include "refs/loudness.h"
 #include "tests/util.h"
 
@@ -467,8 +469,285 @@ static void check_own_true_peak(void)
 	free(x);
 }
 
+/*
+ * The judge for REFS_ANALYSER_OWN_LOUDNESS: libebur128 itself, run here
+ * on the same frames (modes I, LRA, M, S, sample peak; not histogram),
+ * momentary and short-term read at every 10 ms boundary of the frame grid
+ * (round(k · rate / 100)) and once at the end, as refs/loudness.h
+ * documents the polling.  Where 10 ms is a whole number of frames the
+ * short-term value is the mean of the last 300 ebur128_loudness_window()
+ * readings of 10 ms (the same frames as ebur128_loudness_shortterm(),
+ * without summing 3 s of audio every 10 ms: that would make this test
+ * slow); elsewhere, and at the end, ebur128_loudness_shortterm() itself.
+ */
+static int judge_ebur128(const float *x, size_t n, unsigned ch, double rate,
+                         struct refs_loudness *out)
+{
+	ebur128_state *st = ebur128_init(ch, (unsigned long)lround(rate),
+	                                 EBUR128_MODE_I | EBUR128_MODE_LRA | EBUR128_MODE_M |
+	                                     EBUR128_MODE_S | EBUR128_MODE_SAMPLE_PEAK);
+	size_t done = 0;
+	double v, max_m = -HUGE_VAL, max_s = -HUGE_VAL, sp = 0, ten[300] = { 0 };
+	int whole = lround(rate) % 100 == 0;
+
+	if (!st)
+		return 1;
+	for (int64_t k = 1; done < n; k++) {
+		size_t to = (size_t)llround((double)k * rate / 100.0);
+
+		if (to > n)
+			to = n;
+		if (ebur128_add_frames_float(st, x + done * ch, to - done))
+			break;
+		done = to;
+		if (ebur128_loudness_momentary(st, &v) == EBUR128_SUCCESS && v > max_m)
+			max_m = v;
+		if (whole && done == (size_t)llround((double)k * rate / 100.0)) {
+			double e = 0;
+
+			if (ebur128_loudness_window(st, 10, &v) != EBUR128_SUCCESS)
+				break;
+			ten[k % 300] = isfinite(v) ? pow(10.0, (v + 0.691) / 10.0) : 0.0;
+			for (int i = 0; i < 300; i++)
+				e += ten[i];
+			v = e > 0 ? 10 * log10(e / 300) - 0.691 : -HUGE_VAL;
+		} else if (ebur128_loudness_shortterm(st, &v) != EBUR128_SUCCESS) {
+			break;
+		}
+		if (v > max_s)
+			max_s = v;
+	}
+	memset(out, 0, sizeof(*out));
+	ebur128_loudness_global(st, &out->integrated_lufs);
+	ebur128_loudness_range(st, &out->lra_lu);
+	for (unsigned c = 0; c < ch; c++)
+		if (ebur128_sample_peak(st, c, &v) == EBUR128_SUCCESS && v > sp)
+			sp = v;
+	out->sample_peak_dbfs = lin_to_db(sp);
+	out->max_momentary_lufs = max_m;
+	out->max_shortterm_lufs = max_s;
+	out->duration_s = (double)n / rate;
+	ebur128_destroy(&st);
+	return done == n ? 0 : 1;
+}
+
+/* Both -inf, or within tol. */
+static int same_lu(double a, double b, double tol, double *worst)
+{
+	if (isinf(a) || isinf(b))
+		return a == b;
+	if (fabs(a - b) > *worst)
+		*worst = fabs(a - b);
+	return fabs(a - b) <= tol;
+}
+
+/* Test signal k of the own-meter cases (n frames, ch channels). */
+static const char *own_signal(float *x, size_t n, unsigned ch, double rate, int k)
+{
+	switch (k) {
+	case 0:
+		gen_music(x, n, ch, rate, 0.5, 21);
+		return "music";
+	case 1:
+		/* the music's level riding over 30 dB, for a loudness range */
+		gen_music(x, n, ch, rate, 0.7, 22);
+		for (size_t i = 0; i < n; i++) {
+			double g = db_to_lin(-30.0 * (0.5 + 0.5 * sin(2 * M_PI * (double)i / (double)n)));
+
+			for (unsigned c = 0; c < ch; c++)
+				x[i * ch + c] = (float)(x[i * ch + c] * g);
+		}
+		return "music, level riding";
+	case 2:
+		gen_noise(x, n, ch, 0.4, 23);
+		return "white noise";
+	case 3:
+		/* a 40 Hz tone (where the high-pass bites) in L, 15 kHz (the
+		 * shelf) in R, and their sum in mono */
+		for (size_t i = 0; i < n; i++) {
+			double t = (double)i / rate;
+			double lo = 0.5 * sin(2 * M_PI * 40 * t), hi = 0.05 * sin(2 * M_PI * 15000 * t);
+
+			if (ch == 1)
+				x[i] = (float)(lo + hi);
+			else {
+				x[2 * i] = (float)lo;
+				x[2 * i + 1] = (float)hi;
+			}
+		}
+		return "tones 40 Hz and 15 kHz";
+	default: {
+		/* gated material: a tone, digital silence, a stretch under the
+		 * absolute gate (-80 dBFS), one under the relative gate (-45),
+		 * the tone again, and a burst in the last partial 10 ms */
+		static const double lvl[] = { -20, -400, -80, -45, -23 };
+		size_t part = n / 5;
+
+		for (unsigned s = 0; s < 5; s++) {
+			size_t m = s == 4 ? n - 4 * part : part;
+
+			gen_sine(x + s * part * ch, m, ch, rate, 997,
+			         lvl[s] < -300 ? 0 : db_to_lin(lvl[s]), 0.3 * s);
+		}
+		for (size_t i = n - 100; i < n; i++)
+			for (unsigned c = 0; c < ch; c++)
+				x[i * ch + c] = (float)(0.9 * sin(2 * M_PI * 3000 * (double)i / rate));
+		return "gated tone, burst at the end";
+	}
+	}
+}
+
+/*
+ * REFS_ANALYSER_OWN_LOUDNESS against libebur128 (the judge above):
+ * integrated, LRA, max momentary and max short-term within 1e-4 LU, the
+ * sample peak the same, the true peak that of REFS_ANALYSER_OWN_TRUE_PEAK
+ * (itself libebur128's to the bit: check_own_true_peak()), on music,
+ * music riding over 30 dB, noise, tones at both ends of the K-weighting,
+ * and gated material, at 44.1, 48 and 96 kHz (22.05 kHz too: its 10 ms
+ * chunks alternate 220 and 221 frames), stereo and mono, fed in blocks of
+ * random sizes; then the same figures to the bit in any block sizes.
+ */
+static void check_own_loudness(void)
+{
+	const double rates[] = { 44100, 48000, 96000, 22050 };
+	const double tol = 1e-4;
+	double worst[4] = { 0, 0, 0, 0 };
+	int cases = 0;
+
+	for (unsigned q = 0; q < sizeof(rates) / sizeof(rates[0]); q++)
+		for (int k = 0; k < 6; k++) {
+			unsigned ch = k == 5 ? 1 : 2;
+			/* 8.3 s and a few frames off the 10 ms grid (the
+			 * shorter at 96 kHz: the judge polls 3 s sums) */
+			size_t n = (size_t)((rates[q] > 50000 ? 6.3 : 8.3) * rates[q]) + 123;
+			float *x = malloc(n * ch * sizeof(float));
+			struct refs_loudness r, j, t;
+			struct refs_analyser *a, *b;
+			const char *what;
+			char msg[160];
+			int err;
+
+			what = own_signal(x, n, ch, rates[q], k == 5 ? 0 : k);
+			ASSERT_INT("judge runs", 0, judge_ebur128(x, n, ch, rates[q], &j));
+			a = refs_analyser_new_flags(ch, rates[q], REFS_ANALYSER_OWN_LOUDNESS, &err);
+			b = refs_analyser_new_flags(ch, rates[q], REFS_ANALYSER_OWN_TRUE_PEAK, &err);
+			ASSERT_TRUE("analysers", a && b);
+			if (!a || !b) {
+				refs_analyser_free(&a);
+				refs_analyser_free(&b);
+				free(x);
+				continue;
+			}
+			ASSERT_INT("feed", 0, feed_blocks(a, x, n, ch, 3000, 31 + k));
+			ASSERT_INT("feed (true peak)", 0, feed_blocks(b, x, n, ch, 5000, 37 + k));
+			ASSERT_INT("result", 0, refs_analyser_result(a, &r));
+			ASSERT_INT("result (true peak)", 0, refs_analyser_result(b, &t));
+			cases++;
+			snprintf(msg, sizeof(msg), "%s, %u ch, %.0f Hz", what, ch, rates[q]);
+			if (!same_lu(r.integrated_lufs, j.integrated_lufs, tol, &worst[0]) ||
+			    !same_lu(r.lra_lu, j.lra_lu, tol, &worst[1]) ||
+			    !same_lu(r.max_momentary_lufs, j.max_momentary_lufs, tol, &worst[2]) ||
+			    !same_lu(r.max_shortterm_lufs, j.max_shortterm_lufs, tol, &worst[3]))
+				printf("  %s: own I %.6f LRA %.6f M %.6f S %.6f, libebur128 %.6f %.6f "
+				       "%.6f %.6f\n", msg, r.integrated_lufs, r.lra_lu,
+				       r.max_momentary_lufs, r.max_shortterm_lufs, j.integrated_lufs,
+				       j.lra_lu, j.max_momentary_lufs, j.max_shortterm_lufs);
+			ASSERT_CLOSE(msg, j.integrated_lufs, r.integrated_lufs, tol);
+			ASSERT_CLOSE("LRA", j.lra_lu, r.lra_lu, tol);
+			ASSERT_CLOSE("max momentary", j.max_momentary_lufs, r.max_momentary_lufs, tol);
+			ASSERT_CLOSE("max short-term", j.max_shortterm_lufs, r.max_shortterm_lufs, tol);
+			ASSERT_TRUE("sample peak the same", r.sample_peak_dbfs == j.sample_peak_dbfs);
+			ASSERT_TRUE("true peak the same", r.true_peak_dbtp == t.true_peak_dbtp);
+			ASSERT_CLOSE("duration", j.duration_s, r.duration_s, 1e-12);
+			if (k == 2)
+				ASSERT_TRUE("the gates let noise through", isfinite(r.integrated_lufs));
+			/* any block sizes: the same figures to the bit */
+			if (q == 0 && (k == 0 || k == 4)) {
+				static const size_t blocks[] = { 1, 441, 100000 };
+
+				for (size_t i = 0; i < sizeof(blocks) / sizeof(blocks[0]); i++) {
+					struct refs_loudness r2;
+					struct refs_analyser *c = refs_analyser_new_flags(
+					    ch, rates[q], REFS_ANALYSER_OWN_LOUDNESS, &err);
+
+					for (size_t d = 0; c && d < n; d += blocks[i])
+						refs_analyser_add(c, x + d * ch,
+						                  n - d < blocks[i] ? n - d : blocks[i]);
+					ASSERT_INT("result", 0, c ? refs_analyser_result(c, &r2) : 1);
+					ASSERT_TRUE("the same in any block sizes",
+					            c && r2.integrated_lufs == r.integrated_lufs &&
+					                r2.lra_lu == r.lra_lu &&
+					                r2.max_momentary_lufs == r.max_momentary_lufs &&
+					                r2.max_shortterm_lufs == r.max_shortterm_lufs &&
+					                r2.true_peak_dbtp == r.true_peak_dbtp);
+					refs_analyser_free(&c);
+				}
+			}
+			refs_analyser_free(&a);
+			refs_analyser_free(&b);
+			free(x);
+		}
+	printf("own loudness: %d cases against libebur128, worst |difference| I %.2g, LRA %.2g, "
+	       "M %.2g, S %.2g LU (allowed %.0g)\n",
+	       cases, worst[0], worst[1], worst[2], worst[3], tol);
+
+	/* silence, a 0.25 s stream (shorter than a block), and a rate that
+	 * is not a multiple of 10 Hz (libebur128 measures: the same) */
+	{
+		float *x = calloc(48000 * 2, sizeof(float));
+		struct refs_loudness r, j;
+		struct refs_analyser *a = refs_analyser_new_flags(2, RATE, REFS_ANALYSER_OWN_LOUDNESS, NULL);
+
+		ASSERT_INT("silence", 0, a ? refs_analyser_add(a, x, 48000) : 1);
+		ASSERT_INT("silence result", 0, a ? refs_analyser_result(a, &r) : 1);
+		ASSERT_TRUE("silence: integrated -inf", isinf(r.integrated_lufs) && r.integrated_lufs < 0);
+		ASSERT_TRUE("silence: max momentary -inf",
+		            isinf(r.max_momentary_lufs) && r.max_momentary_lufs < 0);
+		ASSERT_TRUE("silence: true peak -inf", isinf(r.true_peak_dbtp));
+		ASSERT_CLOSE("silence: LRA 0", 0.0, r.lra_lu, 0.0);
+		refs_analyser_free(&a);
+
+		gen_sine(x, 12000, 2, RATE, 1000, db_to_lin(-20), 0);
+		a = refs_analyser_new_flags(2, RATE, REFS_ANALYSER_OWN_LOUDNESS, NULL);
+		ASSERT_INT("0.25 s", 0, a ? refs_analyser_add(a, x, 12000) : 1);
+		ASSERT_INT("0.25 s result", 0, a ? refs_analyser_result(a, &r) : 1);
+		ASSERT_INT("0.25 s judge", 0, judge_ebur128(x, 12000, 2, RATE, &j));
+		ASSERT_TRUE("0.25 s: no block, integrated -inf", isinf(r.integrated_lufs));
+		ASSERT_CLOSE("0.25 s: max momentary (the window's zeros count)",
+		             j.max_momentary_lufs, r.max_momentary_lufs, tol);
+		ASSERT_CLOSE("0.25 s: max momentary by the formula",
+		             -20 + 10 * log10(0.25 / 0.4), r.max_momentary_lufs, 0.01);
+		refs_analyser_free(&a);
+
+		gen_music(x, 22050, 2, 11025, 0.5, 5);
+		{
+			struct refs_analyser *o = refs_analyser_new_flags(2, 11025, REFS_ANALYSER_OWN_LOUDNESS, NULL);
+			struct refs_analyser *e = refs_analyser_new_flags(2, 11025, REFS_ANALYSER_OWN_TRUE_PEAK, NULL);
+
+			ASSERT_TRUE("11025 Hz analysers", o && e);
+			if (o && e) {
+				refs_analyser_add(o, x, 22050);
+				refs_analyser_add(e, x, 22050);
+				refs_analyser_result(o, &r);
+				refs_analyser_result(e, &j);
+				ASSERT_TRUE("11025 Hz: libebur128's figures",
+				            r.integrated_lufs == j.integrated_lufs &&
+				                r.max_shortterm_lufs == j.max_shortterm_lufs &&
+				                r.true_peak_dbtp == j.true_peak_dbtp);
+			}
+			refs_analyser_free(&o);
+			refs_analyser_free(&e);
+		}
+		ASSERT_TRUE("more than 8 channels with the flag: libebur128",
+		            (a = refs_analyser_new_flags(12, RATE, REFS_ANALYSER_OWN_LOUDNESS, NULL)) != NULL);
+		refs_analyser_free(&a);
+		free(x);
+	}
+}
+
 int main(void)
 {
+	check_own_loudness();
 	check_own_true_peak();
 	check_tech3341();
 	check_tech3342();

@@ -633,6 +633,13 @@ int refs_loudness_measure(const float *frames, int64_t n, unsigned channels, dou
                           struct refs_loudness *out, int (*progress)(void *user, double fraction),
                           void *user)
 {
+	return refs_loudness_measure_flags(frames, n, channels, rate, 0, out, progress, user);
+}
+
+int refs_loudness_measure_flags(const float *frames, int64_t n, unsigned channels, double rate,
+				unsigned flags, struct refs_loudness *out,
+				int (*progress)(void *user, double fraction), void *user)
+{
 	struct refs_analyser *a;
 	int64_t done = 0, block;
 	double last;
@@ -640,7 +647,7 @@ int refs_loudness_measure(const float *frames, int64_t n, unsigned channels, dou
 
 	if (!out || n < 0 || (!frames && n))
 		return REFS_LOUDNESS_ERROR_EBUR128;
-	a = refs_analyser_new(channels, rate, &err);
+	a = refs_analyser_new_flags(channels, rate, flags, &err);
 	if (!a)
 		return err;
 	block = (int64_t)(rate / 10.0) + 1; /* 100 ms of audio per call */

@@ -78,6 +78,10 @@ int refs_analyser_result(struct refs_analyser *a, struct refs_loudness *out);
 int refs_loudness_measure(const float *frames, int64_t n, unsigned channels,
 			  double rate, struct refs_loudness *out,
 			  int (*progress)(void *user, double fraction), void *user);
+/* refs_loudness_measure() with analyser flags (refs_analyser_new_flags()). */
+int refs_loudness_measure_flags(const float *frames, int64_t n, unsigned channels, double rate,
+				unsigned flags, struct refs_loudness *out,
+				int (*progress)(void *user, double fraction), void *user);
 
 /* Text for a REFS_LOUDNESS_ERROR_* code. */
 const char *refs_loudness_strerror(int err);

@@ -27,7 +27,8 @@
  *	b4 = HP3 HP2 HP1 x          b1 + b2 + b3 + b4 = AP1 AP2 AP3 x
  *
  * so with every band at unity the sum is an all-pass: flat magnitude to
- * rounding (tests/test_multiband.c measures 4e-8 dB).  12 sections.
+ * rounding (tests/test_multiband.c measures 1e-7 dB: the bands are
+ * summed in float).  12 sections, 10 while band 4 is merged (below).
  *
  * Band count: all four bands are always computed and the unused ones are
  * merged into the band below them, continuously.  Weights s3, s4 (1 = band
@@ -38,16 +39,19 @@
  *	detector of band 2:  D2 = b2 + (1 - s3)·D3
  *	gains:  F3 = E2 + s3·(E3 - E2),  F4 = F3 + s4·(E4 - F3)
  *	out = E1·b1 + E2·b2 + F3·b3 + F4·b4
+ *	    = E1·b1 + E2·D2 + E3·s3·D3 + E4·s4·b4   (as computed)
  *
  * With 3 bands (s4 = 0) band 3 compresses b3 + b4 = AP3 HP2 HP1 x, exactly
  * a 3-band tree (with an extra all-pass at xover3 everywhere, which changes
- * no magnitude); the band-4 compressor keeps running on b4 so that a
- * switch to 4 bands starts from a settled detector.  Nothing is
- * crossfaded, so nothing is computed twice and no two signals of
- * different phase are ever mixed (a crossfade between a 3- and a 4-band
- * tree would notch at xover3 mid-fade, where their phases differ by π).
- * The price: 3 bands cost what 4 cost.  Unused crossovers sit a third of
- * an octave above the used ones (see mb_xover_targets()).
+ * no magnitude).  Nothing is crossfaded, so no two signals of different
+ * phase are ever mixed (a crossfade between a 3- and a 4-band tree would
+ * notch at xover3 mid-fade, where their phases differ by π).  While s4
+ * rests at 0, b3 + b4 comes from crossover 3's all-pass alone and its two
+ * high-passes stop; a switch back to 4 bands restarts them and band 4's
+ * detector on the running signal, s4 held at 0, before s4 glides (see
+ * mb_x3_block()).  With 2 bands crossover 2 still runs in full.  Unused
+ * crossovers sit a third of an octave above the used ones (see
+ * mb_xover_targets()).
  *
  * Compressor, per band, on the band's mid/side pair (the input is encoded
  * once, M = (L+R)/2, S = (L-R)/2, the whole tree runs on M/S and the sum is
@@ -86,16 +90,23 @@
  * release coefficients hold per sub-block: they shape no sample directly.
  *
  * Arithmetic: the filters in double, M and S in the two lanes of a vector
- * (GCC/Clang vector extensions: SSE2 on x86-64, NEON on AArch64); the
- * detectors, gain computers and band gains in float, bands 1 … 4 in the
- * four lanes of a vector, with polynomial log2 and exp2 (errors under
- * 1e-5 dB); the attack smoothing in double (in float a long attack's
- * steps would fall under the resolution and stall short of the target).
- * The release factor in float holds release_ms to better than 1 %.  The
- * work runs in passes over each sub-block (see mb_run()).  Cost, 2, 3 or
- * 4 bands alike, 44.1 kHz stereo, one x86-64 core (AMD EPYC, SSE2 code):
- * 22 ns per frame while no band compresses, 32 ns on music with every
- * band compressing, 44 ns while crossovers and thresholds glide.
+ * (GCC/Clang vector extensions: SSE2 on x86-64, NEON on AArch64);
+ * the band signals then in float, and the detectors, gain computers,
+ * band gains and the sum, bands 1 … 4 in the four lanes of a vector,
+ * with polynomial log2 and exp2 (errors under 1e-5 dB); the attack
+ * smoothing in double (in float a long attack's steps would fall under
+ * the resolution and stall short of the target).  The release factor in
+ * float holds release_ms to better than 1 %.  The work runs in passes
+ * over each sub-block (see mb_run()).  Cost, 44.1 kHz stereo, one core
+ * of an AMD EPYC VM, thread CPU time over tests/bench.c's music (3 bands
+ * at their defaults, 2 alike): 13 ns per frame while no band compresses,
+ * 21 ns on the music (23 ns with 4 bands), 38 ns while a crossover and a
+ * threshold glide; 315 instructions per frame on the music (callgrind;
+ * an AVX build pairing all-pass sections took 237 but only 1-2 % less
+ * time, the loops being bound by their dependency chains, so there is
+ * no run-time dispatch: one code path everywhere).  Before band 4 was stopped
+ * while merged and the bands went to float after the tree: 18, 26, 27,
+ * 45 ns and 353 instructions.
  *
  * Latency 0.  Non-finite input samples are read as 0.  Denormals: filter
  * states under MB_FLUSH are set to 0 and the peak level and gain snap at
@@ -422,6 +433,10 @@ struct mb_band {
 	float tlin;                 /* 2^thr_at */
 };
 
+/* Crossover 3's high-pass sections, while band 4 is merged (s4 = 0):
+ * stopped, or warming up for a switch to 4 bands (see mb_x3_block()). */
+enum { MB_X3_LIVE, MB_X3_COLD, MB_X3_WARM_A, MB_X3_WARM_B };
+
 /* Per sub-block, bands 1 … 4 in the lanes: value at frame j of the
  * sub-block = x + dx·(j + 1)/CHAIN_SUBBLOCK (as chain_smooth_at). */
 struct mb_ramp {
@@ -449,6 +464,9 @@ struct mb_ramp {
  *              s0, ds their start and change over the sub-block
  *   ramp       the bands' interpolated parameters for this sub-block
  *   moving     anything interpolates in this sub-block
+ *   x3         crossover 3's high-passes: live, cold (b3 + b4 from its
+ *              all-pass alone) or warming up (MB_X3_*), x3_left frames
+ *              left in the warm-up phase
  *   pos        frames since init/reset; sub-blocks start at pos % 32 = 0
  */
 struct mb_priv {
@@ -469,6 +487,8 @@ struct mb_priv {
 	int dirty;              /* a snap: rebuild the ramps before the next frame */
 
 	struct mb_biquad z[MB_Z_N];
+	int x3;                 /* MB_X3_*: crossover 3's high-passes */
+	long x3_left;           /* frames left in a warm-up phase */
 	mb_v4 y1;
 	mb_v2 glog[2], gmin[2];
 	unsigned long long pos;
@@ -584,16 +604,112 @@ static int mb_settled(const struct chain_smooth *c)
 	return c->start == c->end && c->end == c->target;
 }
 
+/*
+ * Band 4 merged.  While s4 rests at exactly 0, band 4 reaches the output
+ * only as part of b3 + b4 (F4 = F3), and b3 + b4 = LP3 + HP3 of the same
+ * input is crossover 3's all-pass: its own section in the split, which
+ * then runs alone, the two high-pass sections stopped (MB_X3_COLD; 2 of
+ * 12 sections, and their lo = ap - h subtraction).  The band-4 detector
+ * sees 0 and rests.
+ *
+ * A switch to 4 bands first warms that path up, s4 held at 0 meanwhile
+ * (so the output stays F3·(b3 + b4) = F3·AP3 hi2 to rounding, whatever
+ * the high-passes do):
+ *  A. the high-passes restart from zero on the current signal, for
+ *     MB_WARM_TAUS time constants of their poles (√2/ω: Butterworth,
+ *     the slowest crossover 3 of the glide): the start-up transient of
+ *     the two cascaded sections, of order (1 + t/τ)·e^(-t/τ), is then
+ *     under -80 dB;
+ *  B. the band-4 detector restarts: peak level 0 (instant attack finds
+ *     the real peak of b4 within a period), smoothed gain from band 3's,
+ *     the gain that band 4's content gets now; MB_WARM_PERIODS periods
+ *     of crossover 3 for the peak to be found;
+ * then s4 glides as before.  Phases are counted in whole sub-blocks on
+ * the frame counter (block-size invariant).  The warm-up delays the
+ * switch by MB_WARM_TAUS·√2/(2π f3) + MB_WARM_PERIODS/f3: 4.7 ms at
+ * f3 = 1 kHz, 0.15 s at the lowest possible f3 (32 Hz).
+ */
+#define MB_WARM_TAUS 12.0
+#define MB_WARM_PERIODS 2.0
+
+static void mb_x3_cold(struct mb_priv *s)
+{
+	s->x3 = MB_X3_COLD;
+	s->x3_left = 0;
+}
+
+/* Lowest crossover 3 frequency of its glide, Hz */
+static double mb_x3_hz(const struct mb_priv *s)
+{
+	return exp2(fmin(fmin(s->xo[2].start, s->xo[2].end), s->xo[2].target));
+}
+
+/* Start of a sub-block, before the smoothers step: returns nonzero while
+ * s4 must hold (warming up). */
+static int mb_x3_block(struct mb_priv *s)
+{
+	const struct chain_smooth *m4 = &s->merge[1];
+
+	if (s->x3 == MB_X3_LIVE) {
+		if (m4->start == 0 && m4->end == 0 && m4->target == 0)
+			mb_x3_cold(s);
+		return 0;
+	}
+	if (m4->target == 0 && m4->end == 0) {
+		mb_x3_cold(s);
+		return 0;
+	}
+	s->x3_left -= CHAIN_SUBBLOCK;
+	switch (s->x3) {
+	case MB_X3_COLD:
+		memset(&s->z[MB_Z_X3], 0, 2 * sizeof(s->z[0]));
+		s->x3 = MB_X3_WARM_A;
+		s->x3_left = (long)ceil(MB_WARM_TAUS * M_SQRT2 / (2 * M_PI * mb_x3_hz(s)) *
+					s->rate);
+		break;
+	case MB_X3_WARM_A:
+		if (s->x3_left > 0)
+			break;
+		s->y1[3] = 0;
+		s->glog[1][1] = s->glog[1][0];
+		s->x3 = MB_X3_WARM_B;
+		s->x3_left = (long)ceil(MB_WARM_PERIODS / mb_x3_hz(s) * s->rate);
+		break;
+	case MB_X3_WARM_B:
+		if (s->x3_left > 0)
+			break;
+		s->x3 = MB_X3_LIVE;
+		return 0;
+	}
+	return 1;
+}
+
+/* After a snap (set_param(…, 1)) between sub-blocks: a band 4 already
+ * weighted needs its high-passes now (a snap is a jump by definition). */
+static void mb_x3_snap(struct mb_priv *s)
+{
+	if (s->x3 != MB_X3_LIVE && (s->merge[1].start != 0 || s->merge[1].end != 0)) {
+		if (s->x3 == MB_X3_COLD)
+			memset(&s->z[MB_Z_X3], 0, 2 * sizeof(s->z[0]));
+		s->x3 = MB_X3_LIVE;
+	}
+}
+
 /* Start of a sub-block: smoothers step, ramps follow (unless everything
  * is settled: stepping would change nothing), tiny states flush. */
 static void mb_subblock(struct mb_priv *s)
 {
+	int hold4 = mb_x3_block(s);
+
 	if (s->idle)
 		goto flush;
 	for (int x = 0; x < MB_XOVERS; x++)
 		chain_smooth_block(&s->xo[x]);
-	for (int k = 0; k < 2; k++)
-		chain_smooth_block(&s->merge[k]);
+	chain_smooth_block(&s->merge[0]);
+	if (!hold4)
+		chain_smooth_block(&s->merge[1]);
+	else
+		s->merge[1].start = s->merge[1].end;
 	for (int b = 0; b < MB_BANDS; b++) {
 		struct mb_band *c = &s->band[b];
 
@@ -638,20 +754,96 @@ static inline double mb_t(unsigned j)
 	return (double)(j + 1) * (1.0 / CHAIN_SUBBLOCK);
 }
 
+/* The second pass of the tree (see mb_run()): crossovers 2 and 3 from
+ * crossover 1's high output in hi1[], band 1 from b1[]; out the bands in
+ * floats, bu = (M1, S1, M2, S2), bw = (M3, S3, M4, S4).  With crossover 3
+ * cold (mb_x3_block()) b3 + b4 from its all-pass alone, in place of b3,
+ * and b4 = 0. */
+static inline __attribute__((always_inline)) void
+mb_tree2(const struct mb_priv *s, struct mb_biquad *z, const mb_v2 *b1,
+	 const mb_v2 *hi1, const mb_v2 *ap2, mb_v4 *bu, mb_v4 *bw, unsigned m,
+	 unsigned j0, const int moving, const int cold)
+{
+	struct mb_coef c[MB_XOVERS];
+
+	memcpy(c, s->coef, sizeof(c));
+	for (unsigned k = 0; k < m; k++) {
+		mb_v2 lo, hi, b1k, b2, b3, b4;
+
+		if (moving) {
+			double t = mb_t(j0 + k);
+
+			for (int i = 1; i < MB_XOVERS; i++)
+				if (s->dg[i] != 0)
+					c[i] = mb_coef_of(s->g0[i] + s->dg[i] * t);
+		}
+		/* crossover 2's high-passes; its all-pass ran in the first
+		 * pass */
+		hi = mb_highpass(&z[MB_Z_X2 + 1], &c[1], mb_highpass(&z[MB_Z_X2], &c[1], hi1[k]));
+		lo = ap2[k] - hi;
+		b1k = mb_allpass(&z[MB_Z_B1_AP3], &c[2], b1[k]);
+		b2 = mb_allpass(&z[MB_Z_B2_AP3], &c[2], lo);
+		if (cold) {
+			b3 = mb_allpass(&z[MB_Z_X3 + 2], &c[2], hi);
+			b4 = mb_splat(0);
+		} else {
+			mb_split(&z[MB_Z_X3], &c[2], hi, &b3, &b4);
+		}
+		bu[k] = mb_narrow(b1k, b2);
+		bw[k] = mb_narrow(b3, b4);
+	}
+}
+
+/* Pass 5 of mb_run(): band gains E = 1 + a·(g·makeup - 1) on M and S
+ * (g = 1 when `unity`), times what pass 2 left, summed and decoded. */
+static inline __attribute__((always_inline)) void
+mb_out(const struct mb_ramp *r, const mb_v4 *v, const mb_v4 *bu, const mb_v4 *bw,
+       float *L, float *R, unsigned m, unsigned j0, const int moving, const int unity)
+{
+	const mb_v4 mk0 = r->mk, am0 = r->am, as0 = r->as;
+	const mb_v4 dmk = r->dmk, dam = r->dam, das = r->das;
+
+	for (unsigned k = 0; k < m; k++) {
+		mb_v4 mk = mk0, am = am0, as = as0;
+		mb_v4 g = unity ? mb_splat4(1.0f) : v[k], em, es, o;
+
+		if (moving) {
+			float t = (float)mb_t(j0 + k);
+
+			mk += dmk * t;
+			am += dam * t;
+			as += das * t;
+		}
+		g = g * mk - 1.0f;
+		em = 1.0f + am * g;
+		es = 1.0f + as * g;
+		/* gains on (M, S) pairs, (E1, E2) and (E3, E4), by the
+		 * bands; M in lanes 0 + 2, S in 1 + 3 */
+		o = MB_SHUF(em, es, 0, 4, 1, 5) * bu[k] + MB_SHUF(em, es, 2, 6, 3, 7) * bw[k];
+		o += MB_SHUF(o, o, 2, 3, 2, 3);
+		L[k] = o[0] + o[1];
+		R[k] = o[0] - o[1];
+	}
+}
+
 /*
  * Frames [j0, j0 + m) of the current sub-block, in passes over the frames
  * (each a short loop whose iterations the CPU overlaps; one loop doing
  * everything per frame was bound by the latency of its long dependency
  * chains, at twice the cost):
  *
- *  1. the tree: bands b[0..3][k] on (M, S), doubles
+ *  1. M/S encoding, then the tree on (M, S) in doubles, in two loops;
+ *     out the bands in floats, bu[k] = (M1, S1, M2, S2) and bw[k] =
+ *     (M3, S3, M4, S4)
  *  2. detectors (merged bands feed the band below) and peak levels,
- *     bands in float lanes: v[k] = y1
+ *     bands in float lanes: v[k] = y1; bu, bw become what pass 5
+ *     weights: (b1, D2), (s3·D3, s4·b4)
  *  3. gain computer: v[k] = gc; skipped (gc = 0) while no level is above
- *     the lowest threshold of its band in the sub-block
+ *     the lowest threshold of its band in the sub-block, or no band
+ *     compresses (ratio 1)
  *  4. attack smoothing (doubles) and 2^glog: v[k] = g; skipped (g = 1)
  *     while gc = 0 and glog = 0
- *  5. band gains, merging, sum, decoding
+ *  5. band gains, sum, decoding
  *
  * A skip gives exactly what computing would (gc is defined as 0 at or
  * under that threshold, and 2^0 is 1), so the output does not depend on
@@ -663,25 +855,36 @@ mb_run(struct mb_priv *s, float *L, float *R, unsigned m, unsigned j0,
        const int moving)
 {
 	const struct mb_ramp *r = &s->ramp;
-	mb_v2 b[MB_BANDS][CHAIN_SUBBLOCK];
+	mb_v4 bu[CHAIN_SUBBLOCK], bw[CHAIN_SUBBLOCK];
 	mb_v4 v[CHAIN_SUBBLOCK];
 	int unity = 1;
 
-	/* 1, in two passes over the sub-block: crossover 1 and band 1's
-	 * all-passes, then crossovers 2 and 3 from crossover 1's high output
-	 * (parked in b[3]); each pass's states crowd the registers less than
-	 * all twelve sections' (6 % less time for the multiband, measured
-	 * with tests/bench.c's music), and every section sees the same
-	 * samples and coefficients as in one pass, so the same values */
+	/* 1, in two passes over the sub-block: crossover 1, band 1's
+	 * all-pass 2 and crossover 2's, then the rest from crossover 1's
+	 * high output (parked in hi1[]); each pass's states crowd the
+	 * registers less than all twelve sections' (6 % less time for the
+	 * multiband, measured with tests/bench.c's music), and every section
+	 * sees the same samples and coefficients as in one pass, so the
+	 * same values */
 	{
 		struct mb_biquad z[MB_Z_N];
 		struct mb_coef c[MB_XOVERS];
+		mb_v2 b1[CHAIN_SUBBLOCK], hi1[CHAIN_SUBBLOCK], ap2[CHAIN_SUBBLOCK];
 
+		/* M and S first, in a loop of their own: the filter loop's
+		 * frames then start from a load, not from this chain (b1[]
+		 * holds them until that loop overwrites each with band 1) */
+		for (unsigned k = 0; k < m; k++) {
+			mb_v2 x = { L[k], R[k] };
+
+			/* non-finite samples read as 0 */
+			x = (mb_v2)((mb_i2)(mb_abs(x) <= 3.4028234663852886e38) & (mb_i2)x);
+			b1[k] = 0.5 * ((mb_v2){ x[0], x[0] } + (mb_v2){ x[1], -x[1] });
+		}
 		memcpy(z, s->z, sizeof(z));
 		memcpy(c, s->coef, sizeof(c));
 		for (unsigned k = 0; k < m; k++) {
-			float xl = L[k], xr = R[k];
-			mb_v2 x, lo, hi;
+			mb_v2 x = b1[k], lo, hi;
 
 			if (moving) {
 				double t = mb_t(j0 + k);
@@ -690,84 +893,82 @@ mb_run(struct mb_priv *s, float *L, float *R, unsigned m, unsigned j0,
 					if (s->dg[i] != 0)
 						c[i] = mb_coef_of(s->g0[i] + s->dg[i] * t);
 			}
-			if (!(fabsf(xl) <= 3.4028235e38f))
-				xl = 0;
-			if (!(fabsf(xr) <= 3.4028235e38f))
-				xr = 0;
-			x = (mb_v2){ 0.5 * ((double)xl + xr), 0.5 * ((double)xl - xr) };
 			mb_split(&z[MB_Z_X1], &c[0], x, &lo, &hi);
-			lo = mb_allpass(&z[MB_Z_B1_AP2], &c[1], lo);
-			b[0][k] = mb_allpass(&z[MB_Z_B1_AP3], &c[2], lo);
-			b[3][k] = hi;
+			/* band 1's all-pass 2 and crossover 2's */
+			b1[k] = mb_allpass(&z[MB_Z_B1_AP2], &c[1], lo);
+			ap2[k] = mb_allpass(&z[MB_Z_X2 + 2], &c[1], hi);
+			hi1[k] = hi;
 		}
-		memcpy(c, s->coef, sizeof(c));
-		for (unsigned k = 0; k < m; k++) {
-			mb_v2 lo, hi = b[3][k];
-
-			if (moving) {
-				double t = mb_t(j0 + k);
-
-				for (int i = 1; i < MB_XOVERS; i++)
-					if (s->dg[i] != 0)
-						c[i] = mb_coef_of(s->g0[i] + s->dg[i] * t);
-			}
-			mb_split(&z[MB_Z_X2], &c[1], hi, &lo, &hi);
-			b[1][k] = mb_allpass(&z[MB_Z_B2_AP3], &c[2], lo);
-			mb_split(&z[MB_Z_X3], &c[2], hi, &b[2][k], &b[3][k]);
-		}
+		if (s->x3 == MB_X3_COLD)
+			mb_tree2(s, z, b1, hi1, ap2, bu, bw, m, j0, moving, 1);
+		else
+			mb_tree2(s, z, b1, hi1, ap2, bu, bw, m, j0, moving, 0);
 		memcpy(s->z, z, sizeof(z));
 	}
 
 	/* 2 */
 	{
 		mb_v4 y1 = s->y1, pk = mb_splat4(0);
+		const mb_v4 wm0 = r->wm, ws0 = r->ws, dwm = r->dwm, dws = r->dws;
+		const mb_v4 ar = r->ar;
+		const float s30 = (float)s->s0[0], s40 = (float)s->s0[1];
 
 		for (unsigned k = 0; k < m; k++) {
-			mb_v2 s3 = mb_splat(s->s0[0]), s4 = mb_splat(s->s0[1]);
-			mb_v4 wm = r->wm, ws = r->ws, u, w;
-			mb_v2 d3;
+			float s3 = s30, s4 = s40;
+			mb_v4 wm = wm0, ws = ws0, u, w;
 
 			if (moving) {
 				double t = mb_t(j0 + k);
 
-				s3 += s->ds[0] * t;
-				s4 += s->ds[1] * t;
-				wm += r->dwm * (float)t;
-				ws += r->dws * (float)t;
+				s3 = (float)(s->s0[0] + s->ds[0] * t);
+				s4 = (float)(s->s0[1] + s->ds[1] * t);
+				wm += dwm * (float)t;
+				ws += dws * (float)t;
 			}
-			d3 = b[2][k] + (1.0 - s4) * b[3][k];
-			/* (M1, S1, M2, S2), (M3, S3, M4, S4) */
-			u = mb_narrow(b[0][k], b[1][k] + (1.0 - s3) * d3);
-			w = mb_narrow(d3, b[3][k]);
+			/* (D3, b4) = (b3 + (1 - s4)·b4, b4), then
+			 * (b1, D2) = (b1, b2 + (1 - s3)·D3), on (M, S) pairs */
+			w = bw[k] + (mb_v4){ 1 - s4, 1 - s4, 0, 0 } *
+				    MB_SHUF(bw[k], bw[k], 2, 3, 2, 3);
+			u = bu[k] + (mb_v4){ 0, 0, 1 - s3, 1 - s3 } * MB_SHUF(w, w, 0, 1, 0, 1);
+			/* what pass 5 weights by the gains E1 … E4: the merged
+			 * gains F3 = E2 + s3·(E3 - E2), F4 = F3 + s4·(E4 - F3)
+			 * applied to b1 … b4 are E1·b1 + E2·D2 + E3·s3·D3 +
+			 * E4·s4·b4, so no pass needs F3 and F4 */
+			bu[k] = u;
+			bw[k] = w * (mb_v4){ s3, s3, s4, s4 };
 			u = mb_abs4(u);
 			w = mb_abs4(w);
 			y1 = mb_max4(wm * MB_SHUF(u, w, 0, 2, 4, 6) +
-				     ws * MB_SHUF(u, w, 1, 3, 5, 7), r->ar * y1);
+				     ws * MB_SHUF(u, w, 1, 3, 5, 7), ar * y1);
 			v[k] = y1;
 			pk = mb_max4(pk, y1);
 		}
 		s->y1 = y1;
 
-		/* 3 */
-		if (mb_any4((mb_i4)(pk > r->tlin))) {
-			mb_i4 nz = { 0, 0, 0, 0 };
+		/* 3: computed while a level is above the lowest threshold of
+		 * its band and the band compresses (slope > 0 somewhere in the
+		 * sub-block); then pass 4 runs too, and where every gc still
+		 * came out 0 it gives what skipping would (glog stays 0, 2^0
+		 * is 1) */
+		if (mb_any4((mb_i4)(pk > r->tlin) &
+			    ((mb_i4)(r->slope > 0) | (mb_i4)(r->slope + r->dslope > 0)))) {
+			const mb_v4 thr0 = r->thr, slope0 = r->slope, tlin = r->tlin;
+			const mb_v4 dthr = r->dthr, dslope = r->dslope;
 
 			for (unsigned k = 0; k < m; k++) {
-				mb_v4 thr = r->thr, slope = r->slope, gc;
+				mb_v4 thr = thr0, slope = slope0, gc;
 
 				if (moving) {
 					float t = (float)mb_t(j0 + k);
 
-					thr += r->dthr * t;
-					slope += r->dslope * t;
+					thr += dthr * t;
+					slope += dslope * t;
 				}
 				gc = -slope * mb_max4(mb_log2(v[k]) - thr, mb_splat4(0));
 				gc = mb_max4(gc, mb_splat4(-100.0f));  /* -602 dB */
-				gc = (mb_v4)((mb_i4)(v[k] > r->tlin) & (mb_i4)gc);
-				nz |= (mb_i4)(gc != 0.0f);
-				v[k] = gc;
+				v[k] = (mb_v4)((mb_i4)(v[k] > tlin) & (mb_i4)gc);
 			}
-			unity = !mb_any4(nz);
+			unity = 0;
 		}
 	}
 
@@ -800,36 +1001,10 @@ mb_run(struct mb_priv *s, float *L, float *R, unsigned m, unsigned j0,
 	}
 
 	/* 5 */
-	for (unsigned k = 0; k < m; k++) {
-		mb_v2 s3 = mb_splat(s->s0[0]), s4 = mb_splat(s->s0[1]);
-		mb_v4 mk = r->mk, am = r->am, as = r->as;
-		mb_v4 g = unity ? mb_splat4(1.0f) : v[k], em, es, u, w;
-		mb_v2 e1, e2, e3, e4, out;
-
-		if (moving) {
-			double t = mb_t(j0 + k);
-
-			s3 += s->ds[0] * t;
-			s4 += s->ds[1] * t;
-			mk += r->dmk * (float)t;
-			am += r->dam * (float)t;
-			as += r->das * (float)t;
-		}
-		g = g * mk - 1.0f;
-		em = 1.0f + am * g;
-		es = 1.0f + as * g;
-		u = MB_SHUF(em, es, 0, 4, 1, 5);
-		w = MB_SHUF(em, es, 2, 6, 3, 7);
-		e1 = mb_widen_lo(u);
-		e2 = mb_widen_hi(u);
-		e3 = mb_widen_lo(w);
-		e4 = mb_widen_hi(w);
-		e3 = e2 + s3 * (e3 - e2);
-		e4 = e3 + s4 * (e4 - e3);
-		out = e1 * b[0][k] + e2 * b[1][k] + e3 * b[2][k] + e4 * b[3][k];
-		L[k] = (float)(out[0] + out[1]);
-		R[k] = (float)(out[0] - out[1]);
-	}
+	if (unity)
+		mb_out(r, v, bu, bw, L, R, m, j0, moving, 1);
+	else
+		mb_out(r, v, bu, bw, L, R, m, j0, moving, 0);
 }
 
 static void mb_process(struct chain_proc *p, float *const *buf, unsigned n)
@@ -841,8 +1016,10 @@ static void mb_process(struct chain_proc *p, float *const *buf, unsigned n)
 	int bad = 0;
 
 	s->gmin[0] = s->gmin[1] = mb_splat(0);
-	if (s->dirty)
+	if (s->dirty) {
 		mb_ramps(s);
+		mb_x3_snap(s);
+	}
 	while (i < n) {
 		unsigned j = (unsigned)(pos % CHAIN_SUBBLOCK);
 		unsigned m = CHAIN_SUBBLOCK - j;
@@ -919,6 +1096,10 @@ static void mb_reset(struct chain_proc *p)
 		chain_smooth_set(&c->on, c->on.target, 1);
 	}
 	mb_ramps(s);
+	if (s->merge[1].end == 0)
+		mb_x3_cold(s);
+	else
+		s->x3 = MB_X3_LIVE;
 	s->idle = 0;
 	s->pos = 0;
 	for (int b = 0; b < MB_BANDS; b++)

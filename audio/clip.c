@@ -26,8 +26,12 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <float.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdarg.h>
+#include <stdatomic.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -573,6 +577,44 @@ static void set_path(struct audio_clip *c)
 	c->name = slash && slash[1] ? slash + 1 : c->path;
 }
 
+/* After the last read: did we get what the header promised?  0 or
+ * AUDIO_CLIP_ERROR_READ / _EMPTY with the reason in msg. */
+static int read_check(struct source *s, int64_t read_total, char *msg, size_t msg_len)
+{
+	if (s->frames > 0 && read_total < s->frames) {
+		int lossy = (s->info.format & SF_FORMAT_TYPEMASK) == SF_FORMAT_MPEG;
+		double slack = lossy ? fmax(LOSSY_SLACK_S * s->info.samplerate,
+		                            LOSSY_SLACK_FRACTION * (double)s->frames)
+		                     : 0.0;
+		if ((double)(s->frames - read_total) > slack)
+			return fail(msg, msg_len, AUDIO_CLIP_ERROR_READ,
+			            "truncated: header promises %lld frames, only %lld could be read",
+			            (long long)s->frames, (long long)read_total);
+	}
+	if (sf_error(s->sf) != SF_ERR_NO_ERROR && read_total == 0)
+		return fail(msg, msg_len, AUDIO_CLIP_ERROR_READ, "cannot read audio: %s",
+		            sf_strerror(s->sf));
+	if (read_total == 0)
+		return fail(msg, msg_len, AUDIO_CLIP_ERROR_EMPTY, "no audio in the file (0 frames)");
+	return AUDIO_CLIP_OK;
+}
+
+/* NaN/Inf → 0 in place, counted.  Without a branch, so that the
+ * compiler can vectorise it: it passes over every decoded sample. */
+static int64_t zero_nonfinite(float *x, size_t n)
+{
+	int64_t count = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		float v = x[i];
+		int bad = !(fabsf(v) <= FLT_MAX);  /* NaN, ±Inf */
+
+		count += bad;
+		x[i] = bad ? 0.0f : v;
+	}
+	return count;
+}
+
 int audio_clip_load(const char *path, double rate, struct audio_clip **out,
                     audio_clip_progress_fn progress, void *user, char *msg, size_t msg_len)
 {
@@ -639,10 +681,21 @@ int audio_clip_load(const char *path, double rate, struct audio_clip **out,
 	}
 
 	for (;;) {
-		sf_count_t n = sf_readf_float(s.sf, in, BLOCK_FRAMES);
-		int eof = n <= 0;
+		/* stereo at the file's rate goes straight into the clip: no
+		 * copies (a 4-minute file is 85 MB of floats) */
+		int direct = !src && ch == 2;
+		sf_count_t n;
+		int eof;
 
-		if (n > 0) {
+		if (direct && outbuf_reserve(&o, o.frames + BLOCK_FRAMES))
+			goto nomem;
+		n = sf_readf_float(s.sf, direct ? o.data + 2 * o.frames : in, BLOCK_FRAMES);
+		eof = n <= 0;
+		if (n > 0 && direct) {
+			nonfinite += zero_nonfinite(o.data + 2 * o.frames, (size_t)n * 2);
+			o.frames += n;
+			read_total += n;
+		} else if (n > 0) {
 			/* to stereo, replacing NaN/Inf (counted per file sample) */
 			for (sf_count_t i = 0; i < n; i++) {
 				for (int k = 0; k < ch; k++) {
@@ -657,7 +710,9 @@ int audio_clip_load(const char *path, double rate, struct audio_clip **out,
 			}
 			read_total += n;
 		}
-		if (!src) {
+		if (direct) {
+			/* done above */
+		} else if (!src) {
 			if (n > 0) {
 				if (outbuf_reserve(&o, o.frames + n))
 					goto nomem;
@@ -703,29 +758,9 @@ int audio_clip_load(const char *path, double rate, struct audio_clip **out,
 		}
 	}
 
-	/* did we get what the header promised? */
-	if (s.frames > 0 && read_total < s.frames) {
-		int lossy = (s.info.format & SF_FORMAT_TYPEMASK) == SF_FORMAT_MPEG;
-		double slack = lossy ? fmax(LOSSY_SLACK_S * s.info.samplerate,
-		                            LOSSY_SLACK_FRACTION * (double)s.frames)
-		                     : 0.0;
-		if ((double)(s.frames - read_total) > slack) {
-			err =
-			    fail(msg, msg_len, AUDIO_CLIP_ERROR_READ,
-			         "truncated: header promises %lld frames, only %lld could be read",
-			         (long long)s.frames, (long long)read_total);
-			goto error;
-		}
-	}
-	if (sf_error(s.sf) != SF_ERR_NO_ERROR && read_total == 0) {
-		err = fail(msg, msg_len, AUDIO_CLIP_ERROR_READ, "cannot read audio: %s",
-		           sf_strerror(s.sf));
+	err = read_check(&s, read_total, msg, msg_len);
+	if (err)
 		goto error;
-	}
-	if (read_total == 0) {
-		err = fail(msg, msg_len, AUDIO_CLIP_ERROR_EMPTY, "no audio in the file (0 frames)");
-		goto error;
-	}
 
 	/* exact output length: round(frames × ratio) */
 	target = src ? llround((double)read_total * ratio) : read_total;
@@ -777,6 +812,246 @@ error:
 		free(c->path);
 	free(c);
 	return err;
+}
+
+/* ---- decoding on a thread of its own ---- */
+
+/*
+ * audio_clip_stream_open() decodes on a thread into a clip allocated
+ * whole up front, so that a reader can work on the frames already there
+ * while the rest is read (`termaster render` starts its chain at once
+ * instead of after the decode).  Only where the length is known exactly
+ * before decoding: at the file's own rate (no libsamplerate), the header's
+ * frame count known, not MPEG (whose count is an estimate), within the
+ * INITIAL_CAP_S allocation cap.  Otherwise the open decodes the whole file
+ * first, as audio_clip_load() does, and the stream starts out finished.
+ * The bytes are audio_clip_load()'s: the same reads, in the same order,
+ * the same NaN/Inf handling and the same end checks (read_check()).
+ *
+ * State glossary (mu guards `waiting` and the sleeping; the rest is as
+ * marked):
+ *   clip       the clip; clip->data frames [0, ready) are final
+ *   s          the source, the thread's alone while it runs
+ *   ready      frames decoded (atomic, release after the data)
+ *   done       the thread ended (atomic, release after err/msg); then err
+ *              and msg say how
+ *   cancel     the reader asks the thread to stop (atomic)
+ *   waiting    the reader sleeps on cv
+ */
+struct audio_clip_stream {
+	struct audio_clip *clip;
+	struct source s;
+	pthread_t th;
+	bool threaded;
+	atomic_llong ready;
+	atomic_int done;
+	atomic_int cancel;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	int waiting;
+	int err;
+	char msg[256];
+};
+
+static void stream_publish(struct audio_clip_stream *st, int64_t ready, bool end)
+{
+	pthread_mutex_lock(&st->mu);
+	atomic_store_explicit(&st->ready, ready, memory_order_release);
+	if (end)
+		atomic_store_explicit(&st->done, 1, memory_order_release);
+	if (st->waiting)
+		pthread_cond_broadcast(&st->cv);
+	pthread_mutex_unlock(&st->mu);
+}
+
+static void *stream_main(void *user)
+{
+	struct audio_clip_stream *st = user;
+	struct audio_clip *c = st->clip;
+	int ch = st->s.info.channels;
+	int64_t frames = c->frames, done = 0, nonfinite = 0;
+	float *in = ch == 2 ? NULL : malloc(BLOCK_FRAMES * sizeof(float));
+	int err = AUDIO_CLIP_OK;
+
+	if (ch != 2 && !in) {
+		err = fail(st->msg, sizeof(st->msg), AUDIO_CLIP_ERROR_NOMEM, "out of memory");
+		goto out;
+	}
+	while (done < frames) {
+		sf_count_t want = frames - done < BLOCK_FRAMES ? frames - done : BLOCK_FRAMES;
+		float *dst = c->data + 2 * done;
+		sf_count_t n;
+
+		if (atomic_load_explicit(&st->cancel, memory_order_relaxed)) {
+			err = fail(st->msg, sizeof(st->msg), AUDIO_CLIP_ERROR_CANCELLED,
+			           "cancelled");
+			goto out;
+		}
+		n = sf_readf_float(st->s.sf, ch == 2 ? dst : in, want);
+		if (n <= 0)
+			break;
+		if (ch == 2) {
+			nonfinite += zero_nonfinite(dst, (size_t)n * 2);
+		} else {
+			nonfinite += zero_nonfinite(in, (size_t)n);
+			for (sf_count_t i = 0; i < n; i++)
+				dst[2 * i] = dst[2 * i + 1] = in[i];
+		}
+		done += n;
+		stream_publish(st, done, false);
+	}
+	err = read_check(&st->s, done, st->msg, sizeof(st->msg));
+	c->nonfinite = nonfinite;  /* read after audio_clip_stream_finish() */
+out:
+	free(in);
+	st->err = err;
+	stream_publish(st, done, true);
+	return NULL;
+}
+
+int audio_clip_stream_open(const char *path, struct audio_clip_stream **out,
+                           audio_clip_progress_fn progress, void *user, char *msg,
+                           size_t msg_len)
+{
+	struct audio_clip_stream *st;
+	struct audio_clip *c = NULL;
+	int err;
+
+	if (msg && msg_len)
+		msg[0] = '\0';
+	if (!out)
+		return fail(msg, msg_len, AUDIO_CLIP_ERROR_NOMEM, "no output stream");
+	*out = NULL;
+	st = calloc(1, sizeof(*st));
+	if (!st)
+		return fail(msg, msg_len, AUDIO_CLIP_ERROR_NOMEM, "out of memory");
+	atomic_init(&st->ready, 0);
+	atomic_init(&st->done, 0);
+	atomic_init(&st->cancel, 0);
+	if (pthread_mutex_init(&st->mu, NULL)) {
+		free(st);
+		return fail(msg, msg_len, AUDIO_CLIP_ERROR_NOMEM, "out of memory");
+	}
+	if (pthread_cond_init(&st->cv, NULL)) {
+		pthread_mutex_destroy(&st->mu);
+		free(st);
+		return fail(msg, msg_len, AUDIO_CLIP_ERROR_NOMEM, "out of memory");
+	}
+	st->s.fd = -1;
+
+	err = source_open(path, &st->s, msg, msg_len);
+	if (err)
+		goto error;
+	if (st->s.frames <= 0 ||
+	    (st->s.info.format & SF_FORMAT_TYPEMASK) == SF_FORMAT_MPEG ||
+	    (double)st->s.frames > INITIAL_CAP_S * st->s.info.samplerate) {
+		/* the length is not known for sure: decode it all now */
+		source_close(&st->s);
+		err = audio_clip_load(path, 0, &st->clip, progress, user, msg, msg_len);
+		if (err)
+			goto error;
+		atomic_store(&st->ready, st->clip->frames);
+		atomic_store(&st->done, 1);
+		*out = st;
+		return AUDIO_CLIP_OK;
+	}
+
+	c = calloc(1, sizeof(*c));
+	if (!c)
+		goto nomem;
+	c->path = dup_str(path);
+	c->data = malloc((size_t)st->s.frames * 2 * sizeof(float));
+	if (!c->path || !c->data)
+		goto nomem;
+	set_path(c);
+	c->frames = st->s.frames;
+	c->rate = st->s.info.samplerate;
+	c->file_rate = st->s.info.samplerate;
+	c->file_channels = st->s.info.channels;
+	c->file_frames = st->s.frames;
+	format_name(st->s.info.format, c->format, sizeof(c->format));
+	st->clip = c;
+	if (pthread_create(&st->th, NULL, stream_main, st)) {
+		/* no thread: decode here */
+		stream_main(st);
+	} else {
+		st->threaded = true;
+	}
+	*out = st;
+	return AUDIO_CLIP_OK;
+
+nomem:
+	err = fail(msg, msg_len, AUDIO_CLIP_ERROR_NOMEM, "out of memory");
+	if (c) {
+		free(c->data);
+		free(c->path);
+		free(c);
+	}
+error:
+	source_close(&st->s);
+	pthread_cond_destroy(&st->cv);
+	pthread_mutex_destroy(&st->mu);
+	free(st);
+	return err;
+}
+
+const struct audio_clip *audio_clip_stream_clip(const struct audio_clip_stream *st)
+{
+	return st ? st->clip : NULL;
+}
+
+int64_t audio_clip_stream_wait(struct audio_clip_stream *st, int64_t frames)
+{
+	int64_t r = atomic_load_explicit(&st->ready, memory_order_acquire);
+
+	if (r >= frames)
+		return r;
+	pthread_mutex_lock(&st->mu);
+	while ((r = atomic_load_explicit(&st->ready, memory_order_acquire)) < frames &&
+	       !atomic_load_explicit(&st->done, memory_order_acquire)) {
+		st->waiting = 1;
+		pthread_cond_wait(&st->cv, &st->mu);
+	}
+	st->waiting = 0;
+	pthread_mutex_unlock(&st->mu);
+	/* an ending that fell short is an error even where frames were
+	 * read: the clip is not what the header promised */
+	if (atomic_load_explicit(&st->done, memory_order_acquire) && st->err)
+		return -1;
+	return r;
+}
+
+int audio_clip_stream_finish(struct audio_clip_stream *st, char *msg, size_t msg_len)
+{
+	if (msg && msg_len)
+		msg[0] = '\0';
+	if (!st)
+		return AUDIO_CLIP_OK;
+	if (st->threaded) {
+		pthread_join(st->th, NULL);
+		st->threaded = false;
+	}
+	if (st->err)
+		fail(msg, msg_len, st->err, "%s", st->msg);
+	return st->err;
+}
+
+void audio_clip_stream_free(struct audio_clip_stream **stp)
+{
+	struct audio_clip_stream *st;
+
+	if (!stp || !*stp)
+		return;
+	st = *stp;
+	atomic_store(&st->cancel, 1);
+	if (st->threaded)
+		pthread_join(st->th, NULL);
+	source_close(&st->s);
+	audio_clip_free(&st->clip);
+	pthread_cond_destroy(&st->cv);
+	pthread_mutex_destroy(&st->mu);
+	free(st);
+	*stp = NULL;
 }
 
 struct audio_clip *audio_clip_from_frames(const char *name, const float *lr, int64_t frames,

@@ -68,6 +68,38 @@ int audio_clip_load(const char *path, double rate, struct audio_clip **out,
 struct audio_clip *audio_clip_from_frames(const char *name, const float *lr,
 					  int64_t frames, double rate);
 
+/*
+ * Decoding while the clip is used: audio_clip_stream_open() opens and
+ * checks `path` as audio_clip_load() does (the same errors), allocates the
+ * whole clip at the file's own rate and decodes it on a thread of its own;
+ * audio_clip_stream_clip() is that clip at once, with its frame count,
+ * rate and format filled in, but only frames below what
+ * audio_clip_stream_wait() returned may be read.  When the length cannot
+ * be known before decoding (MPEG, a header without a frame count) the
+ * open decodes the whole file first (reporting progress as
+ * audio_clip_load() does; the thread never calls `progress`).  The samples
+ * are audio_clip_load()'s, bit for bit.
+ *
+ * audio_clip_stream_wait() blocks until at least `frames` frames are
+ * decoded or the decoding ended; returns the frames decoded (>= frames,
+ * or fewer when the file ended short of that), or -1 when the decoding
+ * failed (audio_clip_stream_finish() says why).
+ *
+ * audio_clip_stream_finish() waits for the end and returns 0 or the
+ * decoding's error (the audio_clip_load() codes, reason in msg); only then
+ * is clip->nonfinite final.  audio_clip_stream_free() stops the decoding
+ * (cancels it when still running), frees the clip with it and sets *st to
+ * NULL; accepts NULL.  One reader at a time (any thread).
+ */
+struct audio_clip_stream;
+int audio_clip_stream_open(const char *path, struct audio_clip_stream **st,
+			   audio_clip_progress_fn progress, void *user,
+			   char *msg, size_t msg_len);
+const struct audio_clip *audio_clip_stream_clip(const struct audio_clip_stream *st);
+int64_t audio_clip_stream_wait(struct audio_clip_stream *st, int64_t frames);
+int audio_clip_stream_finish(struct audio_clip_stream *st, char *msg, size_t msg_len);
+void audio_clip_stream_free(struct audio_clip_stream **st);
+
 /* Frees the clip and sets *c to NULL.  Accepts NULL and *c == NULL. */
 void audio_clip_free(struct audio_clip **c);
 

@@ -12,9 +12,14 @@
  *        └▶ refs_analyser (the very samples written, as floats)
  *   then fsync, rename into place, fsync the folder.
  *
- * Each block's chain runs in two stages on two threads, the writer after
- * them on the caller's, through a ring of blocks (run_chain_piped()); the
- * bytes are the same as with one thread.  The analyser takes the true
+ * Each block's chain runs in two stages, then the writer, shared by two
+ * threads through a ring of blocks (run_chain_piped()); the split between
+ * the stages is placed from the time the first blocks took
+ * (cr_calibrate()); the bytes are the same as with one thread and any
+ * split.  The input may still be being decoded (opts' input_wait): the
+ * chain then waits for the frames it needs.  While the file is written
+ * its pages are sent to the disk (writeback_start()), so the fsync at the
+ * end has little left to do.  The analyser takes the true
  * peak from chain/truepeak.c's libebur128-equivalent meter
  * (REFS_ANALYSER_OWN_TRUE_PEAK): libebur128's reading to the last bit at
  * a third of its cost.
@@ -35,6 +40,7 @@
 #include <limits.h>
 #include <math.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -167,6 +173,9 @@ static double gr_peak(struct run_stats *st)
  *   lim        the limiter's index (for the statistics), or -1
  *   split      processors 0 … split - 1 are stage 1 (cr_stage1()), the
  *              rest stage 2 (cr_stage2()): chain_process_range()
+ *   wait       NULL, or the input is still being decoded: frames of lr
+ *              below `ready` may be read, wait(wait_user, k) says when
+ *              k may (struct audio_render_opts: input_wait)
  */
 struct chain_run {
 	const float *lr;
@@ -175,6 +184,9 @@ struct chain_run {
 	int lim;
 	unsigned split;
 	struct run_stats *st;
+	int64_t (*wait)(void *user, int64_t frames);
+	void *wait_user;
+	int64_t ready;
 };
 
 /* Builds the chain (and st's block list).  0 or AUDIO_RENDER_ERROR_*. */
@@ -189,11 +201,12 @@ static int cr_open(struct chain_run *cr, const float *lr, int64_t frames,
 		return AUDIO_RENDER_ERROR_CHAIN;
 	cr->lr = lr;
 	cr->frames = frames;
+	cr->ready = frames;
 	cr->st = st;
 	cr->lim = chain_proc_find("limiter");
-	/* gain, EQ and compressor in stage 1: with tests/bench.c's full
-	 * chain the calling thread then works about as long as the chain
-	 * thread (which has the multiband, stereo and limiter) */
+	/* the processors before the multiband in stage 1, until
+	 * cr_calibrate() has timed them (with one thread it does not
+	 * matter) */
 	cr->split = split > 0 ? (unsigned)split : 0;
 	cr->c = chain_new(rate, AUDIO_RENDER_BLOCK, s, &err);
 	if (!cr->c)
@@ -229,16 +242,35 @@ static unsigned cr_len(const struct chain_run *cr, int64_t pos)
 			  cr->total - pos : AUDIO_RENDER_BLOCK);
 }
 
+/* Reads the input through wait() (see struct chain_run). */
+static void cr_input(struct chain_run *cr,
+		     int64_t (*wait)(void *user, int64_t frames), void *user)
+{
+	cr->wait = wait;
+	cr->wait_user = user;
+	cr->ready = wait ? 0 : cr->frames;
+}
+
 /* Stage 1 of the block at frame pos: the input's frames (then silence)
- * into left/right, through processors 0 … split - 1. */
-static void cr_stage1(struct chain_run *cr, int64_t pos, float *left,
-		      float *right, unsigned n)
+ * into left/right, through processors 0 … split - 1.  0, or -1 when the
+ * input failed (wait()). */
+static int cr_stage1(struct chain_run *cr, int64_t pos, float *left,
+		     float *right, unsigned n)
 {
 	float *const buf[2] = { left, right };
 	unsigned in = pos >= cr->frames ? 0 :
 		      cr->frames - pos < n ? (unsigned)(cr->frames - pos) : n;
 	unsigned i;
 
+	if (in && pos + in > cr->ready) {
+		/* the decoder is behind: it runs ~10× as fast as the chain,
+		 * so this sleeps only near the start */
+		int64_t r = cr->wait(cr->wait_user, pos + in);
+
+		if (r < pos + in)
+			return -1;
+		cr->ready = r;
+	}
 	for (i = 0; i < in; i++) {
 		left[i] = cr->lr[2 * (pos + i)];
 		right[i] = cr->lr[2 * (pos + i) + 1];
@@ -249,6 +281,7 @@ static void cr_stage1(struct chain_run *cr, int64_t pos, float *left,
 	}
 	if (cr->split)
 		chain_process_range(cr->c, buf, n, 0, cr->split);
+	return 0;
 }
 
 /* Stage 2: the other processors; returns the limiter's reduction of the
@@ -303,19 +336,25 @@ static int cr_finish(struct chain_run *cr, int64_t pos, const float *left,
 	return sink(user, out, m);
 }
 
-/* Every block of cr, one after the other, on this thread. */
-static int cr_run(struct chain_run *cr, audio_render_sink sink, void *user)
+/* The blocks of cr from block `first` on, one after the other, on this
+ * thread. */
+static int cr_run(struct chain_run *cr, int64_t first, audio_render_sink sink,
+		  void *user)
 {
 	float left[AUDIO_RENDER_BLOCK], right[AUDIO_RENDER_BLOCK];
 	float out[2 * AUDIO_RENDER_BLOCK];
 	unsigned long csr = ftz_enable();
 	int ret = AUDIO_RENDER_OK;
 
-	for (int64_t pos = 0; pos < cr->total; pos += AUDIO_RENDER_BLOCK) {
+	for (int64_t pos = first * AUDIO_RENDER_BLOCK; pos < cr->total;
+	     pos += AUDIO_RENDER_BLOCK) {
 		unsigned n = cr_len(cr, pos);
 		float gr;
 
-		cr_stage1(cr, pos, left, right, n);
+		if (cr_stage1(cr, pos, left, right, n)) {
+			ret = AUDIO_RENDER_ERROR_INPUT;
+			break;
+		}
 		gr = cr_stage2(cr, left, right, n);
 		if (cr_finish(cr, pos, left, right, n, gr, out, sink, user)) {
 			ret = AUDIO_RENDER_ERROR_CANCELLED;
@@ -324,6 +363,75 @@ static int cr_run(struct chain_run *cr, audio_render_sink sink, void *user)
 	}
 	ftz_restore(csr);
 	return ret;
+}
+
+static double mono_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+/*
+ * Blocks 0 … blocks - 1 of cr on this thread, as cr_run() does them but
+ * one processor at a time (chain_process_range() over each alone: the
+ * same floats), timed; then sets cr->split where it best halves the time
+ * of the processors: the two stages then cost about the same, and the
+ * longer one is what a render on two threads cannot go below (see
+ * run_chain_piped()).  The limiter stays in stage 2 (its reduction is read
+ * there).  The time measured only places the split; the bytes do not
+ * depend on it.  Returns as cr_run().
+ */
+static int cr_calibrate(struct chain_run *cr, int64_t blocks, float *left,
+			float *right, float *out, audio_render_sink sink,
+			void *user)
+{
+	float *const buf[2] = { left, right };
+	unsigned np = chain_proc_count(), split = cr->split;
+	unsigned hi = cr->st && cr->lim >= 0 ? (unsigned)cr->lim : np;
+	double cost[64] = { 0 }, total = 0, a = 0, best = HUGE_VAL;
+
+	if (np > 64)
+		np = 64;  /* then timed as one with the last */
+	for (int64_t k = 0; k < blocks; k++) {
+		int64_t pos = k * AUDIO_RENDER_BLOCK;
+		unsigned n = cr_len(cr, pos);
+		float gr;
+
+		cr->split = 0;  /* the input only */
+		if (cr_stage1(cr, pos, left, right, n)) {
+			cr->split = split;
+			return AUDIO_RENDER_ERROR_INPUT;
+		}
+		for (unsigned p = 0; p < np; p++) {
+			double t = mono_s();
+
+			chain_process_range(cr->c, buf, n, p,
+					    p + 1 < np ? p + 1 : chain_proc_count());
+			cost[p] += mono_s() - t;
+		}
+		gr = cr->st && cr->lim >= 0 ?
+		     chain_gain_reduction_db(cr->c, (unsigned)cr->lim) : 0.0f;
+		if (cr_finish(cr, pos, left, right, n, gr, out, sink, user)) {
+			cr->split = split;
+			return AUDIO_RENDER_ERROR_CANCELLED;
+		}
+	}
+	for (unsigned p = 0; p < np; p++)
+		total += cost[p];
+	for (unsigned s = 1; s <= hi && s <= np; s++) {
+		double m;
+
+		a += cost[s - 1];
+		m = a > total - a ? a : total - a;
+		if (m < best) {
+			best = m;
+			split = s;
+		}
+	}
+	cr->split = split;
+	return AUDIO_RENDER_OK;
 }
 
 static int run_chain(const float *lr, int64_t frames, double rate,
@@ -338,7 +446,7 @@ static int run_chain(const float *lr, int64_t frames, double rate,
 	ret = cr_open(&cr, lr, frames, rate, s, st);
 	if (ret)
 		return ret;
-	ret = cr_run(&cr, sink, user);
+	ret = cr_run(&cr, 0, sink, user);
 	cr_close(&cr);
 	return ret;
 }
@@ -685,6 +793,9 @@ fail:
 
 struct writer {
 	SNDFILE *sf;                 /* NULL: measure only */
+	int fd;                      /* sf's file, or -1 */
+	int64_t unsynced;            /* bytes written since the last
+				      * writeback_start() */
 	int bits;
 	struct chain_dither *dither;
 	double lsb_scale;            /* 2^(bits-1) */
@@ -738,6 +849,28 @@ static void quantise(const float *in, int32_t *out, size_t n, int bits,
 	}
 }
 
+/*
+ * The file's pages go to the disk while the render goes on: without this
+ * the final fsync() found the whole file (63 MB for 4 minutes at 24 bits)
+ * dirty and waited ~55 ms for it, after the last sample.  Every
+ * RENDER_WRITEBACK_BYTES the writeback of what is dirty is started
+ * (SYNC_FILE_RANGE_WRITE: start it, do not wait); the fsync() stays, to
+ * wait for it and the rest.  Where there is no sync_file_range() nothing
+ * happens here.
+ */
+#define RENDER_WRITEBACK_BYTES (8 << 20)
+
+static void writeback_start(struct writer *w, int64_t bytes)
+{
+	w->unsynced += bytes;
+	if (w->fd < 0 || w->unsynced < RENDER_WRITEBACK_BYTES)
+		return;
+	w->unsynced = 0;
+#if defined(SYNC_FILE_RANGE_WRITE)
+	(void)sync_file_range(w->fd, 0, 0, SYNC_FILE_RANGE_WRITE);
+#endif
+}
+
 /* Writes up to n frames (at the output rate), no more than out_frames in
  * all, and feeds the analyser the exact values written. */
 static int wr_write(struct writer *w, const float *lr, size_t n)
@@ -774,6 +907,7 @@ static int wr_write(struct writer *w, const float *lr, size_t n)
 				 sf_strerror(w->sf));
 			return wr_fail(w, AUDIO_RENDER_ERROR_WRITE, why);
 		}
+		writeback_start(w, (int64_t)m * 2 * (w->bits / 8));
 		if (w->an) {
 			int e = refs_analyser_add(w->an, meas, m);
 
@@ -921,61 +1055,85 @@ static int wr_finish(struct writer *w)
 	return 0;
 }
 
-/* ---- the chain on a second thread ---- */
+/* ---- the work of a render on two threads ---- */
 
 /*
- * render_pass() splits the work of each block of AUDIO_RENDER_BLOCK frames
- * over two threads, a pipeline through a ring of PIPE_SLOTS blocks:
+ * render_pass() puts each block of AUDIO_RENDER_BLOCK frames through three
+ * jobs, in this order:
  *
- *   calling thread:  stage 1 (the input, gain, EQ: cr_stage1())  ─┐
- *   chain thread:    stage 2 (compressor … limiter: cr_stage2()) ◀┘─┐
- *   calling thread:  statistics, interleaving and the writer       ◀─┘
- *                    (conversion, guard, dither, file, loudness and
- *                    true-peak analysis: cr_finish(), wr_sink())
+ *   S1  the input and stage 1 (the processors before the split:
+ *       cr_stage1(); with tests/bench.c's chain gain … multiband)
+ *   S2  stage 2 (the rest, up to the limiter: cr_stage2())
+ *   W   statistics, interleaving and the writer (conversion, guard,
+ *       dither, file, loudness and true-peak analysis: cr_finish(),
+ *       wr_sink())
  *
- * so that on two cores a render takes about as long as the busier thread
- * (measured with tests/bench.c's full chain: the chain thread ~0.7 s of
- * 240 s, the calling thread about as much) instead of the sum.  The split
- * is chain_process_range()'s: each processor sees the same blocks in the
- * same order as in one chain_process() call, the writer the same calls in
- * the same order as run_chain() makes, so the file is byte-identical to
- * one thread's (both threads flush denormals, as run_chain() does).
- * Progress and cancellation stay on the calling thread.  When no thread
- * can be started, the blocks run one after the other (cr_run()), with the
- * same result.
+ * Each kind is a sequence: block k's S1 runs after block k - 1's (the
+ * processors' state), S2(k) after S1(k) and S2(k - 1), W(k) after S2(k)
+ * and W(k - 1).  Two threads share them through a ring of PIPE_SLOTS
+ * blocks, the calling thread and a helper it starts: W stays on the
+ * calling thread (the progress callback, the sink and the file are its),
+ * S1 and S2 go to whichever thread is free, one thread per kind at a
+ * time.  So the load balances itself whatever the chain, the meter or the
+ * machine costs, down to the longest of the three kinds, which
+ * cr_calibrate() keeps short by halving the chain.  Before, with a thread
+ * per stage (S1 + W on the calling thread, S2 on the other), the calling
+ * thread did ~58 % of the work of tests/bench.c's full chain and the other
+ * waited for it.  Preferences: the helper feeds (S1, else S2), the
+ * calling thread drains (W, else S2, else S1); measured on that chain,
+ * each thread then sleeps ~5 % of the render, where with the helper
+ * preferring S2 and the calling thread S1 the helper slept half of it
+ * (the calling thread kept S1 and W to itself).  A thread takes up to
+ * PIPE_BATCH blocks of a kind at once, so each kind's state stays on one
+ * core for a while.
+ *
+ * The bytes are those of cr_run(): each processor sees the same blocks in
+ * the same order as in one chain_process() call (chain_process_range()),
+ * the writer the same calls in the same order; both threads flush
+ * denormals.  The first PIPE_CAL blocks run on the calling thread alone
+ * (cr_calibrate() times them to place the split).  When no thread can be
+ * started, or the process may use one CPU only (`taskset -c 1`, where a
+ * second thread only added context switches), cr_run() does the blocks
+ * one after the other.
  *
  * State glossary (mu guards everything below it):
  *   buf        PIPE_SLOTS blocks, each a left and a right plane
- *   len, gr    each slot's frames, and its limiter reduction (stage 2)
+ *   len, gr    each slot's frames, and its limiter reduction (S2)
  *   blocks     blocks of the run
- *   filled     blocks through stage 1 (counters: block k is in slot
- *   processed  … through stage 2           k % PIPE_SLOTS)
- *   taken      … written
- *   stop       the writer failed: the chain thread ends
- *   wait_chain, wait_writer  a side sleeps on cv: signal only then
- * filled - taken <= PIPE_SLOTS; the calling thread fills while fewer than
- * PIPE_AHEAD blocks wait for stage 2, else writes what stage 2 has done.
- * A side that sleeps is woken once PIPE_WAKE blocks wait for it (or the
- * last one, or a failure): a wake-up a block cost ~6700 context switches
- * a 240 s render.  Neither side can then sleep for good: the chain thread
- * sleeps only with nothing filled, and while it does the calling thread
- * can always fill or write; the calling thread sleeps only when it can do
- * neither, i.e. with PIPE_SLOTS blocks (or the last ones) for the chain.
+ *   filled     blocks through S1 (counters: block k is in slot
+ *   processed  … through S2        k % PIPE_SLOTS)
+ *   taken      … through W
+ *   busy1, busy2  a thread is running S1 / S2 blocks
+ *   stop       end now: a job failed (err: AUDIO_RENDER_ERROR_*), or the
+ *              calling thread is done
+ *   wait_helper, wait_main  that thread sleeps on cv: signal only then
+ * filled - taken <= PIPE_SLOTS.  A sleeper is woken once PIPE_WAKE blocks
+ * wait for it (a wake-up per block cost ~6700 context switches a 240 s
+ * render), on stop, and by the other thread when that one is about to
+ * sleep or end while there is work: neither sleeps for good, as a thread
+ * sleeps only when it has no work, and the calling thread can take every
+ * kind of job.
  */
 #define PIPE_SLOTS 32
-#define PIPE_AHEAD 8
+#define PIPE_CAL 32    /* blocks timed to place the split (cr_calibrate()) */
+#define PIPE_BATCH 4
 #define PIPE_WAKE 4
+
+enum pipe_job { PIPE_NONE, PIPE_S1, PIPE_S2, PIPE_W };
 
 struct pipe {
 	struct chain_run *cr;
+	struct writer *w;
+	float *out;
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
 	float *buf;
 	unsigned len[PIPE_SLOTS];
 	float gr[PIPE_SLOTS];
 	int64_t blocks, filled, processed, taken;
-	int stop;
-	int wait_chain, wait_writer;
+	bool busy1, busy2;
+	int stop, err;
+	bool wait_helper, wait_main;
 };
 
 static float *pipe_left(struct pipe *pp, int64_t k)
@@ -988,141 +1146,247 @@ static float *pipe_right(struct pipe *pp, int64_t k)
 	return pipe_left(pp, k) + AUDIO_RENDER_BLOCK;
 }
 
-/* The chain thread: stage 2 of each block, in order. */
-static void *pipe_chain(void *user)
+/* Blocks of each kind that could start now. */
+static int64_t pipe_ready1_locked(const struct pipe *pp)
+{
+	int64_t end = pp->blocks - pp->taken > PIPE_SLOTS ?
+		      pp->taken + PIPE_SLOTS : pp->blocks;
+
+	return pp->busy1 ? 0 : end - pp->filled;
+}
+
+static int64_t pipe_ready2_locked(const struct pipe *pp)
+{
+	return pp->busy2 ? 0 : pp->filled - pp->processed;
+}
+
+/* The next job of the calling thread (main) or of the helper: its kind,
+ * first block *k and blocks *n.  Marks it taken. */
+static enum pipe_job pipe_pick_locked(struct pipe *pp, bool main, int64_t *k,
+				      int64_t *n)
+{
+	int64_t rw = pp->processed - pp->taken;
+	int64_t r1 = pipe_ready1_locked(pp), r2 = pipe_ready2_locked(pp);
+
+	if (main && rw > 0) {
+		*k = pp->taken;
+		*n = rw < PIPE_BATCH ? rw : PIPE_BATCH;
+		return PIPE_W;
+	}
+	if (r2 > 0 && (main || r1 == 0)) {
+		pp->busy2 = true;
+		*k = pp->processed;
+		*n = r2 < PIPE_BATCH ? r2 : PIPE_BATCH;
+		return PIPE_S2;
+	}
+	if (r1 > 0) {
+		pp->busy1 = true;
+		*k = pp->filled;
+		*n = r1 < PIPE_BATCH ? r1 : PIPE_BATCH;
+		return PIPE_S1;
+	}
+	return PIPE_NONE;
+}
+
+/* Work waiting for the other thread than `main` says (main: the helper). */
+static int64_t pipe_work_for_locked(const struct pipe *pp, bool main)
+{
+	int64_t r = pipe_ready1_locked(pp) + pipe_ready2_locked(pp);
+
+	return main ? r : r + pp->processed - pp->taken;
+}
+
+/* Wakes the other thread when it sleeps and has enough work (or any,
+ * with `any`). */
+static void pipe_wake_locked(struct pipe *pp, bool main, bool any)
+{
+	bool sleeps = main ? pp->wait_helper : pp->wait_main;
+	int64_t work;
+
+	if (!sleeps)
+		return;
+	work = pipe_work_for_locked(pp, main);
+	if (pp->stop || work >= PIPE_WAKE || (any && work > 0))
+		pthread_cond_broadcast(&pp->cv);
+}
+
+/* Runs n blocks of a job from block k on; 0 or AUDIO_RENDER_ERROR_*. */
+static int pipe_run(struct pipe *pp, enum pipe_job job, int64_t k, int64_t n)
+{
+	struct chain_run *cr = pp->cr;
+
+	for (int64_t b = k; b < k + n; b++) {
+		int64_t pos = b * AUDIO_RENDER_BLOCK;
+		unsigned slot = (unsigned)(b % PIPE_SLOTS);
+
+		switch (job) {
+		case PIPE_S1:
+			pp->len[slot] = cr_len(cr, pos);
+			if (cr_stage1(cr, pos, pipe_left(pp, b), pipe_right(pp, b),
+				      pp->len[slot]))
+				return AUDIO_RENDER_ERROR_INPUT;
+			break;
+		case PIPE_S2:
+			pp->gr[slot] = cr_stage2(cr, pipe_left(pp, b), pipe_right(pp, b),
+						 pp->len[slot]);
+			break;
+		case PIPE_W:
+			if (cr_finish(cr, pos, pipe_left(pp, b), pipe_right(pp, b),
+				      pp->len[slot], pp->gr[slot], pp->out, wr_sink,
+				      pp->w))
+				return AUDIO_RENDER_ERROR_CANCELLED;
+			break;
+		default:
+			break;
+		}
+	}
+	return 0;
+}
+
+/* Until every block is through W (main) or S2 (helper), or stop: picks,
+ * runs and hands over jobs. */
+static void pipe_work(struct pipe *pp, bool main)
+{
+	bool *sleeping = main ? &pp->wait_main : &pp->wait_helper;
+
+	pthread_mutex_lock(&pp->mu);
+	for (;;) {
+		enum pipe_job job;
+		int64_t k = 0, n = 0;
+		int err;
+
+		if (pp->stop || (main ? pp->taken : pp->processed) == pp->blocks)
+			break;
+		job = pipe_pick_locked(pp, main, &k, &n);
+		if (job == PIPE_NONE) {
+			pipe_wake_locked(pp, main, true);
+			*sleeping = true;
+			pthread_cond_wait(&pp->cv, &pp->mu);
+			*sleeping = false;
+			continue;
+		}
+		pthread_mutex_unlock(&pp->mu);
+		/* the blocks are this thread's until the counter moves past */
+		err = pipe_run(pp, job, k, n);
+		pthread_mutex_lock(&pp->mu);
+		switch (job) {
+		case PIPE_S1:
+			pp->filled += n;
+			pp->busy1 = false;
+			break;
+		case PIPE_S2:
+			pp->processed += n;
+			pp->busy2 = false;
+			break;
+		default:
+			pp->taken += n;
+			break;
+		}
+		if (err && !pp->stop) {
+			pp->stop = 1;
+			pp->err = err;
+		}
+		pipe_wake_locked(pp, main, false);
+	}
+	/* whatever is left is the other thread's: let it see it */
+	pipe_wake_locked(pp, main, true);
+	pthread_mutex_unlock(&pp->mu);
+}
+
+/* CPUs this thread may run on (sched_getaffinity: `taskset -c 1` gives
+ * 1); 2 where that cannot be asked. */
+static int cpus_available(void)
+{
+#if defined(CPU_COUNT)
+	cpu_set_t set;
+
+	if (!sched_getaffinity(0, sizeof(set), &set))
+		return CPU_COUNT(&set);
+#endif
+	return 2;
+}
+
+/* The helper thread. */
+static void *pipe_helper(void *user)
 {
 	struct pipe *pp = user;
 	unsigned long csr = ftz_enable();
 
-	for (;;) {
-		int64_t k;
-		float gr;
-
-		pthread_mutex_lock(&pp->mu);
-		while (!pp->stop && pp->processed == pp->filled &&
-		       pp->processed < pp->blocks) {
-			pp->wait_chain = 1;
-			pthread_cond_wait(&pp->cv, &pp->mu);
-		}
-		pp->wait_chain = 0;
-		if (pp->stop || pp->processed == pp->blocks) {
-			pthread_mutex_unlock(&pp->mu);
-			break;
-		}
-		k = pp->processed;
-		pthread_mutex_unlock(&pp->mu);
-		/* the slot is this thread's until processed moves past it */
-		gr = cr_stage2(pp->cr, pipe_left(pp, k), pipe_right(pp, k),
-			       pp->len[k % PIPE_SLOTS]);
-		pthread_mutex_lock(&pp->mu);
-		pp->gr[k % PIPE_SLOTS] = gr;
-		pp->processed++;
-		if (pp->wait_writer && (pp->processed - pp->taken >= PIPE_WAKE ||
-					pp->processed == pp->blocks))
-			pthread_cond_signal(&pp->cv);
-		pthread_mutex_unlock(&pp->mu);
-	}
+	pipe_work(pp, false);
 	ftz_restore(csr);
 	return NULL;
 }
 
 /*
- * run_chain(lr, frames, rate, s, wr_sink, w, st) as a pipeline over two
- * threads (above); the same return value and calls of wr_sink().
+ * run_chain(lr, frames, rate, s, wr_sink, w, st) with the work shared by
+ * two threads (above); the same return value and calls of wr_sink().
  */
 static int run_chain_piped(const float *lr, int64_t frames, double rate,
 			   const struct chain_settings *s, struct writer *w,
-			   struct run_stats *st)
+			   struct run_stats *st,
+			   int64_t (*wait)(void *user, int64_t frames),
+			   void *wait_user)
 {
 	struct chain_run cr;
 	struct pipe pp;
 	pthread_t th;
 	unsigned long csr;
-	float *out;
-	int ret, failed = 0;
+	int64_t cal = 0;
+	int ret;
 
 	ret = cr_open(&cr, lr, frames, rate, s, st);
 	if (ret)
 		return ret;
+	cr_input(&cr, wait, wait_user);
 	memset(&pp, 0, sizeof(pp));
 	pp.cr = &cr;
+	pp.w = w;
 	pp.blocks = cr_blocks(&cr);
 	pp.buf = malloc(sizeof(float) * 2 * AUDIO_RENDER_BLOCK * PIPE_SLOTS);
-	out = malloc(sizeof(float) * 2 * AUDIO_RENDER_BLOCK);
-	if (!pp.buf || !out || pp.blocks == 0)
+	pp.out = malloc(sizeof(float) * 2 * AUDIO_RENDER_BLOCK);
+	/* on one CPU a second thread only adds its context switches
+	 * (measured ~3 % of the render pinned to one CPU) */
+	if (!pp.buf || !pp.out || cpus_available() < 2)
 		goto serial;
+	/* the first blocks here, timed, to place the split */
+	cal = pp.blocks < PIPE_CAL ? pp.blocks : PIPE_CAL;
+	csr = ftz_enable();
+	ret = cr_calibrate(&cr, cal, pipe_left(&pp, 0), pipe_right(&pp, 0), pp.out,
+			   wr_sink, w);
+	ftz_restore(csr);
+	if (ret || cal == pp.blocks)
+		goto out;
+	pp.filled = pp.processed = pp.taken = cal;
 	if (pthread_mutex_init(&pp.mu, NULL))
 		goto serial;
 	if (pthread_cond_init(&pp.cv, NULL)) {
 		pthread_mutex_destroy(&pp.mu);
 		goto serial;
 	}
-	if (pthread_create(&th, NULL, pipe_chain, &pp)) {
+	if (pthread_create(&th, NULL, pipe_helper, &pp)) {
 		pthread_cond_destroy(&pp.cv);
 		pthread_mutex_destroy(&pp.mu);
 		goto serial;
 	}
 
 	csr = ftz_enable();
-	while (pp.taken < pp.blocks) {
-		int64_t k;
-		int fill;
-
-		pthread_mutex_lock(&pp.mu);
-		for (;;) {
-			int can_take = pp.taken < pp.processed;
-			int can_fill = pp.filled < pp.blocks &&
-				       pp.filled - pp.taken < PIPE_SLOTS;
-
-			fill = can_fill && (!can_take ||
-					    pp.filled - pp.processed < PIPE_AHEAD);
-			if (can_take || can_fill)
-				break;
-			pp.wait_writer = 1;
-			pthread_cond_wait(&pp.cv, &pp.mu);
-		}
-		pp.wait_writer = 0;
-		k = fill ? pp.filled : pp.taken;
-		pthread_mutex_unlock(&pp.mu);
-		if (fill) {
-			/* the slot is this thread's until filled moves past it */
-			unsigned n = cr_len(&cr, k * AUDIO_RENDER_BLOCK);
-
-			cr_stage1(&cr, k * AUDIO_RENDER_BLOCK, pipe_left(&pp, k),
-				  pipe_right(&pp, k), n);
-			pp.len[k % PIPE_SLOTS] = n;
-			pthread_mutex_lock(&pp.mu);
-			pp.filled++;
-			if (pp.wait_chain && (pp.filled - pp.processed >= PIPE_WAKE ||
-					      pp.filled == pp.blocks))
-				pthread_cond_signal(&pp.cv);
-			pthread_mutex_unlock(&pp.mu);
-			continue;
-		}
-		failed = cr_finish(&cr, k * AUDIO_RENDER_BLOCK, pipe_left(&pp, k),
-				   pipe_right(&pp, k), pp.len[k % PIPE_SLOTS],
-				   pp.gr[k % PIPE_SLOTS], out, wr_sink, w) != 0;
-		pthread_mutex_lock(&pp.mu);
-		pp.taken++;
-		if (failed) {
-			pp.stop = 1;
-			pthread_cond_signal(&pp.cv);
-		}
-		pthread_mutex_unlock(&pp.mu);
-		if (failed)
-			break;
-	}
+	pipe_work(&pp, true);
 	ftz_restore(csr);
+	/* the helper ends by itself once S2 is done; sooner on failure */
+	pthread_mutex_lock(&pp.mu);
+	pp.stop = 1;
+	pthread_cond_broadcast(&pp.cv);
+	pthread_mutex_unlock(&pp.mu);
 	pthread_join(th, NULL);
 	pthread_cond_destroy(&pp.cv);
 	pthread_mutex_destroy(&pp.mu);
-	ret = failed ? AUDIO_RENDER_ERROR_CANCELLED : AUDIO_RENDER_OK;
+	ret = pp.err;
 	goto out;
 serial:
-	ret = cr_run(&cr, wr_sink, w);
+	ret = cr_run(&cr, cal, wr_sink, w);
 out:
 	free(pp.buf);
-	free(out);
+	free(pp.out);
 	cr_close(&cr);
 	return ret;
 }
@@ -1172,7 +1436,7 @@ static struct chain_dither *dither_new(const struct audio_render_opts *o,
  */
 static int render_pass(const struct audio_clip *mix,
 		       const struct audio_render_opts *o,
-		       const struct chain_settings *s, SNDFILE *sf,
+		       const struct chain_settings *s, SNDFILE *sf, int fd,
 		       struct refs_loudness *measured,
 		       struct audio_render_pass *pass,
 		       int (*progress)(void *user, double fraction), void *user,
@@ -1188,6 +1452,7 @@ static int render_pass(const struct audio_clip *mix,
 	memset(&w, 0, sizeof(w));
 	memset(&st, 0, sizeof(st));
 	w.sf = sf;
+	w.fd = sf ? fd : -1;
 	w.bits = bits;
 	w.msg = msg;
 	w.msg_len = msg_len;
@@ -1234,7 +1499,8 @@ static int render_pass(const struct audio_clip *mix,
 	if (measured || pass) {
 		/* the true peak by the libebur128-equivalent meter (the same
 		 * reading to the last bit, at a third of libebur128's cost) */
-		w.an = refs_analyser_new_flags(2, out_rate, REFS_ANALYSER_OWN_TRUE_PEAK, &e);
+		w.an = refs_analyser_new_flags(2, out_rate, REFS_ANALYSER_OWN_TRUE_PEAK |
+					       REFS_ANALYSER_OWN_LOUDNESS, &e);
 		if (!w.an) {
 			set_msg(msg, msg_len, "loudness analysis: %s",
 				refs_loudness_strerror(e));
@@ -1249,11 +1515,14 @@ static int render_pass(const struct audio_clip *mix,
 		err = w.err;
 		goto out;
 	}
-	err = run_chain_piped(mix->data, mix->frames, mix->rate, s, &w, &st);
+	err = run_chain_piped(mix->data, mix->frames, mix->rate, s, &w, &st,
+			      o->input_wait, o->input_user);
 	if (err == AUDIO_RENDER_ERROR_CANCELLED && w.err)
 		err = w.err;  /* the sink's reason */
 	if (err) {
-		if (err == AUDIO_RENDER_ERROR_CHAIN)
+		if (err == AUDIO_RENDER_ERROR_INPUT)
+			set_msg(msg, msg_len, "the input could not be read");
+		else if (err == AUDIO_RENDER_ERROR_CHAIN)
 			set_msg(msg, msg_len, "cannot build the chain at %g Hz",
 				mix->rate);
 		else if (err == AUDIO_RENDER_ERROR_NOMEM && !w.err)
@@ -1442,7 +1711,7 @@ int audio_render_file(const struct audio_clip *mix, const struct audio_render_op
 	sf_set_string(sf, SF_STR_SOFTWARE, PACKAGE_STRING);
 
 	/* render */
-	err = render_pass(mix, o, &o->settings, sf, measured, NULL, o->progress,
+	err = render_pass(mix, o, &o->settings, sf, fd, measured, NULL, o->progress,
 			  o->user, msg, msg_len);
 	if (err)
 		goto out;
@@ -1543,7 +1812,7 @@ static int measure(struct search *se, double g, struct audio_render_pass *p)
 
 	g = g < se->gmin ? se->gmin : g > se->gmax ? se->gmax : g;
 	se->s.value[se->gain_idx] = (float)g;
-	err = render_pass(se->mix, se->o, &se->s, NULL, NULL, p,
+	err = render_pass(se->mix, se->o, &se->s, NULL, -1, NULL, p,
 			  se->progress ? pass_progress : NULL, &pu,
 			  se->msg, se->msg_len);
 	if (!err)

@@ -43,6 +43,8 @@ enum audio_render_error {
 	AUDIO_RENDER_ERROR_CANCELLED,
 	AUDIO_RENDER_ERROR_TARGET,     /* loudness target not reachable (see
 					* struct audio_render_target) */
+	AUDIO_RENDER_ERROR_INPUT,      /* opts' input_wait() failed (the
+					* input's decoding says why) */
 };
 
 #define AUDIO_RENDER_BLOCK 1024
@@ -88,6 +90,13 @@ struct audio_render_opts {
 	struct chain_settings settings;
 	int (*progress)(void *user, double fraction);  /* may be NULL; nonzero cancels */
 	void *user;
+	/* NULL: the clip is whole.  Else the clip is still being decoded
+	 * (audio_clip_stream_wait(), audio/clip.h): its frames below k are
+	 * read only once input_wait(input_user, k) has returned >= k; a
+	 * return < k ends the render with AUDIO_RENDER_ERROR_INPUT.  Called
+	 * from the render's two threads, one call at a time. */
+	int64_t (*input_wait)(void *input_user, int64_t frames);
+	void *input_user;
 };
 
 void audio_render_opts_default(struct audio_render_opts *o);
@@ -110,12 +119,12 @@ void audio_render_opts_default(struct audio_render_opts *o);
  * WRITE a missing or read-only folder, a full disk, out_path being a
  * directory; CANCELLED the progress callback returned nonzero (it is
  * called at 0, about every 0.1 s and at 1 just before the file is put in
- * place, always on the calling thread).
+ * place, always on the calling thread); INPUT o->input_wait failed.
  *
- * The chain runs in two stages, gain to compressor on the calling thread
- * and the rest on a second thread it starts (and joins before returning),
- * everything after the chain on the calling thread; the bytes are the
- * same as with one.  Not RT-safe. */
+ * The chain runs in two stages shared by the calling thread and a second
+ * thread it starts (and joins before returning), everything after the
+ * chain on the calling thread; the bytes are the same as with one.  Not
+ * RT-safe. */
 int audio_render_file(const struct audio_clip *mix, const struct audio_render_opts *o,
 		      struct refs_loudness *measured, char *msg, size_t msg_len);
 

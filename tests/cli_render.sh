@@ -22,6 +22,11 @@
 #  - --dither tpdf|none|shaped give different files, the same twice, tpdf
 #    is the default, --no-dither is none, shaped below 44.1 kHz warns; a
 #    bad kind is refused with exit status 2
+#  - the render starts while the input is decoded: a FLAC cut short (its
+#    header promises more than is there, found only at its end) is refused
+#    with exit status 2 and one line "termaster: IN: truncated: …", with
+#    and without --target-lufs, and nothing is written; a FLAC input gives
+#    the bytes of the same audio from a WAV
 
 . "${top_srcdir:-$(dirname "$0")/..}/tests/lib.sh"
 
@@ -312,5 +317,25 @@ check_err_line "--dither" "tpdf, shaped or none" "--dither rectangular"
 run "$TERMASTER" render "$mix" -o "$out/x.wav" --dither
 check_status 2 "--dither without a value"
 check_folder "a.wav c.flac f.aiff r.wav " "after the dither renders"
+
+# ---- decoding while rendering ----
+"$GEN_SIGNAL" "$T/in.flac" --kind music --seconds 5 --rate 48000 --channels 2 --amp-db -6 \
+	--format flac24 || exit 99
+"$TERMASTER" render "$T/in.flac" -o "$T/same.wav" --bits 32 --quiet || exit 99
+run "$TERMASTER" render "$T/in.flac" -o "$out/fl1.wav" --quiet
+check_status 0 "FLAC input"
+run "$TERMASTER" render "$T/same.wav" -o "$out/fl2.wav" --quiet
+check_status 0 "the same audio as WAV"
+if cmp -s "$out/fl1.wav" "$out/fl2.wav"; then ok; else fail "FLAC and WAV of the same audio render differently"; fi
+rm -f "$out"/fl?.wav
+size=$(wc -c <"$T/in.flac" | tr -d ' ')
+head -c $((size * 2 / 3)) "$T/in.flac" >"$T/cut.flac"
+run "$TERMASTER" render "$T/cut.flac" -o "$out/cut.wav"
+check_status 2 "FLAC cut short"
+check_err_line "$T/cut.flac" "truncated" "FLAC cut short"
+run "$TERMASTER" render "$T/cut.flac" -o "$out/cut.wav" --target-lufs -14
+check_status 2 "FLAC cut short, --target-lufs"
+check_err_line "$T/cut.flac" "truncated" "FLAC cut short, --target-lufs"
+check_folder "a.wav c.flac f.aiff r.wav " "after a FLAC cut short"
 
 done_tests

@@ -30,12 +30,23 @@
  *     conversion the file holds exactly what audio_render_run() gives
  * 10. dither option: none, tpdf and shaped give different files, each the
  *     same bytes twice
+ * 11. an input still being decoded (audio_clip_stream_*, input_wait): the
+ *     clip holds audio_clip_load()'s samples bit for bit (stereo 24-bit
+ *     WAV, mono float WAV with NaN/Inf, FLAC), and its render the bytes of
+ *     the whole clip's, also when the frames come in slowly; a truncated
+ *     FLAC fails the same way as audio_clip_load() (message and code); an
+ *     input that fails mid-render ends it with AUDIO_RENDER_ERROR_INPUT,
+ *     leaving nothing behind, and so does a loudness target's search
+ * 12. on one CPU (the render then runs on one thread) the bytes are those
+ *     of two threads
  */
+#define _GNU_SOURCE 1  /* sched_setaffinity */
 #include "config.h"
 
 #include <dirent.h>
 #include <errno.h>
 #include <math.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1032,6 +1043,226 @@ static void test_dither_option(void)
 	free(in);
 }
 
+/* ---- 11. an input still being decoded ---- */
+
+/* Writes frames of interleaved `ch`-channel floats to path as `format`. */
+static void write_file(const char *path, const float *x, int64_t frames, int ch,
+		       int format)
+{
+	SF_INFO info = { .samplerate = (int)RATE, .channels = ch, .format = format };
+	SNDFILE *f = sf_open(path, SFM_WRITE, &info);
+
+	if (!f) {
+		fprintf(stderr, "%s: %s\n", path, sf_strerror(NULL));
+		exit(99);
+	}
+	sf_command(f, SFC_SET_CLIPPING, NULL, SF_TRUE);
+	sf_writef_float(f, x, frames);
+	sf_close(f);
+}
+
+/* A stream's clip, decoded to the end, equals audio_clip_load()'s. */
+static void check_stream_decode(const char *what, const char *path)
+{
+	struct audio_clip *whole = NULL;
+	struct audio_clip_stream *st = NULL;
+	const struct audio_clip *c;
+	char msg[512], label[256];
+
+	ASSERT_INT(what, 0, audio_clip_load(path, 0, &whole, NULL, NULL, msg, sizeof(msg)));
+	ASSERT_INT(what, 0, audio_clip_stream_open(path, &st, NULL, NULL, msg, sizeof(msg)));
+	if (!whole || !st) {
+		audio_clip_free(&whole);
+		audio_clip_stream_free(&st);
+		return;
+	}
+	c = audio_clip_stream_clip(st);
+	snprintf(label, sizeof(label), "%s: frames", what);
+	ASSERT_INT(label, (int)whole->frames, (int)c->frames);
+	snprintf(label, sizeof(label), "%s: all decoded", what);
+	ASSERT_TRUE(label, audio_clip_stream_wait(st, c->frames) >= c->frames);
+	snprintf(label, sizeof(label), "%s: decoding ok", what);
+	ASSERT_INT(label, 0, audio_clip_stream_finish(st, msg, sizeof(msg)));
+	snprintf(label, sizeof(label), "%s: the same samples", what);
+	ASSERT_TRUE(label, whole->frames == c->frames &&
+		    !memcmp(whole->data, c->data, sizeof(float) * 2 * (size_t)c->frames));
+	snprintf(label, sizeof(label), "%s: non-finite count", what);
+	ASSERT_INT(label, (int)whole->nonfinite, (int)c->nonfinite);
+	snprintf(label, sizeof(label), "%s: rate and format", what);
+	ASSERT_TRUE(label, whole->rate == c->rate && !strcmp(whole->format, c->format) &&
+		    whole->file_channels == c->file_channels);
+	audio_clip_free(&whole);
+	audio_clip_stream_free(&st);
+}
+
+/* input_wait that hands out the frames a little at a time (slow), or
+ * fails once `fail_at` frames are asked for (fail_at > 0). */
+struct drip {
+	int64_t frames, given, fail_at;
+	int calls;
+};
+
+static int64_t drip_wait(void *user, int64_t frames)
+{
+	struct drip *d = user;
+
+	d->calls++;
+	if (d->fail_at > 0 && frames >= d->fail_at)
+		return d->given;  /* short of what was asked: failed */
+	if (frames > d->given)
+		d->given = frames + 700 < d->frames ? frames + 700 : d->frames;
+	return d->given;
+}
+
+static int64_t stream_wait(void *user, int64_t frames)
+{
+	return audio_clip_stream_wait(user, frames);
+}
+
+static void test_stream(const float *music, int64_t n)
+{
+	float *mono = malloc(sizeof(float) * (size_t)n);
+	struct audio_clip *whole = NULL;
+	struct audio_clip_stream *st = NULL;
+	struct audio_render_opts o;
+	struct audio_render_target tr;
+	struct drip d;
+	char msg[512], msg2[512];
+	int err, err2;
+
+	/* the samples */
+	write_file(path_in("s24.wav"), music, n, 2, SF_FORMAT_WAV | SF_FORMAT_PCM_24);
+	check_stream_decode("stream, 24-bit WAV", path_in("s24.wav"));
+	for (int64_t i = 0; i < n; i++)
+		mono[i] = music[2 * i];
+	mono[100] = NAN;
+	mono[n / 2] = INFINITY;
+	write_file(path_in("mono.wav"), mono, n, 1, SF_FORMAT_WAV | SF_FORMAT_FLOAT);
+	check_stream_decode("stream, mono float WAV with NaN/Inf", path_in("mono.wav"));
+	write_file(path_in("s.flac"), music, n, 2, SF_FORMAT_FLAC | SF_FORMAT_PCM_16);
+	check_stream_decode("stream, FLAC", path_in("s.flac"));
+
+	/* the render: the whole clip's bytes */
+	ASSERT_INT("load", 0, audio_clip_load(path_in("s24.wav"), 0, &whole, NULL, NULL,
+					      msg, sizeof(msg)));
+	opts(&o, path_in("whole.wav"), 24);
+	chain_settings_assign(&o.settings, "gain.gain_db=8", msg, sizeof(msg));
+	ASSERT_INT("render, whole clip", 0, audio_render_file(whole, &o, NULL, msg, sizeof(msg)));
+	ASSERT_INT("stream", 0, audio_clip_stream_open(path_in("s24.wav"), &st, NULL, NULL,
+						       msg, sizeof(msg)));
+	if (st) {
+		o.out_path = path_in("streamed.wav");
+		o.input_wait = stream_wait;
+		o.input_user = st;
+		ASSERT_INT("render while decoding", 0,
+			   audio_render_file(audio_clip_stream_clip(st), &o, NULL, msg,
+					     sizeof(msg)));
+		ASSERT_INT("decoding ok", 0, audio_clip_stream_finish(st, msg, sizeof(msg)));
+		ASSERT_TRUE("render while decoding: the same bytes",
+			    files_equal(path_in("whole.wav"), path_in("streamed.wav")));
+		audio_clip_stream_free(&st);
+		unlink(path_in("streamed.wav"));
+	}
+	memset(&d, 0, sizeof(d));
+	d.frames = whole->frames;
+	o.out_path = path_in("drip.wav");
+	o.input_wait = drip_wait;
+	o.input_user = &d;
+	ASSERT_INT("render, frames coming slowly", 0,
+		   audio_render_file(whole, &o, NULL, msg, sizeof(msg)));
+	ASSERT_TRUE("frames coming slowly: waited often", d.calls > 100);
+	ASSERT_TRUE("frames coming slowly: the same bytes",
+		    files_equal(path_in("whole.wav"), path_in("drip.wav")));
+	unlink(path_in("drip.wav"));
+	o.input_wait = NULL;  /* the clip is whole */
+	o.input_user = NULL;
+
+	/* 12: one CPU, one thread */
+	{
+		cpu_set_t all, one;
+		int cpu = -1;
+
+		if (!sched_getaffinity(0, sizeof(all), &all)) {
+			for (int i = 0; i < CPU_SETSIZE && cpu < 0; i++)
+				if (CPU_ISSET(i, &all))
+					cpu = i;
+		}
+		CPU_ZERO(&one);
+		if (cpu >= 0)
+			CPU_SET(cpu, &one);
+		if (cpu >= 0 && CPU_COUNT(&all) > 1 &&
+		    !sched_setaffinity(0, sizeof(one), &one)) {
+			o.out_path = path_in("one.wav");
+			ASSERT_INT("render on one CPU", 0,
+				   audio_render_file(whole, &o, NULL, msg, sizeof(msg)));
+			sched_setaffinity(0, sizeof(all), &all);
+			ASSERT_TRUE("one CPU: the bytes of two threads",
+				    files_equal(path_in("whole.wav"), path_in("one.wav")));
+			unlink(path_in("one.wav"));
+		} else {
+			printf("  (one CPU only, or no affinity: the one-thread render "
+			       "is what every render here did)\n");
+		}
+	}
+
+	/* an input failing mid-render: nothing left */
+	o.input_wait = drip_wait;
+	o.input_user = &d;
+	memset(&d, 0, sizeof(d));
+	d.frames = whole->frames;
+	d.fail_at = whole->frames / 2;
+	o.out_path = path_in("failed.wav");
+	err = audio_render_file(whole, &o, NULL, msg, sizeof(msg));
+	ASSERT_INT("input failing: INPUT", AUDIO_RENDER_ERROR_INPUT, err);
+	{
+		const char *keep[] = { "whole.wav", "s24.wav", "mono.wav", "s.flac" };
+
+		ASSERT_INT("input failing: nothing left", 0, stray_files(keep, 4));
+	}
+	memset(&d, 0, sizeof(d));
+	d.frames = whole->frames;
+	d.fail_at = whole->frames / 3;
+	err = audio_render_find_gain(whole, &o, -14.0, AUDIO_RENDER_MAX_GR_DB, &tr,
+				     NULL, NULL, msg, sizeof(msg));
+	ASSERT_INT("input failing, target: INPUT", AUDIO_RENDER_ERROR_INPUT, err);
+
+	/* a FLAC cut short: the same failure as audio_clip_load() */
+	{
+		size_t len;
+		unsigned char *b = slurp(path_in("s.flac"), &len);
+		FILE *f = fopen(path_in("cut.flac"), "wb");
+
+		if (!b || !f)
+			exit(99);
+		fwrite(b, 1, len * 2 / 3, f);
+		fclose(f);
+		free(b);
+	}
+	audio_clip_free(&whole);
+	err = audio_clip_load(path_in("cut.flac"), 0, &whole, NULL, NULL, msg, sizeof(msg));
+	ASSERT_TRUE("cut FLAC: refused by audio_clip_load", err != 0);
+	err2 = audio_clip_stream_open(path_in("cut.flac"), &st, NULL, NULL, msg2, sizeof(msg2));
+	if (!err2) {
+		const struct audio_clip *c = audio_clip_stream_clip(st);
+
+		ASSERT_TRUE("cut FLAC: waiting fails", audio_clip_stream_wait(st, c->frames) < 0);
+		err2 = audio_clip_stream_finish(st, msg2, sizeof(msg2));
+	}
+	ASSERT_INT("cut FLAC: the same error", err, err2);
+	ASSERT_TRUE("cut FLAC: the same message", !strcmp(msg, msg2));
+	if (strcmp(msg, msg2))
+		fprintf(stderr, "  load: %s\n  stream: %s\n", msg, msg2);
+	audio_clip_stream_free(&st);
+
+	audio_clip_free(&whole);
+	unlink(path_in("whole.wav"));
+	unlink(path_in("s24.wav"));
+	unlink(path_in("mono.wav"));
+	unlink(path_in("s.flac"));
+	unlink(path_in("cut.flac"));
+	free(mono);
+}
+
 int main(void)
 {
 	const int64_t n = 3 * (int64_t)RATE + 333;
@@ -1052,6 +1283,7 @@ int main(void)
 	test_target();
 	test_guard();
 	test_dither_option();
+	test_stream(music, n);
 	test_demo();
 
 	audio_clip_free(&mix);

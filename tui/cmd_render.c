@@ -8,11 +8,13 @@
  *   termaster render --list-params
  *
  * Order of work: parse everything, check the output (format, exists, is the
- * input) before decoding anything, decode MIX at its own rate, with a
- * loudness target search the input gain that reaches it
- * (audio_render_find_gain(): a few renders in memory) or refuse, render
- * (audio/render.c), print one summary line on stdout (and with a target,
- * a second one on what it took).  Errors are one line
+ * input) before decoding anything, start decoding MIX at its own rate on
+ * a thread of its own (audio_clip_stream_open(): the chain starts on the
+ * first frames while the rest is read; a decoding error ends the render
+ * and is reported as before, naming MIX), with a loudness target search
+ * the input gain that reaches it (audio_render_find_gain(): a few renders
+ * in memory) or refuse, render (audio/render.c), print one summary line
+ * on stdout (and with a target, a second one on what it took).  Errors are one line
  * on stderr, "termaster: PATH: reason".  SIGINT/SIGTERM during the decode
  * or the render cancel it cleanly (no temporary file left behind), then the
  * signal is re-raised so the shell sees what happened.
@@ -185,6 +187,23 @@ static void render_error(const char *out, int err, const char *msg)
 		tui_error("%s: %s", out, msg);
 }
 
+/* A decoding error: one line naming the input, and the exit status. */
+static int decode_error(const char *in, int err, const char *msg)
+{
+	if (err == AUDIO_CLIP_ERROR_CANCELLED)
+		tui_error("%s: interrupted", in);
+	else
+		tui_error("%s: %s", in, msg);
+	return err == AUDIO_CLIP_ERROR_NOMEM || err == AUDIO_CLIP_ERROR_SRC ||
+	       err == AUDIO_CLIP_ERROR_CANCELLED ? TUI_EXIT_FAIL : TUI_EXIT_USAGE;
+}
+
+/* struct audio_render_opts: input_wait, on the decoding stream. */
+static int64_t input_wait(void *user, int64_t frames)
+{
+	return audio_clip_stream_wait(user, frames);
+}
+
 enum {
 	OPT_SET = 256,
 	OPT_CEILING,
@@ -219,7 +238,8 @@ int tui_cmd_render(int argc, char **argv)
 	};
 	struct audio_renderjob_opts jo;
 	struct audio_render_opts *o = &jo.render;
-	struct audio_clip *mix = NULL;
+	struct audio_clip_stream *stream = NULL;
+	const struct audio_clip *mix = NULL;
 	struct tui_session sess;
 	bool have_session = false;
 	struct refs_loudness lm;
@@ -357,24 +377,20 @@ int tui_cmd_render(int argc, char **argv)
 		sigaction(SIGTERM, &sa, NULL);
 	prog.show = !quiet && tui_stderr_is_tty();
 
+	/* the chain starts on the first frames while the rest is decoded
+	 * (a file without an exact length is decoded whole first, with
+	 * progress) */
 	prog.label = "decoding ";
-	err = audio_clip_load(in, 0, &mix, on_progress, &prog, msg, sizeof(msg));
+	err = audio_clip_stream_open(in, &stream, on_progress, &prog, msg, sizeof(msg));
 	if (prog.show)
 		tui_progress_done();
 	if (err) {
-		if (err == AUDIO_CLIP_ERROR_CANCELLED)
-			tui_error("%s: interrupted", in);
-		else
-			tui_error("%s: %s", in, msg);
-		status = err == AUDIO_CLIP_ERROR_NOMEM ||
-			 err == AUDIO_CLIP_ERROR_SRC ||
-			 err == AUDIO_CLIP_ERROR_CANCELLED ? TUI_EXIT_FAIL :
-							     TUI_EXIT_USAGE;
+		status = decode_error(in, err, msg);
 		goto out;
 	}
-	if (mix->nonfinite > 0 && !quiet)
-		tui_error("%s: warning: %lld non-finite samples (NaN/Inf) rendered as silence",
-			  in, (long long)mix->nonfinite);
+	mix = audio_clip_stream_clip(stream);
+	o->input_wait = input_wait;
+	o->input_user = stream;
 
 	if (o->dither == AUDIO_RENDER_DITHER_SHAPED && o->bits != 32 && !quiet &&
 	    (o->rate ? o->rate : mix->rate) < 44100)
@@ -394,6 +410,11 @@ int tui_cmd_render(int argc, char **argv)
 			status = TUI_EXIT_USAGE;
 			goto out;
 		}
+		if (err == AUDIO_RENDER_ERROR_INPUT) {
+			err = audio_clip_stream_finish(stream, msg, sizeof(msg));
+			status = decode_error(in, err, msg);
+			goto out;
+		}
 		if (err) {
 			render_error(o->out_path, err, msg);
 			status = render_status(err);
@@ -409,11 +430,26 @@ int tui_cmd_render(int argc, char **argv)
 	err = audio_render_file(mix, o, &lm, msg, sizeof(msg));
 	if (prog.show)
 		tui_progress_done();
+	if (err == AUDIO_RENDER_ERROR_INPUT) {
+		err = audio_clip_stream_finish(stream, msg, sizeof(msg));
+		status = decode_error(in, err, msg);
+		goto out;
+	}
 	if (err) {
 		render_error(o->out_path, err, msg);
 		status = render_status(err);
 		goto out;
 	}
+	/* the render read every frame, so the decoding has ended well (a
+	 * failure would have stopped the render) */
+	err = audio_clip_stream_finish(stream, msg, sizeof(msg));
+	if (err) {
+		status = decode_error(in, err, msg);
+		goto out;
+	}
+	if (mix->nonfinite > 0 && !quiet)
+		tui_error("%s: warning: %lld non-finite samples (NaN/Inf) rendered as silence",
+			  in, (long long)mix->nonfinite);
 	if (!quiet) {
 		char line[4096];
 
@@ -436,7 +472,7 @@ int tui_cmd_render(int argc, char **argv)
 	}
 
 out:
-	audio_clip_free(&mix);
+	audio_clip_stream_free(&stream);
 	tui_session_free(&sess);
 	sigaction(SIGINT, &old_int, NULL);
 	sigaction(SIGTERM, &old_term, NULL);

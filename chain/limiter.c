@@ -222,6 +222,15 @@ struct lim_priv {
 	void *mem;              /* one allocation for the computers */
 };
 
+/* Two doubles side by side (GCC/Clang vector extension: SSE2, NEON). */
+typedef double lim_v2 __attribute__((vector_size(2 * sizeof(double))));
+typedef int64_t lim_i2 __attribute__((vector_size(2 * sizeof(int64_t))));
+
+static inline lim_v2 lim_abs2(lim_v2 v)
+{
+	return (lim_v2)((lim_i2)v & ~(lim_i2)(lim_v2){ -0.0, -0.0 });
+}
+
 /* ---- fast exact-enough transcendental functions ---- */
 
 #define LIM_LN2_HI 6.93147180369123816490e-01  /* 32 significant bits */
@@ -882,7 +891,7 @@ static void lim_process(struct chain_proc *p, float *const *buf, unsigned n)
 		float x[CHAIN_CHANNELS][CHAIN_SUBBLOCK];
 		double g[CHAIN_CHANNELS][CHAIN_SUBBLOCK];
 		float thr;
-		int lf, xf;
+		int lf, xf, unity;
 		unsigned act, ri, dw, nc;
 
 		if (m > n - i)
@@ -918,6 +927,7 @@ static void lim_process(struct chain_proc *p, float *const *buf, unsigned n)
 
 			float pkm[CHAIN_SUBBLOCK], pkc[CHAIN_SUBBLOCK * CHAIN_CHANNELS];
 			double lk[CHAIN_SUBBLOCK];
+			float la[CHAIN_SUBBLOCK][CHAIN_CHANNELS];  /* |LF| */
 			/* the LF detectors in locals: the ring stores below
 			 * could alias them (STYLE.md §3.6) */
 			double lfs[CHAIN_CHANNELS];
@@ -943,27 +953,38 @@ static void lim_process(struct chain_proc *p, float *const *buf, unsigned n)
 			}
 			chain_truepeak_push_block_above(s->tp, x[0], CHAIN_SUBBLOCK, 1, m,
 							thr, pkm, per_ch ? pkc : NULL);
+			/* the LF detectors, both channels in the lanes of a
+			 * vector (the same operations as one at a time) */
+			if (lf) {
+				lim_v2 v = { lfs[0], lfs[1] };
+				const lim_v2 w = { lf_w, lf_w };
+
+				for (unsigned t = 0; t < m; t++) {
+					lim_v2 d = { s->delay[0][dlf], s->delay[1][dlf] };
+					lim_v2 av;
+
+					v = v + w * (d - v);
+					av = lim_abs2(v);
+					v = (lim_v2)((lim_i2)v & ~(lim_i2)(av < LIM_LF_FLUSH));
+					av = lim_abs2(v);
+					la[t][0] = (float)av[0];
+					la[t][1] = (float)av[1];
+					if (++dlf == lat)
+						dlf = 0;
+				}
+				lfs[0] = v[0];
+				lfs[1] = v[1];
+			} else {
+				memset(la, 0, sizeof(la[0]) * m);
+			}
 			for (unsigned t = 0; t < m; t++) {
 				const float *pk = pkc + t * CHAIN_CHANNELS;
-				float a[CHAIN_CHANNELS];
+				const float *a = la[t];
 				double r[CHAIN_CHANNELS], f[CHAIN_CHANNELS];
 
 				if (ceil_glide)
 					ceil_ln = chain_smooth_at(&s->ceil_db, j + t) * LN10_20 + off;
 				link = lk[t];
-				for (unsigned c = 0; c < CHAIN_CHANNELS; c++) {
-					a[c] = 0;
-					if (lf) {
-						double v = lfs[c] + lf_w * (s->delay[c][dlf] - lfs[c]);
-
-						if (fabs(v) < LIM_LF_FLUSH)
-							v = 0;
-						lfs[c] = v;
-						a[c] = (float)fabs(v);
-					}
-				}
-				if (++dlf == lat)
-					dlf = 0;
 				if (link >= 1) {
 					/* both take the larger reading's gain: one log
 					 * (exact above thr, as the larger of pk[]) */
@@ -1014,6 +1035,7 @@ static void lim_process(struct chain_proc *p, float *const *buf, unsigned n)
 			}
 		}
 		/* 6: the delayed audio times the gain (one exp per computer) */
+		unity = 1;
 		for (unsigned c = 0; c < nc; c++)
 			for (unsigned t = 0; t < m; t++) {
 				double v = g[c][t];
@@ -1022,12 +1044,28 @@ static void lim_process(struct chain_proc *p, float *const *buf, unsigned n)
 					if (v < gmin)
 						gmin = v;
 					g[c][t] = lim_exp(v);
+					unity = 0;
 				} else {
 					g[c][t] = 1;
 				}
 			}
 		dw = s->dw;
-		for (unsigned t = 0; t < m; t++) {
+		if (unity) {
+			/* the delay alone, in runs up to the ring's end */
+			for (unsigned t = 0; t < m;) {
+				unsigned run = lat - dw < m - t ? lat - dw : m - t;
+
+				for (unsigned c = 0; c < CHAIN_CHANNELS; c++) {
+					memcpy(buf[c] + i + t, s->delay[c] + dw, sizeof(float) * run);
+					memcpy(s->delay[c] + dw, x[c] + t, sizeof(float) * run);
+				}
+				t += run;
+				dw += run;
+				if (dw == lat)
+					dw = 0;
+			}
+		}
+		for (unsigned t = 0; !unity && t < m; t++) {
 			for (unsigned c = 0; c < CHAIN_CHANNELS; c++) {
 				float y = s->delay[c][dw];
 				double lin = g[c < nc ? c : 0][t];

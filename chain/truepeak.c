@@ -1131,6 +1131,20 @@ static void push_block(struct chain_truepeak *tp, const float *in, size_t cs,
 	float lim[TP_BLOCK];            /* what a reading must exceed */
 
 	store(tp, in, cs, fs, n, win_max);
+	if (thr >= 0 && !os_prev) {
+		/* the whole block under both bounds: every reading skipped,
+		 * as the loops below would decide frame by frame */
+		float wm = 0, k = tp->ebu_f ? tp->ebu_k : 0;
+
+		if (tp->os && tp->bound_k[tp->os == 8] > k)
+			k = tp->bound_k[tp->os == 8];
+		for (unsigned t = 0; t < n; t++)
+			wm = win_max[t] > wm ? win_max[t] : wm;
+		if (k * wm <= thr) {
+			memset(peak, 0, sizeof(float) * n);
+			goto done;
+		}
+	}
 	for (unsigned t = 0; t < n; t++) {
 		/* skipped when it cannot exceed thr (then 0 stands for it: the
 		 * larger reading is either the fine one, if above thr, or
@@ -1300,6 +1314,7 @@ static void push_block(struct chain_truepeak *tp, const float *in, size_t cs,
 			peak[t] = pk;
 		}
 	}
+done:
 	if (n)
 		tp->os_prev = 0;
 	/* no later reading needs points before these (its first interval

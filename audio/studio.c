@@ -87,7 +87,7 @@
 
 enum job_type {
 	JOB_LOAD, JOB_DEMO, JOB_AFTER, JOB_DEVSIM, JOB_SYSMEASURE, JOB_CODEC,
-	JOB_COPY, JOB_ALIGN, JOB_ANALYSIS,
+	JOB_COPY, JOB_ALIGN, JOB_ANALYSIS, JOB_AFTER_TP,
 };
 
 struct job {
@@ -98,6 +98,10 @@ struct job {
 	unsigned gen;                 /* JOB_AFTER: settings generation */
 	bool premeasure;              /* JOB_AFTER: for the cache only */
 	bool region_only;             /* JOB_AFTER: [from, to) of the mix only */
+	/* JOB_AFTER: the true peak by a JOB_AFTER_TP of its own over `out`
+	 * (the chain's output, 2 × the mix's frames), which carries it */
+	bool tp_later;
+	float *out;
 	bool measure;                 /* JOB_LOAD: measure too (not a reload) */
 	struct chain_settings settings;
 	struct chain_devsim_spec devspec;   /* JOB_DEVSIM */
@@ -431,6 +435,9 @@ struct after_half {
 	int64_t keep_from;       /* true-peak readings kept for [keep_from, keep_to) */
 	int64_t keep_to;
 	bool flush;              /* the track ends here: flush the meter */
+	bool tp_on;              /* read the true peak (else store, or nothing) */
+	float *store;            /* NULL, or the output of [keep_from, keep_to) goes
+				  * here (absolute frames, stereo) */
 	int64_t pos;             /* absolute frame of the next frame the sink gets */
 	struct refs_riding_profiler *prof;
 	struct chain_truepeak *tp;
@@ -476,7 +483,13 @@ static int half_sink(void *user, const float *lr, size_t frames)
 		if (h->err)
 			return 1;
 	}
-	if (h->pos > h->meter_from) {
+	if (h->store) {
+		a = p > h->keep_from ? p : h->keep_from;
+		b = h->pos < h->keep_to ? h->pos : h->keep_to;
+		if (b > a)
+			memcpy(h->store + 2 * a, lr + 2 * (a - p), sizeof(float) * 2 * (size_t)(b - a));
+	}
+	if (h->tp_on && h->pos > h->meter_from) {
 		a = p > h->meter_from ? p : h->meter_from;
 		half_tp(h, lr + 2 * (a - p), a, (size_t)(h->pos - a));
 	}
@@ -489,15 +502,16 @@ static void render_half(struct after_half *h)
 	int err = 0;
 
 	h->prof = refs_riding_profiler_new(mix->rate, false, &err);
-	h->tp = chain_truepeak_new_dual(2, 0, mix->rate, &err);
-	if (!h->prof || !h->tp) {
+	if (h->tp_on)
+		h->tp = chain_truepeak_new_dual(2, 0, mix->rate, &err);
+	if (!h->prof || (h->tp_on && !h->tp)) {
 		h->err = err ? err : AUDIO_RENDER_ERROR_NOMEM;
 		return;
 	}
 	h->pos = h->start;
 	h->err = audio_render_run(mix->data + 2 * h->start, h->end - h->start, mix->rate,
 				  &h->j->settings, half_sink, h);
-	if (!h->err && h->flush) {
+	if (!h->err && h->tp_on && h->flush) {
 		static const float zero[2 * 128];
 		int64_t l = chain_truepeak_latency(h->tp);
 
@@ -576,6 +590,15 @@ static void run_after(struct audio_studio *st, struct job *j)
 		j->err = AUDIO_RENDER_ERROR_NOMEM;
 		return;
 	}
+	/* the true peak later, by JOB_AFTER_TP over the output kept here (as
+	 * the caller asked; without the memory, here) */
+	if (j->tp_later && !j->region_only) {
+		j->out = malloc(sizeof(float) * 2 * (size_t)n);
+		if (!j->out)
+			j->tp_later = false;
+	} else {
+		j->tp_later = false;
+	}
 	for (int i = 0; i < parts; i++) {
 		/* part i measures [from, to); its chain starts `pre` and its
 		 * meter `warm` earlier, and it renders a little past `to` so
@@ -601,6 +624,9 @@ static void run_after(struct audio_studio *st, struct job *j)
 		h[i].keep_from = from;
 		h[i].end = to + 2 * AUDIO_RENDER_BLOCK < n ? to + 2 * AUDIO_RENDER_BLOCK : n;
 		h[i].flush = h[i].end == n;
+		/* a region's true peak is never read */
+		h[i].tp_on = !j->region_only && !j->tp_later;
+		h[i].store = j->tp_later ? j->out : NULL;
 	}
 	for (int i = 1; i < parts; i++)
 		threaded[i] = pthread_create(&th[i], NULL, half_main, &h[i]) == 0;
@@ -634,13 +660,102 @@ static void run_after(struct audio_studio *st, struct job *j)
 		}
 		if (!j->err)
 			fill_loudness(&j->prof, (double)n / mix->rate,
-				      peak > 0 ? 20.0 * log10(peak) : -HUGE_VAL, &j->loud);
+				      j->tp_later ? NAN : peak > 0 ? 20.0 * log10(peak) : -HUGE_VAL,
+				      &j->loud);
 	}
 	for (int i = 0; i < parts; i++) {
 		refs_riding_profiler_free(&h[i].prof);
 		chain_truepeak_free(&h[i].tp);
 	}
 	free(h);
+}
+
+/* Part of JOB_AFTER_TP: the largest true peak of the intervals in
+ * [keep_from, keep_to) of the output, the meter fed from 256 frames
+ * before (its reading of an interval depends on the frames around it
+ * only) and, at the track's end, flushed with zeros as run_after() does. */
+static void *tp_part(void *arg)
+{
+	struct after_half *h = arg;
+	const int64_t n = h->mix->frames;
+	int64_t p = h->keep_from - 256 > 0 ? h->keep_from - 256 : 0;
+	int64_t end = h->keep_to + 2 * AUDIO_RENDER_BLOCK < n ? h->keep_to + 2 * AUDIO_RENDER_BLOCK : n;
+	int err = 0;
+
+	h->tp = chain_truepeak_new_dual(2, 0, h->mix->rate, &err);
+	if (!h->tp) {
+		h->err = err ? err : AUDIO_RENDER_ERROR_NOMEM;
+		return NULL;
+	}
+	while (p < end && !after_stale(h)) {
+		size_t m = end - p < AUDIO_RENDER_BLOCK ? (size_t)(end - p) : AUDIO_RENDER_BLOCK;
+
+		half_tp(h, h->j->out + 2 * p, p, m);
+		p += (int64_t)m;
+	}
+	if (after_stale(h)) {
+		h->err = AUDIO_RENDER_ERROR_CANCELLED;
+		return NULL;
+	}
+	if (end == n) {
+		static const float zero[2 * 128];
+		int64_t l = chain_truepeak_latency(h->tp);
+
+		for (int64_t k = 0; k < l; k += 128) {
+			size_t m = l - k < 128 ? (size_t)(l - k) : 128;
+
+			half_tp(h, zero, p, m);
+			p += (int64_t)m;
+		}
+	}
+	return NULL;
+}
+
+static void *tp_main(void *arg)
+{
+	audio_thread_background();
+	return tp_part(arg);
+}
+
+/* JOB_AFTER_TP: the true peak of the output a JOB_AFTER kept, in as many
+ * parts as run_after() cuts (the meter skips what cannot exceed the peak
+ * so far, so the parts share no state: each its own peak). */
+static void run_after_tp(struct audio_studio *st, struct job *j)
+{
+	const struct audio_clip *mix = st->mix_clip;
+	const int64_t n = mix->frames;
+	int parts = after_parts((double)n / mix->rate);
+	struct after_half h[AFTER_PARTS_MAX];
+	pthread_t th[AFTER_PARTS_MAX];
+	bool threaded[AFTER_PARTS_MAX] = { false };
+	float peak = 0;
+
+	memset(h, 0, sizeof(h));
+	for (int i = 0; i < parts; i++) {
+		h[i].st = st;
+		h[i].j = j;
+		h[i].mix = mix;
+		h[i].keep_from = (int64_t)((double)n * i / parts);
+		h[i].keep_to = i + 1 == parts ? n : (int64_t)((double)n * (i + 1) / parts);
+	}
+	for (int i = 1; i < parts; i++)
+		threaded[i] = pthread_create(&th[i], NULL, tp_main, &h[i]) == 0;
+	tp_part(&h[0]);
+	for (int i = 1; i < parts; i++) {
+		if (threaded[i])
+			pthread_join(th[i], NULL);
+		else
+			tp_part(&h[i]);
+	}
+	for (int i = 0; i < parts; i++) {
+		if (!j->err)
+			j->err = h[i].err;
+		if (h[i].peak > peak)
+			peak = h[i].peak;
+		chain_truepeak_free(&h[i].tp);
+	}
+	j->loud.true_peak_dbtp = peak > 0 ? 20.0 * log10(peak) : -HUGE_VAL;
+	j->loud.sample_peak_dbfs = j->loud.true_peak_dbtp;
 }
 
 /* Loudness of every route as heard through the playback system (noise
@@ -948,6 +1063,9 @@ static void *worker_main(void *arg)
 		case JOB_AFTER:
 			run_after(st, j);
 			break;
+		case JOB_AFTER_TP:
+			run_after_tp(st, j);
+			break;
 		case JOB_DEVSIM:
 			j->devsim = chain_devsim_new(st->rate, &j->devspec, &j->err);
 			if (!j->devsim && !j->err)
@@ -999,6 +1117,7 @@ static void free_job(struct job *j)
 	chain_devsim_free(&j->devsim);
 	audio_clip_free(&j->clip);
 	refs_riding_profile_free(&j->prof);
+	free(j->out);
 	free(j);
 }
 
@@ -1566,6 +1685,10 @@ static void queue_after(struct audio_studio *st)
 		return;
 	j->gen = st->after_gen;
 	j->settings = st->settings;
+	/* the loudness first, the true peak by a job of its own after it
+	 * (matching needs the loudness; until then the last true peak
+	 * stands) when there is one to stand in */
+	j->tp_later = st->match.after_measured && isfinite(st->match.after.true_peak_dbtp);
 	atomic_store(&st->live_gen, st->after_gen);
 	st->after_dirty = false;
 	st->after_queued = true;
@@ -2088,10 +2211,25 @@ static void take_job(struct audio_studio *st, struct job *j)
 			}
 			break;
 		}
-		if (!j->err)
+		if (!j->err && !j->tp_later)
 			pre_store(st, &j->settings, &j->loud, &j->prof);
 		if (j->premeasure)
 			break;
+		if (j->gen == st->after_gen && !j->err && j->tp_later) {
+			/* the last true peak stands until JOB_AFTER_TP's */
+			struct job *t = new_job(JOB_AFTER_TP);
+
+			j->loud.true_peak_dbtp = st->match.after.true_peak_dbtp;
+			j->loud.sample_peak_dbfs = st->match.after.sample_peak_dbfs;
+			if (t) {
+				t->gen = j->gen;
+				t->settings = j->settings;
+				t->loud = j->loud;
+				t->out = j->out;
+				j->out = NULL;
+				enqueue(st, t);
+			}
+		}
 		if (j->gen == st->after_gen && !j->err) {
 			st->match.after = j->loud;
 			st->match.after_measured = true;
@@ -2107,6 +2245,16 @@ static void take_job(struct audio_studio *st, struct job *j)
 		}
 		if (j->gen == st->after_gen)
 			st->after_queued = false;
+		break;
+	case JOB_AFTER_TP:
+		if (j->gen == st->after_gen && !j->err && st->match.after_measured) {
+			st->match.after.true_peak_dbtp = j->loud.true_peak_dbtp;
+			st->match.after.sample_peak_dbfs = j->loud.sample_peak_dbfs;
+			st->match_dirty = true;
+			st->stats.after_tp++;
+			if (st->after_prof_valid && st->after_prof_gen == j->gen)
+				pre_store(st, &j->settings, &st->match.after, &st->after_prof);
+		}
 		break;
 	case JOB_LOAD:
 	case JOB_DEMO:

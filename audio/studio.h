@@ -349,6 +349,8 @@ struct audio_studio_stats {
 	uint64_t cache_hits;        /* settings recalled from the premeasure cache */
 	uint64_t region_first;      /* "after" over the loop region measured
 				     * ahead of the whole track (region method) */
+	uint64_t after_tp;          /* "after"'s true peak measured after its
+				     * loudness had been taken (JOB_AFTER_TP) */
 	int64_t resident_bytes;     /* decoded references held now */
 	int64_t budget_bytes;
 	int released;               /* references released now */

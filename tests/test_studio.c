@@ -297,6 +297,69 @@ static int grab(void *user, const float *lr, size_t frames)
 	return 0;
 }
 
+/*
+ * "After"'s true peak after a change: its loudness lands first, the true
+ * peak by a job of its own over the output the render kept (split in two
+ * parts at 48 s). Judged by libebur128 on the same chain rendered here.
+ */
+static void test_after_tp(void)
+{
+	const int64_t n = (int64_t)(48 * RATE);
+	float *mix = malloc(sizeof(float) * 2 * (size_t)n);
+	float *after = malloc(sizeof(float) * 2 * (size_t)n);
+	struct grab g = { after, 0 };
+	struct audio_studio *st;
+	struct chain_settings s;
+	struct audio_match_info m, m1;
+	struct audio_studio_stats s0, s1;
+	struct refs_loudness l;
+	int gi = chain_param_find("gain.gain_db");
+	bool early = false;
+
+	gen_music(mix, (size_t)n, 2, RATE, 0.3, 3);
+	write_wav(file("tpmix.wav"), mix, n);
+	st = open_studio(file("tpmix.wav"));
+	ASSERT_TRUE("settles", settle(st));
+	audio_studio_match(st, &m1);
+	audio_studio_stats(st, &s0);
+	s = *audio_studio_settings(st);
+	s.value[gi] = 12.0f;  /* into the limiter: a new true peak */
+	ASSERT_INT("set_settings", 0, audio_studio_set_settings(st, &s));
+	for (int i = 0; i < 60000; i++) {
+		audio_studio_poll(st);
+		audio_studio_match(st, &m);
+		audio_studio_stats(st, &s1);
+		if (m.after_measured && !m.after_pending) {
+			/* the loudness is in; the true peak of before stands
+			 * until its job is done */
+			early = s1.after_tp == s0.after_tp &&
+				m.after.true_peak_dbtp == m1.after.true_peak_dbtp;
+			break;
+		}
+		sleep_ms(1);
+	}
+	ASSERT_TRUE("the loudness came first, the last true peak standing", early);
+	ASSERT_TRUE("settles", settle(st));
+	audio_studio_stats(st, &s1);
+	audio_studio_match(st, &m);
+	ASSERT_INT("the true peak by a job of its own", (long long)s0.after_tp + 1,
+		   (long long)s1.after_tp);
+	audio_render_run(mix, n, RATE, audio_studio_settings(st), grab, &g);
+	if (refs_loudness_measure(after, n, 2, RATE, &l, NULL, NULL))
+		l.true_peak_dbtp = l.integrated_lufs = NAN;
+	printf("after +12 dB: true peak %.4f dBTP (libebur128 on a render here %.4f), "
+	       "%.3f LUFS (%.3f)\n", m.after.true_peak_dbtp, l.true_peak_dbtp,
+	       m.after.integrated_lufs, l.integrated_lufs);
+	ASSERT_CLOSE("after's true peak is libebur128's of the render", l.true_peak_dbtp,
+		     m.after.true_peak_dbtp, 0.01);
+	ASSERT_CLOSE("after's loudness", l.integrated_lufs, m.after.integrated_lufs, 0.01);
+	ASSERT_TRUE("the new true peak differs from the old", fabs(m.after.true_peak_dbtp -
+		    m1.after.true_peak_dbtp) > 0.5);
+	audio_studio_free(&st);
+	free(mix);
+	free(after);
+}
+
 static void test_region(void)
 {
 	const int64_t n = (int64_t)(12 * RATE);
@@ -700,6 +763,7 @@ int main(int argc, char **argv)
 	}
 	test_remove();
 	test_cache();
+	test_after_tp();
 	test_region();
 	test_riding();
 	test_many();

@@ -659,6 +659,18 @@ float chain_get_param(const struct chain *c, unsigned idx)
  * be buf).  The ring is walked in up to two runs per wrap rather than
  * frame by frame with a wrap test: a processor that is on still keeps its
  * line current, frame for frame, so this runs for every frame of it. */
+/* y[i] = d[i], d[i] = x[i]; y may be x (each is read before it is
+ * written), d is neither, which lets the loop run in vectors. */
+static void dry_swap(float *restrict d, const float *x, float *y, unsigned n)
+{
+	for (unsigned i = 0; i < n; i++) {
+		float t = d[i];
+
+		d[i] = x[i];
+		y[i] = t;
+	}
+}
+
 static void dry_path(struct bypass *b, float *const *buf, float *const *out, unsigned m)
 {
 	for (unsigned ch = 0; ch < CHAIN_CHANNELS; ch++) {
@@ -677,15 +689,7 @@ static void dry_path(struct bypass *b, float *const *buf, float *const *out, uns
 			if (!out) {
 				memcpy(d, x, sizeof(float) * run);
 			} else {
-				float *y = out[ch] + k;
-
-				/* y may be x: each is read before it is written */
-				for (unsigned i = 0; i < run; i++) {
-					float t = d[i];
-
-					d[i] = x[i];
-					y[i] = t;
-				}
+				dry_swap(d, x, out[ch] + k, run);
 			}
 			k += run;
 			pos += run;

@@ -415,13 +415,16 @@ static void run_demo(struct audio_studio *st, struct job *j)
  * quarter of libebur128's own cost, the same value).  The track is cut in
  * as many parts as there are processors (two here), rendered and measured
  * on as many threads (the worker and more): each part's chain starts
- * AFTER_PREROLL_S earlier so that it has settled (compressor, limiter,
- * auto release) where its part begins, and its loudness meter 1 s earlier
+ * earlier (after_preroll_s(): six of the longest release, 2 to 10 s) so
+ * that it has settled (compressor, limiter, auto release) where its part
+ * begins, and its loudness meter 1 s earlier
  * (the K-weighting filters); what they produce before the cut is thrown
  * away.  The cuts lie on the 100 ms grid, so the profiles join into the
  * one a single pass gives (up to the rounding the chains' different
  * histories leave: the integrated loudness agreed to 0.001 LU). */
-#define AFTER_PREROLL_S 10.0
+#define AFTER_PREROLL_S 10.0     /* at most … */
+#define AFTER_PREROLL_MIN_S 2.0  /* … at least … */
+#define AFTER_PREROLL_TAUS 6.0   /* … else this many of the longest release */
 #define AFTER_PART_MIN_S 20.0    /* shorter parts: fewer of them */
 #define AFTER_PARTS_MAX 8
 
@@ -562,6 +565,48 @@ static void fill_loudness(const struct refs_riding_profile *p, double duration_s
 	l->duration_s = duration_s;
 }
 
+/* The pre-roll for these settings: the chain's memory is its envelopes,
+ * the longest a release time constant (the limiter's; the compressor's and
+ * the multiband bands' when on; auto release recovers within them too);
+ * after AFTER_PREROLL_TAUS of it a difference of state has fallen to
+ * e^-6 = 0.25 % of what it was.  EQ, stereo and saturation settle within
+ * a second at 20 Hz, the floor. */
+/* The larger of parameter `name` (ms) and ms; a missing one counts as
+ * long as the longest pre-roll. */
+static double longer_ms(const struct chain_settings *s, const char *name, double ms)
+{
+	int k = chain_param_find(name);
+
+	if (k < 0)
+		return AFTER_PREROLL_S * 1e3;
+	return s->value[k] > ms ? s->value[k] : ms;
+}
+
+static bool param_on(const struct chain_settings *s, const char *name)
+{
+	int k = chain_param_find(name);
+
+	return k < 0 || s->value[k] >= 0.5f;
+}
+
+static double after_preroll_s(const struct chain_settings *s)
+{
+	double ms = longer_ms(s, "limiter.release_ms", 0);
+
+	if (param_on(s, "comp.on"))
+		ms = longer_ms(s, "comp.release_ms", ms);
+	if (param_on(s, "mb.on"))
+		for (int b = 1; b <= 4; b++) {
+			char name[32];
+
+			snprintf(name, sizeof(name), "mb.%d.release_ms", b);
+			ms = longer_ms(s, name, ms);
+		}
+	ms *= AFTER_PREROLL_TAUS * 1e-3;
+	return ms < AFTER_PREROLL_MIN_S ? AFTER_PREROLL_MIN_S :
+	       ms > AFTER_PREROLL_S ? AFTER_PREROLL_S : ms;
+}
+
 /* How many parts "after" is cut into: one per processor (at most
  * AFTER_PARTS_MAX), each at least AFTER_PART_MIN_S long. */
 static int after_parts(double seconds)
@@ -579,7 +624,7 @@ static void run_after(struct audio_studio *st, struct job *j)
 	const struct audio_clip *mix = st->mix_clip;
 	struct after_half *h;
 	int64_t seg = llround(mix->rate * REFS_RIDING_HOP_S), n = mix->frames;
-	int64_t pre = llround(AFTER_PREROLL_S * mix->rate), warm = llround(1.0 * mix->rate) / seg * seg;
+	int64_t pre = llround(after_preroll_s(&j->settings) * mix->rate), warm = llround(1.0 * mix->rate) / seg * seg;
 	int parts = j->region_only ? 1 : after_parts((double)n / mix->rate);
 	pthread_t th[AFTER_PARTS_MAX];
 	bool threaded[AFTER_PARTS_MAX] = { false };

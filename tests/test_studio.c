@@ -348,11 +348,13 @@ static void test_after_tp(void)
 	if (refs_loudness_measure(after, n, 2, RATE, &l, NULL, NULL))
 		l.true_peak_dbtp = l.integrated_lufs = NAN;
 	printf("after +12 dB: true peak %.4f dBTP (libebur128 on a render here %.4f), "
-	       "%.3f LUFS (%.3f)\n", m.after.true_peak_dbtp, l.true_peak_dbtp,
+	       "%.4f LUFS (%.4f)\n", m.after.true_peak_dbtp, l.true_peak_dbtp,
 	       m.after.integrated_lufs, l.integrated_lufs);
 	ASSERT_CLOSE("after's true peak is libebur128's of the render", l.true_peak_dbtp,
 		     m.after.true_peak_dbtp, 0.01);
-	ASSERT_CLOSE("after's loudness", l.integrated_lufs, m.after.integrated_lufs, 0.01);
+	/* two parts, the second from its pre-roll (2 s here): joined, what
+	 * one pass gives */
+	ASSERT_CLOSE("after's loudness", l.integrated_lufs, m.after.integrated_lufs, 0.002);
 	ASSERT_TRUE("the new true peak differs from the old", fabs(m.after.true_peak_dbtp -
 		    m1.after.true_peak_dbtp) > 0.5);
 	audio_studio_free(&st);

@@ -4,6 +4,7 @@
 #include "config.h"
 
 #include <math.h>
+#include <stdint.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdbool.h>
@@ -659,6 +660,33 @@ float chain_get_param(const struct chain *c, unsigned idx)
  * be buf).  The ring is walked in up to two runs per wrap rather than
  * frame by frame with a wrap test: a processor that is on still keeps its
  * line current, frame for frame, so this runs for every frame of it. */
+typedef int32_t chain_i4 __attribute__((vector_size(16)));
+
+void chain_clear_nonfinite(float *l, float *r, unsigned n)
+{
+	const chain_i4 e = { 0x7f800000, 0x7f800000, 0x7f800000, 0x7f800000 };
+	chain_i4 bad = { 0, 0, 0, 0 };
+	unsigned k = 0;
+	int any = 0;
+
+	for (; k + 4 <= n; k += 4) {
+		chain_i4 a, b;
+
+		memcpy(&a, l + k, sizeof(a));
+		memcpy(&b, r + k, sizeof(b));
+		bad |= (a & e) == e;
+		bad |= (b & e) == e;
+	}
+	for (; k < n; k++)
+		any |= !isfinite(l[k]) || !isfinite(r[k]);
+	if (!(any || bad[0] || bad[1] || bad[2] || bad[3]))
+		return;
+	for (k = 0; k < n; k++) {
+		l[k] = isfinite(l[k]) ? l[k] : 0.0f;
+		r[k] = isfinite(r[k]) ? r[k] : 0.0f;
+	}
+}
+
 /* y[i] = d[i], d[i] = x[i]; y may be x (each is read before it is
  * written), d is neither, which lets the loop run in vectors. */
 static void dry_swap(float *restrict d, const float *x, float *y, unsigned n)

@@ -287,6 +287,25 @@ static inline double comp_svf_hp(struct comp_svf *f, double x, double a1,
 	return x - M_SQRT2 * v1 - v2;
 }
 
+/* Step 2's levels of one frame: |x|, or |x| through the sidechain
+ * high-pass when hpf (finite float input is below FLT_MAX: only the
+ * filter, in double, can leave the float range, so that is held). */
+static inline void comp_levels(int hpf, struct comp_svf *fl, struct comp_svf *fr,
+			       double a1, double a2, double a3, float xl, float xr,
+			       float *hl, float *hr)
+{
+	if (hpf) {
+		float l = (float)fabs(comp_svf_hp(fl, xl, a1, a2, a3));
+		float r = (float)fabs(comp_svf_hp(fr, xr, a1, a2, a3));
+
+		*hl = l < COMP_CEIL ? l : COMP_CEIL;
+		*hr = r < COMP_CEIL ? r : COMP_CEIL;
+	} else {
+		*hl = fabsf(xl);
+		*hr = fabsf(xr);
+	}
+}
+
 /* Step 3: reduction in dB for level xg (dBFS); hw = W/2, inv2w = 1/(2W). */
 static inline double comp_gc(double xg, double thr, double slope, double hw,
 			     double inv2w)
@@ -374,35 +393,6 @@ static inline comp_v4 comp_exp2(comp_v2 x0, comp_v2 x1)
 	return p * sc;
 }
 
-/* Non-finite samples of L and R [0 … m) replaced by 0 (the test on the
- * exponent bits, four samples at a time without a branch; a block with
- * none, the rule, is only read). */
-typedef int32_t comp_i4 __attribute__((vector_size(16)));
-
-static void comp_finite(float *L, float *R, unsigned m)
-{
-	const comp_i4 e = { 0x7f800000, 0x7f800000, 0x7f800000, 0x7f800000 };
-	comp_i4 bad = { 0, 0, 0, 0 };
-	unsigned k = 0;
-	int any = 0;
-
-	for (; k + 4 <= m; k += 4) {
-		comp_i4 a, b;
-
-		memcpy(&a, L + k, sizeof(a));
-		memcpy(&b, R + k, sizeof(b));
-		bad |= (a & e) == e;
-		bad |= (b & e) == e;
-	}
-	for (; k < m; k++)
-		any |= !isfinite(L[k]) || !isfinite(R[k]);
-	if (!(any || bad[0] || bad[1] || bad[2] || bad[3]))
-		return;
-	for (k = 0; k < m; k++) {
-		L[k] = isfinite(L[k]) ? L[k] : 0.0f;
-		R[k] = isfinite(R[k]) ? R[k] : 0.0f;
-	}
-}
 
 /* ---- sub-block bookkeeping ---- */
 
@@ -571,10 +561,9 @@ comp_run(struct comp_priv *s, float *L, float *R, unsigned j0, unsigned m,
 	double gdl[CHAIN_SUBBLOCK + 3], gdr[CHAIN_SUBBLOCK + 3];
 
 	s->seg_on = 0;  /* comp_run_linked() starts afresh from dk */
-	comp_finite(L, R, m);
+	chain_clear_nonfinite(L, R, m);
 	for (unsigned k = 0; k < m; k++) {
 		float xl = L[k], xr = R[k], hl, hr;
-		double sl = xl, sr = xr;
 
 		if (glide) {
 			unsigned j = j0 + k;
@@ -587,19 +576,8 @@ comp_run(struct comp_priv *s, float *L, float *R, unsigned j0, unsigned m,
 			hw = 0.5 * w;
 			inv2w = w > 0.0 ? 0.5 / w : 0.0;
 		}
-		/* step 2 (finite float input is below FLT_MAX: only the filter,
-		 * in double, can leave the float range) */
-		if (hpf) {
-			sl = comp_svf_hp(&fl, sl, a1, a2, a3);
-			sr = comp_svf_hp(&fr, sr, a1, a2, a3);
-			hl = (float)fabs(sl);
-			hr = (float)fabs(sr);
-			hl = hl < COMP_CEIL ? hl : COMP_CEIL;
-			hr = hr < COMP_CEIL ? hr : COMP_CEIL;
-		} else {
-			hl = fabsf(xl);
-			hr = fabsf(xr);
-		}
+		/* step 2 */
+		comp_levels(hpf, &fl, &fr, a1, a2, a3, xl, xr, &hl, &hr);
 		curl = hl > curl ? hl : curl;
 		curr = hr > curr ? hr : curr;
 		hl = curl > rml ? curl : rml;
@@ -707,22 +685,11 @@ comp_run_linked(struct comp_priv *s, float *L, float *R, unsigned j0, unsigned m
 	double grmax = 0.0;
 	double gdl[CHAIN_SUBBLOCK + 3], gdr[CHAIN_SUBBLOCK + 3];
 
-	comp_finite(L, R, m);
+	chain_clear_nonfinite(L, R, m);
 	for (unsigned k = 0; k < m; k++) {
 		float xl = L[k], xr = R[k], hl, hr, h;
 
-		if (hpf) {
-			double sl = comp_svf_hp(&fl, xl, a1, a2, a3);
-			double sr = comp_svf_hp(&fr, xr, a1, a2, a3);
-
-			hl = (float)fabs(sl);
-			hr = (float)fabs(sr);
-			hl = hl < COMP_CEIL ? hl : COMP_CEIL;
-			hr = hr < COMP_CEIL ? hr : COMP_CEIL;
-		} else {
-			hl = fabsf(xl);
-			hr = fabsf(xr);
-		}
+		comp_levels(hpf, &fl, &fr, a1, a2, a3, xl, xr, &hl, &hr);
 		curl = hl > curl ? hl : curl;
 		curr = hr > curr ? hr : curr;
 		hl = curl > rml ? curl : rml;

@@ -92,4 +92,9 @@ struct chain_proc {
 	unsigned max_frames;
 };
 
+/* For processors: non-finite samples of l and r [0 … n) replaced by 0.
+ * The test is on the exponent bits, four samples at a time without a
+ * branch per sample; a block with none (the rule) is only read. */
+void chain_clear_nonfinite(float *l, float *r, unsigned n);
+
 #endif

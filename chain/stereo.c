@@ -325,35 +325,6 @@ static void st_clean_tdf(struct st_tdf *f)
  */
 typedef double st_v2 __attribute__((vector_size(16)));
 
-/* Non-finite samples of L and R [0 … m) replaced by 0.  The test is on
- * the exponent bits, four samples at a time, without a branch per sample;
- * a block with none (the rule) is only read. */
-typedef int32_t st_i4 __attribute__((vector_size(16)));
-
-static void st_finite(float *L, float *R, unsigned m)
-{
-	const st_i4 exp_bits = { 0x7f800000, 0x7f800000, 0x7f800000, 0x7f800000 };
-	st_i4 bad = { 0, 0, 0, 0 };
-	unsigned k = 0;
-	int any = 0;
-
-	for (; k + 4 <= m; k += 4) {
-		st_i4 a, b;
-
-		memcpy(&a, L + k, sizeof(a));
-		memcpy(&b, R + k, sizeof(b));
-		bad |= (a & exp_bits) == exp_bits;
-		bad |= (b & exp_bits) == exp_bits;
-	}
-	for (; k < m; k++)
-		any |= !isfinite(L[k]) || !isfinite(R[k]);
-	if (!(any || bad[0] || bad[1] || bad[2] || bad[3]))
-		return;
-	for (k = 0; k < m; k++) {
-		L[k] = isfinite(L[k]) ? L[k] : 0.0f;
-		R[k] = isfinite(R[k]) ? R[k] : 0.0f;
-	}
-}
 
 /*
  * Frames [i, i + m) of sub-block position j.  `glide`: some factor moves
@@ -417,7 +388,7 @@ static inline void st_frames(struct st_priv *s, float *L, float *R, unsigned i,
  * ½ of M = (L + R)/2 and S = (L − R)/2 goes into the first sections'
  * numerators (a power of two: the states stay exactly those of
  * st_frames(), so either loop can take over at a sub-block).  Non-finite
- * input is cleared beforehand (st_finite()).
+ * input is cleared beforehand (chain_clear_nonfinite()).
  */
 static void st_frames_mono(struct st_priv *s, float *L, float *R, unsigned i, unsigned m)
 {
@@ -433,7 +404,7 @@ static void st_frames_mono(struct st_priv *s, float *L, float *R, unsigned i, un
 
 	L += i;
 	R += i;
-	st_finite(L, R, m);
+	chain_clear_nonfinite(L, R, m);
 	for (unsigned k = 0; k < m; k++) {
 		double l = L[k], r = R[k];
 		const st_v2 v0 = { l + r, l - r };

@@ -40,6 +40,7 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -426,6 +427,8 @@ static void run_demo(struct audio_studio *st, struct job *j)
 #define AFTER_PREROLL_MIN_S 2.0  /* … at least … */
 #define AFTER_PREROLL_TAUS 6.0   /* … else this many of the longest release */
 #define AFTER_PART_MIN_S 20.0    /* shorter parts: fewer of them */
+/* the output kept for JOB_AFTER_TP: 256 MiB, 23 minutes at 48 kHz */
+#define AFTER_KEEP_MAX_BYTES ((uint64_t)256 << 20)
 #define AFTER_PARTS_MAX 8
 
 struct after_half {
@@ -636,8 +639,10 @@ static void run_after(struct audio_studio *st, struct job *j)
 		return;
 	}
 	/* the true peak later, by JOB_AFTER_TP over the output kept here (as
-	 * the caller asked; without the memory, here) */
-	if (j->tp_later && !j->region_only) {
+	 * the caller asked; for a mix whose output would take more than
+	 * AFTER_KEEP_MAX_BYTES, or without the memory, here) */
+	if (j->tp_later && !j->region_only &&
+	    (uint64_t)n * 2 * sizeof(float) <= AFTER_KEEP_MAX_BYTES) {
 		j->out = malloc(sizeof(float) * 2 * (size_t)n);
 		if (!j->out)
 			j->tp_later = false;

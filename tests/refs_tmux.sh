@@ -22,50 +22,9 @@ SOCK="termaster-refs-$$"
 export HOME="$T/home"
 mkdir -p "$HOME"
 
-check() {
-	if wait_for "${3:-3}" "$2"; then
-		ok
-	else
-		screen | sed 's/^/  | /' >&2
-		fail "$1 (no line matching '$2')"
-	fi
-}
-
 # keys: literally (tmux would read a lone ';' as its own separator)
 keys() {
 	tm send-keys -t tm -l -- "$1"
-}
-
-# start ENV... -- ARGS...: termaster in a new 80x24 session; a watchdog
-# ends it after 90 s so that nothing outlives a killed test.
-start() {
-	rm -f "$T/status" "$T/pid"
-	_env=
-	while [ "$1" != "--" ]; do
-		_env="$_env $1"
-		shift
-	done
-	shift
-	cat > "$T/run.sh" <<EOT
-#!/bin/sh
-trap : INT
-( sleep 90; [ -f "$T/pid" ] && kill -TERM "\$(cat "$T/pid")" ) 2>/dev/null &
-env $_env sh -c 'echo \$\$ > "$T/pid"; exec "\$0" "\$@"' "$TERMASTER" $* 2> "$T/stderr.txt"
-echo \$? > "$T/status.tmp"
-rm -f "$T/pid"
-mv "$T/status.tmp" "$T/status"
-EOT
-	tm new-session -d -s tm -x 80 -y 24 "sh '$T/run.sh'" ||
-		skip "tmux cannot start a session here"
-}
-
-wait_exit() {
-	_n=$(($1 * 10))
-	while [ "$_n" -gt 0 ] && [ ! -f "$T/status" ]; do
-		sleep 0.1
-		_n=$((_n - 1))
-	done
-	[ -f "$T/status" ]
 }
 
 # the material: a mix, a folder with two takes, a folder with two more

@@ -38,32 +38,6 @@ static struct audio_clip *sine_clip(const char *name, double f, double amp, doub
 	return c;
 }
 
-static float *run(struct audio_engine *e, size_t frames, unsigned block)
-{
-	float *out = calloc(frames * 2, sizeof(float));
-
-	for (size_t done = 0; done < frames;) {
-		unsigned n = frames - done > block ? block : (unsigned)(frames - done);
-
-		audio_engine_process(e, out + 2 * done, n);
-		done += n;
-	}
-	return out;
-}
-
-static double max_step(const float *x, size_t from, size_t to)
-{
-	double m = 0;
-
-	for (size_t i = from + 1; i < to; i++)
-		for (int c = 0; c < 2; c++) {
-			double d = fabs((double)x[2 * i + c] - x[2 * (i - 1) + c]);
-			if (d > m)
-				m = d;
-		}
-	return m;
-}
-
 static int64_t rendered(struct audio_engine *e)
 {
 	struct audio_engine_snapshot s;
@@ -149,7 +123,7 @@ static void test_gain_with_chain(const struct chain_settings *cs)
 			return;
 		audio_engine_set_clip(e, 0, mix);
 		audio_engine_play(e, true);
-		free(run(e, 4800, blocks[i]));
+		free(engine_run(e, 4800, blocks[i]));
 
 		/* -6 dB in the chain, +6 dB on the route, and back */
 		for (int back = 0; back < 2; back++) {
@@ -160,7 +134,7 @@ static void test_gain_with_chain(const struct chain_settings *cs)
 			audio_engine_set_gain_with_chain(e, AUDIO_ROUTE_AFTER, back ? 0.0f : 6.0f,
 							 back ? -6.0f : 6.0f, 10.0f);
 			audio_engine_schedule_at(e, 0);
-			out = run(e, 9600, blocks[i]);
+			out = engine_run(e, 9600, blocks[i]);
 			ASSERT_LE(back ? "input gain back to 0 dB with its match gain: heard unchanged" :
 					 "input gain -6 dB with a +6 dB match gain: heard unchanged",
 				  max_diff(out, mix, p, 0, 9600), CANCEL_TOL);
@@ -174,7 +148,7 @@ static void test_gain_with_chain(const struct chain_settings *cs)
 		audio_engine_set_param(e, gidx, -6.0f);
 		audio_engine_set_gain(e, AUDIO_ROUTE_AFTER, 6.0f);
 		audio_engine_schedule_at(e, 0);
-		out = run(e, 9600, blocks[i]);
+		out = engine_run(e, 9600, blocks[i]);
 		ASSERT_GE("control: a plain gain ramp with it swells (dB)",
 			  max_window_db(out, mix, p, 9600), 3.0);
 		free(out);
@@ -187,14 +161,14 @@ static void test_gain_with_chain(const struct chain_settings *cs)
 		audio_engine_schedule_at(e, s.rendered + offs[i]);
 		audio_engine_set_gain_with_chain(e, AUDIO_ROUTE_AFTER, 0.0f, 0.0f, 10.0f);
 		audio_engine_schedule_at(e, 0);
-		out = run(e, 9600, blocks[i]);
+		out = engine_run(e, 9600, blocks[i]);
 		for (size_t k = 0; k < 9600 && first < 0; k++)
 			if (fabs((double)out[2 * k] - mix->data[2 * (p + (int64_t)k)]) > 1e-6)
 				first = (int64_t)k;
 		ASSERT_TRUE("heard from the latency on, within a sub-block",
 			    first >= offs[i] + lat && first <= offs[i] + lat + 32);
 		/* the gain's own slope is at most 0.1 · (1 - 0.5) / 480 a frame */
-		ASSERT_LE("glides without a step", max_step(out, 0, 9600), slope + 0.1 / XF + 1e-6);
+		ASSERT_LE("glides without a step", max_step_lr(out, 0, 9600), slope + 0.1 / XF + 1e-6);
 		ASSERT_CLOSE("lands on its target", 0.1 * db_to_lin(-6.0),
 			     measure_sine_amp(out + 2 * 7200, 2400, 2, RATE, 1000.0), 1e-4);
 		free(out);
@@ -205,15 +179,15 @@ static void test_gain_with_chain(const struct chain_settings *cs)
 		audio_engine_schedule_at(e, rendered(e) + offs[i] + lat + 200);
 		audio_engine_set_match(e, false);
 		audio_engine_schedule_at(e, 0);
-		out = run(e, 9600, blocks[i]);
-		ASSERT_LE("match off during a glide: no step", max_step(out, 0, 9600),
+		out = engine_run(e, 9600, blocks[i]);
+		ASSERT_LE("match off during a glide: no step", max_step_lr(out, 0, 9600),
 			  slope + 0.1 / XF + 1e-6);
 		ASSERT_CLOSE("… and unity after it (the chain's -6 dB)", 0.1 * db_to_lin(-6.0),
 			     measure_sine_amp(out + 2 * 7200, 2400, 2, RATE, 1000.0), 1e-4);
 		free(out);
 		audio_engine_set_match(e, true);
 		audio_engine_set_gain(e, AUDIO_ROUTE_AFTER, 0.0f);
-		free(run(e, 4800, blocks[i]));
+		free(engine_run(e, 4800, blocks[i]));
 		audio_engine_free(&e);
 	}
 
@@ -247,7 +221,7 @@ static void test_gain_with_chain(const struct chain_settings *cs)
 			audio_engine_set_clip(e, 0, audio_clip_from_frames("tone", tone->data,
 									   tone->frames, RATE));
 			audio_engine_play(e, true);
-			free(run(e, 4800, 256));
+			free(engine_run(e, 4800, 256));
 			audio_engine_snapshot(e, &s);
 			p = s.position;
 			audio_engine_schedule_at(e, s.rendered + 1013);
@@ -256,7 +230,7 @@ static void test_gain_with_chain(const struct chain_settings *cs)
 				audio_engine_set_gain_with_chain(e, AUDIO_ROUTE_AFTER, (float)-delta,
 								 0.0f, taus[t - 1]);
 			audio_engine_schedule_at(e, 0);
-			out = run(e, 24000, 256);
+			out = engine_run(e, 24000, 256);
 			if (t == 0) {
 				/* the change itself, without a match gain */
 				delta = lin_to_db(measure_sine_amp(out + 2 * 19200, 4800, 2, RATE,
@@ -300,16 +274,16 @@ static void test_gain_with_chain(const struct chain_settings *cs)
 		audio_engine_set_clip(e, 1, sine_clip("ref", 500.0, 0.1, 6.0));
 		audio_engine_set_playhead(e, AUDIO_PLAYHEAD_INDEPENDENT);
 		audio_engine_play(e, true);
-		free(run(e, 4800, 256));
+		free(engine_run(e, 4800, 256));
 		audio_engine_set_source(e, 1);
-		free(run(e, 4800, 256));
+		free(engine_run(e, 4800, 256));
 		audio_engine_set_param(e, gidx, -6.0f);
 		audio_engine_set_gain_with_chain(e, AUDIO_ROUTE_AFTER, 6.0f, 6.0f, 10.0f);
-		free(run(e, 9600, 256));
+		free(engine_run(e, 9600, 256));
 		audio_engine_snapshot(e, &s);
 		p = s.slot_position[0];
 		audio_engine_set_source(e, 0);
-		out = run(e, 9600, 256);
+		out = engine_run(e, 9600, 256);
 		ASSERT_LE("independent: back on the mix after a recall, heard unchanged",
 			  max_diff(out, mix, p, XF, 9600), CANCEL_TOL);
 		free(out);
@@ -339,15 +313,15 @@ int main(void)
 	audio_engine_set_clip(e, 1, ref);
 
 	/* idle: silence, clock runs */
-	out = run(e, 256, 256);
-	ASSERT_CLOSE("idle output is silence", 0.0, max_step(out, 0, 256) + fabs(out[100]), 0);
+	out = engine_run(e, 256, 256);
+	ASSERT_CLOSE("idle output is silence", 0.0, max_step_lr(out, 0, 256) + fabs(out[100]), 0);
 	ASSERT_INT("audio clock counts idle frames", 256, rendered(e));
 	free(out);
 
 	/* play: fade in over the crossfade, then the mix, aligned (the chain
 	 * is fed `latency` frames ahead; -20 dBFS is below the -1 dBTP ceiling) */
 	audio_engine_play(e, true);
-	out = run(e, 48000, 128);
+	out = engine_run(e, 48000, 128);
 	maxd = 0;
 	for (size_t k = XF; k < 48000; k++)
 		for (int c = 0; c < 2; c++) {
@@ -368,7 +342,7 @@ int main(void)
 	audio_engine_schedule_at(e, t0);
 	audio_engine_set_source(e, 1);
 	audio_engine_schedule_at(e, 0);
-	out = run(e, 4800, 256);
+	out = engine_run(e, 4800, 256);
 	maxd = 0;
 	for (size_t k = 0; k < 1000; k++) {
 		double d = fabs(out[2 * k] - mix->data[2 * (48000 + k)]);
@@ -386,19 +360,19 @@ int main(void)
 	/* equal-power gains sum to at most sqrt(2): slope term sqrt(2)·max
 	 * slope, plus both amplitudes times the gains' own slope (pi/2)/XF */
 	bound = M_SQRT2 * 2 * M_PI * 1000 * 0.1 / RATE + 0.3 * (M_PI / 2) / XF + 1e-6;
-	ASSERT_LE("no step during the crossfade", max_step(out, 990, 1000 + XF + 10), bound);
+	ASSERT_LE("no step during the crossfade", max_step_lr(out, 990, 1000 + XF + 10), bound);
 	free(out);
 
 	/* match gain on the reference route, then matching off */
 	audio_engine_set_gain(e, 1, -6.0206f);
-	out = run(e, 9600, 512);
+	out = engine_run(e, 9600, 512);
 	ASSERT_CLOSE("match gain applied (ref at -6.02 dB)", 0.1,
 		     measure_sine_amp(out + 2 * 2 * XF, 9600 - 2 * XF, 2, RATE, 500.0), 0.001);
-	ASSERT_LE("gain change is smooth", max_step(out, 0, 9600),
+	ASSERT_LE("gain change is smooth", max_step_lr(out, 0, 9600),
 		  2 * M_PI * 500 * 0.2 / RATE + 1e-6);
 	free(out);
 	audio_engine_set_match(e, false);
-	out = run(e, 9600, 512);
+	out = engine_run(e, 9600, 512);
 	ASSERT_CLOSE("match off: unity", 0.2,
 		     measure_sine_amp(out + 2 * 2 * XF, 9600 - 2 * XF, 2, RATE, 500.0), 0.001);
 	audio_engine_snapshot(e, &s);
@@ -406,11 +380,11 @@ int main(void)
 	free(out);
 	audio_engine_set_match(e, true);
 	audio_engine_set_source(e, 0);
-	free(run(e, 2 * XF, 64));
+	free(engine_run(e, 2 * XF, 64));
 
 	/* seek: fades out, jumps, fades in; afterwards aligned with the clip */
 	audio_engine_seek(e, 2.0);
-	out = run(e, 4800, 100);
+	out = engine_run(e, 4800, 100);
 	audio_engine_snapshot(e, &s);
 	{
 		/* after the fade, output == mix at 2.0 s + offset */
@@ -427,7 +401,7 @@ int main(void)
 		}
 		ASSERT_LE("aligned after the seek", maxd, 1e-6);
 	}
-	ASSERT_LE("seek without a click", max_step(out, 0, 4800), 2 * M_PI * 1000 * 0.1 / RATE +
+	ASSERT_LE("seek without a click", max_step_lr(out, 0, 4800), 2 * M_PI * 1000 * 0.1 / RATE +
 		  0.1 * 2.0 / (XF / 2) + 1e-6);
 	free(out);
 
@@ -439,7 +413,7 @@ int main(void)
 		audio_engine_set_clip(e, 0, m2);
 		audio_engine_set_loop(e, 1.0, 1.5, true);
 		for (int i = 0; i < 200; i++) {
-			free(run(e, 480, 480));
+			free(engine_run(e, 480, 480));
 			audio_engine_snapshot(e, &s);
 			if (i > 2) {
 				if (s.position < minp)
@@ -451,24 +425,24 @@ int main(void)
 		ASSERT_TRUE("loop on", s.loop_on);
 		ASSERT_GE("position stays in the loop (in)", (double)minp, 48000);
 		ASSERT_LE("position stays in the loop (out)", (double)maxp, 72000);
-		out = run(e, 48000, 333);
-		ASSERT_LE("loop wraps without a click", max_step(out, 0, 48000),
+		out = engine_run(e, 48000, 333);
+		ASSERT_LE("loop wraps without a click", max_step_lr(out, 0, 48000),
 			  2 * M_PI * 1003 * 0.1 / RATE + 0.2 / XF + 1e-6);
 		free(out);
 		audio_engine_collect(e);  /* the replaced mix came back: freed */
 		audio_engine_set_loop(e, 1.0, 1.5, false);
-		free(run(e, 2 * XF, 64));
+		free(engine_run(e, 2 * XF, 64));
 	}
 
 	/* pause: fade to silence, position stops */
 	audio_engine_play(e, false);
-	out = run(e, 2000, 256);
+	out = engine_run(e, 2000, 256);
 	ASSERT_CLOSE("silent after the fade-out", 0.0, fabs(out[2 * 1500]) + fabs(out[2 * 1999 + 1]), 0);
-	ASSERT_LE("pause without a click", max_step(out, 0, 2000), 2 * M_PI * 1003 * 0.1 / RATE + 0.1 / XF + 1e-6);
+	ASSERT_LE("pause without a click", max_step_lr(out, 0, 2000), 2 * M_PI * 1003 * 0.1 / RATE + 0.1 / XF + 1e-6);
 	audio_engine_snapshot(e, &s);
 	t0 = s.position;
 	free(out);
-	free(run(e, 1000, 256));
+	free(engine_run(e, 1000, 256));
 	audio_engine_snapshot(e, &s);
 	ASSERT_INT("position held while paused", t0, s.position);
 	ASSERT_TRUE("not playing", !s.playing);
@@ -481,7 +455,7 @@ int main(void)
 		while (audio_engine_tap_read(e, tapbuf, 512) == 512)
 			;
 		audio_engine_play(e, true);
-		out = run(e, 512, 512);
+		out = engine_run(e, 512, 512);
 		got = audio_engine_tap_read(e, tapbuf, 512);
 		ASSERT_INT("tap frames", 512, got);
 		ASSERT_CLOSE("tap equals output", 0.0, fabs(tapbuf[700] - out[700]), 0);
@@ -505,16 +479,16 @@ int main(void)
 		audio_engine_set_clip(e, 1, c);
 		audio_engine_set_source(e, 1);
 		audio_engine_play(e, true);
-		free(run(e, 4800, 256));
+		free(engine_run(e, 4800, 256));
 		for (int m = 0; m < AUDIO_MONITOR_COUNT; m++) {
 			double md = 0;
 			int64_t p0;
 
 			audio_engine_set_monitor(e, (enum audio_monitor)m);
-			free(run(e, 2 * XF, 256));     /* the crossfade */
+			free(engine_run(e, 2 * XF, 256));     /* the crossfade */
 			audio_engine_snapshot(e, &s);
 			p0 = s.position;
-			out = run(e, 2400, 256);
+			out = engine_run(e, 2400, 256);
 			for (size_t k = 0; k < 2400; k++) {
 				float l = lr[2 * (p0 + (int64_t)k)], r = lr[2 * (p0 + (int64_t)k) + 1];
 				float el, er;
@@ -536,8 +510,8 @@ int main(void)
 		}
 		/* the switch itself crossfades: no step above slope + matrix swing / XF */
 		audio_engine_set_monitor(e, AUDIO_MONITOR_SWAP);
-		out = run(e, 2400, 64);
-		ASSERT_LE("monitor switch without a click", max_step(out, 0, 2400),
+		out = engine_run(e, 2400, 64);
+		ASSERT_LE("monitor switch without a click", max_step_lr(out, 0, 2400),
 			  2 * M_PI * 1000 * 0.3 / RATE + 2 * 0.5 / XF + 1e-6);
 		free(out);
 		ASSERT_INT("names round-trip", AUDIO_MONITOR_SIDE, audio_monitor_find("side"));
@@ -555,19 +529,19 @@ int main(void)
 		audio_engine_set_clip(e, 1, c);
 		audio_engine_set_source(e, 1);
 		audio_engine_play(e, true);
-		out = run(e, 24000, 256);
+		out = engine_run(e, 24000, 256);
 		tp_off = lin_to_db(measure_true_peak(out + 2 * 4800, 19200, 2));
 		free(out);
 		audio_engine_set_platform_limiter(e, true, -1.0f, 100.0f);
-		free(run(e, 4800, 256));
-		out = run(e, 24000, 256);
+		free(engine_run(e, 4800, 256));
+		out = engine_run(e, 24000, 256);
 		tp_on = lin_to_db(measure_true_peak(out, 24000, 2));
 		ASSERT_CLOSE("without the platform limiter the 0 dBFS sine is untouched", 0.0, tp_off, 0.01);
 		ASSERT_LE("the platform limiter holds -1 dB", tp_on, -1.0 + 0.05);
 		free(out);
 		audio_engine_set_platform_limiter(e, false, -1.0f, 100.0f);
-		free(run(e, 4800, 256));
-		out = run(e, 24000, 256);
+		free(engine_run(e, 4800, 256));
+		out = engine_run(e, 24000, 256);
 		ASSERT_CLOSE("and lets go when switched off", 0.0,
 			     lin_to_db(measure_true_peak(out, 24000, 2)), 0.01);
 		free(out);
@@ -610,8 +584,8 @@ int main(void)
 				audio_engine_set_listen_level(e, -40.0f);
 				audio_engine_set_devsim(e, d);
 				audio_engine_play(e, true);
-				free(run(e, 4800, 256));  /* fade-in and the filters settle */
-				out = run(e, m, 256);
+				free(engine_run(e, 4800, 256));  /* fade-in and the filters settle */
+				out = engine_run(e, m, 256);
 				if (dev.spec.mono) {
 					for (size_t k = 0; k < m; k++)
 						md = fmax(md, fabs(out[2 * k] - out[2 * k + 1]));
@@ -636,7 +610,7 @@ int main(void)
 	mix = sine_clip("loud", 997.0, 1.0, 3.0);
 	audio_engine_set_clip(e, 0, mix);
 	audio_engine_play(e, true);
-	out = run(e, 24000, 256);
+	out = engine_run(e, 24000, 256);
 	audio_engine_snapshot(e, &s);
 	ASSERT_LE("limiter holds the 0 dBFS sine under -1 dBTP",
 		  lin_to_db(measure_true_peak(out + 2 * 12000, 12000, 2)), -1.0 + 0.1);
@@ -647,14 +621,14 @@ int main(void)
 	free(out);
 	audio_engine_set_bypass(e, true);
 	audio_engine_set_gain(e, AUDIO_ROUTE_BEFORE, -3.0f);
-	out = run(e, 24000, 256);
+	out = engine_run(e, 24000, 256);
 	ASSERT_CLOSE("bypass: the dry mix at its own match gain", db_to_lin(-3.0),
 		     measure_sine_amp(out + 2 * 12000, 12000, 2, RATE, 997.0), 0.002);
-	ASSERT_LE("bypass crossfade without a click", max_step(out, 0, 24000),
+	ASSERT_LE("bypass crossfade without a click", max_step_lr(out, 0, 24000),
 		  2 * M_PI * 997 / RATE + 0.2 / XF * 2 + 1e-6);
 	free(out);
 	/* end of the timeline stops playback */
-	out = run(e, 3 * 48000, 1024);
+	out = engine_run(e, 3 * 48000, 1024);
 	audio_engine_snapshot(e, &s);
 	ASSERT_TRUE("stopped at the end", !s.playing);
 	ASSERT_CLOSE("silent past the end", 0.0, fabs(out[2 * (3 * 48000 - 1)]), 0);

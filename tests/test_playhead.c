@@ -62,32 +62,9 @@ static double slope(double amp)
 	return 2 * M_PI * F1 * amp / RATE;
 }
 
-static float *run(struct audio_engine *e, size_t frames, unsigned block)
-{
-	float *out = calloc(frames * 2, sizeof(float));
-
-	for (size_t done = 0; done < frames;) {
-		unsigned n = frames - done > block ? block : (unsigned)(frames - done);
-
-		audio_engine_process(e, out + 2 * done, n);
-		done += n;
-	}
-	return out;
-}
-
 static void skip(struct audio_engine *e, size_t frames)
 {
-	free(run(e, frames, 256));
-}
-
-static double max_step(const float *x, size_t from, size_t to)
-{
-	double m = 0;
-
-	for (size_t i = from + 1; i < to; i++)
-		for (int c = 0; c < 2; c++)
-			m = fmax(m, fabs((double)x[2 * i + c] - x[2 * (i - 1) + c]));
-	return m;
+	free(engine_run(e, frames, 256));
 }
 
 static void frame_of(const struct audio_clip *c, int64_t pos, double *l, double *r)
@@ -180,7 +157,7 @@ static void test_independent_returns(bool bypass)
 	audio_engine_set_bypass(e, bypass);
 	audio_engine_set_playhead(e, AUDIO_PLAYHEAD_INDEPENDENT);
 	audio_engine_play(e, true);
-	out = run(e, 24000, 256);                 /* mix 0 … 24000 (t1) */
+	out = engine_run(e, 24000, 256);                 /* mix 0 … 24000 (t1) */
 	snprintf(msg, sizeof(msg), "%s: mix plays from 0", path);
 	ASSERT_LE(msg, diff_clip(out, XF, mix, XF, 24000 - XF), tol);
 	free(out);
@@ -191,12 +168,12 @@ static void test_independent_returns(bool bypass)
 	/* to the reference: it starts where it was (0), the mix fades out
 	 * from t1 on; a true crossfade of both */
 	audio_engine_set_source(e, 1);
-	out = run(e, 12000, 256);
+	out = engine_run(e, 12000, 256);
 	snprintf(msg, sizeof(msg), "%s: switch mix -> ref crossfades both at their places", path);
 	ASSERT_LE(msg, diff_switch(out, mix, 24000, ref, 0), tol + 1e-6);
 	ASSERT_LE("ref from its own position 0", diff_clip(out, XF, ref, XF, 12000 - XF), 0);
 	ASSERT_STEP(bypass ? "independent mix -> ref (bypassed)" : "independent mix -> ref",
-		  max_step(out, 0, XF + 32), M_SQRT2 * slope(0.2) + 0.3 * (M_PI / 2) / XF + 1e-6);
+		  max_step_lr(out, 0, XF + 32), M_SQRT2 * slope(0.2) + 0.3 * (M_PI / 2) / XF + 1e-6);
 	free(out);
 	s = snap(e);
 	ASSERT_INT("position is the ref's own (t2)", 12000, s.position);
@@ -207,11 +184,11 @@ static void test_independent_returns(bool bypass)
 	/* back to the mix: it resumes where it stopped, processed and
 	 * bypassed paths alike (the chain was not fed meanwhile) */
 	audio_engine_set_source(e, 0);
-	out = run(e, 9600, 256);
+	out = engine_run(e, 9600, 256);
 	snprintf(msg, sizeof(msg), "%s: switch ref -> mix crossfades both at their places", path);
 	ASSERT_LE(msg, diff_switch(out, ref, 12000, mix, 24000 + XF), tol + 1e-6);
 	ASSERT_STEP(bypass ? "independent ref -> mix (bypassed)" : "independent ref -> mix",
-		    max_step(out, 0, XF + 32), M_SQRT2 * slope(0.2) + 0.3 * (M_PI / 2) / XF + 1e-6);
+		    max_step_lr(out, 0, XF + 32), M_SQRT2 * slope(0.2) + 0.3 * (M_PI / 2) / XF + 1e-6);
 	snprintf(msg, sizeof(msg), "%s: mix resumes at t1 + fade", path);
 	ASSERT_LE(msg, diff_clip(out, XF, mix, 24000 + 2 * XF, 9600 - XF), tol);
 	free(out);
@@ -221,7 +198,7 @@ static void test_independent_returns(bool bypass)
 
 	/* and the reference later resumes at its own t2 */
 	audio_engine_set_source(e, 1);
-	out = run(e, 4800, 256);
+	out = engine_run(e, 4800, 256);
 	ASSERT_LE("ref resumes at t2 + fade", diff_clip(out, XF, ref, 12000 + 2 * XF, 4800 - XF), 0);
 	free(out);
 
@@ -267,14 +244,14 @@ static void test_independent_chain_state(void)
 	skip(e, 48000);
 	audio_engine_set_source(e, 0);
 	skip(e, XF);
-	got = run(e, n, 256);                      /* mix from t1 + 2·XF */
+	got = engine_run(e, n, 256);                      /* mix from t1 + 2·XF */
 
 	/* the same mix played straight through */
 	ref_e = engine(&cs);
 	audio_engine_set_clip(ref_e, 0, chirp_clip("mix", 0.9, false));
 	audio_engine_play(ref_e, true);
 	skip(ref_e, t1 + 2 * XF);
-	want = run(ref_e, n, 256);
+	want = engine_run(ref_e, n, 256);
 
 	/* and started there from a fresh chain (what a reset would give):
 	 * seek while stopped, play, past the fade-in */
@@ -283,7 +260,7 @@ static void test_independent_chain_state(void)
 	audio_engine_seek(re_e, (double)(t1 + XF) / RATE);
 	audio_engine_play(re_e, true);
 	skip(re_e, XF);
-	reprimed = run(re_e, n, 256);
+	reprimed = engine_run(re_e, n, 256);
 
 	d_cont = 0;
 	d_reprime = 0;
@@ -328,7 +305,7 @@ static void test_sync_offsets(void)
 	audio_engine_set_offset(e, 2, -24000);     /* -0.5 s */
 	audio_engine_set_source(e, 1);
 	audio_engine_play(e, true);
-	out = run(e, 48000, 256);
+	out = engine_run(e, 48000, 256);
 	ASSERT_LE("offset +0.5 s: ref plays frame position + 24000",
 		  diff_clip(out, XF, ref, 24000 + XF, 48000 - XF), 0);
 	free(out);
@@ -346,7 +323,7 @@ static void test_sync_offsets(void)
 	skip(e, XF);                               /* fades: the seek lands at 0 */
 	s = snap(e);
 	p = s.position;
-	out = run(e, 48000, 256);
+	out = engine_run(e, 48000, 256);
 	ASSERT_TRUE("the seek landed near 0", p >= 0 && p <= XF);
 	ASSERT_LE("offset -0.5 s: silence, then ref2 from its frame 0",
 		  diff_clip(out, 0, ref2, p - 24000, 48000), 0);
@@ -356,9 +333,9 @@ static void test_sync_offsets(void)
 
 	/* changing the offset of the reference heard jumps under a fade */
 	audio_engine_set_offset(e, 2, 12000);
-	out = run(e, 4800, 64);
+	out = engine_run(e, 4800, 64);
 	s = snap(e);
-	ASSERT_STEP("sync offset change on the ref heard", max_step(out, 0, 4800),
+	ASSERT_STEP("sync offset change on the ref heard", max_step_lr(out, 0, 4800),
 		  slope(0.15) + 0.15 * 2.0 / (XF / 2) + 1e-6);
 	ASSERT_LE("then ref2 at timeline + new offset",
 		  diff_clip(out, 4800 - 1000, ref2, s.position - 1000 + 12000, 1000), 0);
@@ -367,11 +344,11 @@ static void test_sync_offsets(void)
 
 	/* the mix on the same timeline, with no offset */
 	audio_engine_set_source(e, 0);
-	out = run(e, 4800, 256);
+	out = engine_run(e, 4800, 256);
 	s = snap(e);
 	ASSERT_LE("mix at the timeline position",
 		  diff_clip(out, XF, mix, s.position - 4800 + XF, 4800 - XF), 1e-6);
-	ASSERT_STEP("sync ref (offset) -> mix", max_step(out, 0, XF + 32),
+	ASSERT_STEP("sync ref (offset) -> mix", max_step_lr(out, 0, XF + 32),
 		  M_SQRT2 * slope(0.15) + 0.25 * (M_PI / 2) / XF + 1e-6);
 	free(out);
 	audio_engine_free(&e);
@@ -401,7 +378,7 @@ static void test_mode_switch(void)
 	audio_engine_schedule_at(e, snap(e).rendered + 1000);
 	audio_engine_set_playhead(e, AUDIO_PLAYHEAD_INDEPENDENT);
 	audio_engine_schedule_at(e, 0);
-	out = run(e, 4800, 256);
+	out = engine_run(e, 4800, 256);
 	ASSERT_LE("to independent: the ref plays on, same frames, no fade",
 		  diff_clip(out, 0, ref, 72000, 4800), 0);
 	free(out);
@@ -413,7 +390,7 @@ static void test_mode_switch(void)
 	/* play the ref alone, then back to sync: timeline = ref - offset */
 	skip(e, 24000);                            /* ref at 100800 */
 	audio_engine_set_playhead(e, AUDIO_PLAYHEAD_SYNC);
-	out = run(e, 4800, 256);
+	out = engine_run(e, 4800, 256);
 	ASSERT_LE("to sync: the ref plays on, same frames, no fade",
 		  diff_clip(out, 0, ref, 100800, 4800), 0);
 	free(out);
@@ -422,19 +399,19 @@ static void test_mode_switch(void)
 	ASSERT_INT("timeline = ref position - offset", 100800 + 4800 - 24000, s.position);
 	ASSERT_INT("the mix follows the timeline", 100800 + 4800 - 24000, s.slot_position[0]);
 	audio_engine_set_source(e, 0);
-	out = run(e, 4800, 256);
+	out = engine_run(e, 4800, 256);
 	ASSERT_LE("the mix heard at the new timeline position",
 		  diff_clip(out, XF, mix, 100800 + 4800 - 24000 + XF, 4800 - XF), 1e-6);
 	free(out);
 
 	/* while the mix plays through the chain: both ways, seamless */
 	audio_engine_set_playhead(e, AUDIO_PLAYHEAD_INDEPENDENT);
-	out = run(e, 4800, 128);
+	out = engine_run(e, 4800, 128);
 	ASSERT_LE("mix to independent: same frames",
 		  diff_clip(out, 0, mix, 86400, 4800), 1e-6);
 	free(out);
 	audio_engine_set_playhead(e, AUDIO_PLAYHEAD_SYNC);
-	out = run(e, 4800, 100);
+	out = engine_run(e, 4800, 100);
 	ASSERT_LE("mix back to sync: same frames",
 		  diff_clip(out, 0, mix, 86400 + 4800, 4800), 1e-6);
 	free(out);
@@ -443,10 +420,10 @@ static void test_mode_switch(void)
 	 * the switch heard is the same as in sync */
 	audio_engine_set_source(e, 1);
 	audio_engine_set_playhead(e, AUDIO_PLAYHEAD_INDEPENDENT);
-	out = run(e, 4800, 64);
+	out = engine_run(e, 4800, 64);
 	ASSERT_LE("switch then mode: ref at timeline + offset, unbroken",
 		  diff_clip(out, XF, ref, 96000 + 24000 + XF, 4800 - XF), 0);
-	ASSERT_STEP("sync mix -> ref, then to independent", max_step(out, 0, 2 * XF),
+	ASSERT_STEP("sync mix -> ref, then to independent", max_step_lr(out, 0, 2 * XF),
 		  M_SQRT2 * slope(0.2) + 0.3 * (M_PI / 2) / XF + 1e-6);
 	free(out);
 	s = snap(e);
@@ -458,10 +435,10 @@ static void test_mode_switch(void)
 	 * place, not at the timeline's), then the timeline is the mix's */
 	audio_engine_set_source(e, 0);
 	audio_engine_set_playhead(e, AUDIO_PLAYHEAD_SYNC);
-	out = run(e, 4800, 64);
+	out = engine_run(e, 4800, 64);
 	ASSERT_LE("mode waits for the switch: true crossfade",
 		  diff_switch(out, ref, 124800, mix, 96000 + XF), 1e-6);
-	ASSERT_STEP("independent ref -> mix, then to sync", max_step(out, 0, 2 * XF),
+	ASSERT_STEP("independent ref -> mix, then to sync", max_step_lr(out, 0, 2 * XF),
 		    M_SQRT2 * slope(0.2) + 0.3 * (M_PI / 2) / XF + 1e-6);
 	ASSERT_LE("then the mix on", diff_clip(out, XF, mix, 96000 + 2 * XF, 4800 - XF), 1e-6);
 	free(out);
@@ -478,7 +455,7 @@ static void test_mode_switch(void)
 	s = snap(e);
 	p = s.slot_position[1];
 	audio_engine_set_offset(e, 1, 1000);
-	out = run(e, 2400, 256);
+	out = engine_run(e, 2400, 256);
 	ASSERT_LE("independent: an offset changes nothing heard", diff_clip(out, 0, ref, p, 2400), 0);
 	free(out);
 	s = snap(e);
@@ -516,10 +493,10 @@ static void test_own_loop(void)
 	audio_engine_set_source(e, 1);
 	audio_engine_set_loop(e, 1.0, 1.5, true);  /* the ref's own: it plays */
 	for (int i = 0; i < 200; i++) {
-		out = run(e, 480, 480);
+		out = engine_run(e, 480, 480);
 		s = snap(e);
 		if (i > 4) {  /* past the switch and jump fades: the wraps */
-			step = fmax(step, max_step(out, 0, 480));
+			step = fmax(step, max_step_lr(out, 0, 480));
 			minp = s.position < minp ? s.position : minp;
 			maxp = s.position > maxp ? s.position : maxp;
 		}
@@ -540,7 +517,7 @@ static void test_own_loop(void)
 
 	/* the mix has no loop: it runs on past 1.5 s */
 	audio_engine_set_source(e, 0);
-	out = run(e, 96000, 256);
+	out = engine_run(e, 96000, 256);
 	s = snap(e);
 	ASSERT_TRUE("no loop on the mix", !s.loop_on);
 	ASSERT_INT("the mix ran straight on", mix0 + 96000, s.position);
@@ -581,30 +558,30 @@ static void test_mode_switch_loop(void)
 	s = snap(e);
 	ASSERT_GE("a chain with latency (the case means something)", s.latency, 64);
 	do {
-		free(run(e, 32, 32));
+		free(engine_run(e, 32, 32));
 		s = snap(e);
 	} while (!(s.position < 72000 && 72000 - s.position < (int64_t)s.latency / 2) &&
 		 ++guard < 10000);
 	p = s.position;
 	audio_engine_set_playhead(e, AUDIO_PLAYHEAD_INDEPENDENT);
-	out = run(e, 4800, 64);
+	out = engine_run(e, 4800, 64);
 	s = snap(e);
 	ASSERT_INT("independent", AUDIO_PLAYHEAD_INDEPENDENT, s.playhead);
 	ASSERT_TRUE("the mix ran on past the timeline's loop end", s.position > 72000 &&
 		    s.position <= p + 4800);
 	ASSERT_LE("processed mix aligned after the re-prime",
 		  diff_clip(out, 4800 - 2400, mix, s.position - 2400, 2400), 1e-6);
-	ASSERT_STEP("to independent past the loop: re-prime fade", max_step(out, 0, 4800),
+	ASSERT_STEP("to independent past the loop: re-prime fade", max_step_lr(out, 0, 4800),
 		    slope(0.1) + 0.1 * 2.0 / (XF / 2) + 1e-6);
 	free(out);
 
 	/* back to sync past the timeline's loop end: the loop is on, so the
 	 * timeline wraps into it at once, crossfaded as after a seek */
 	audio_engine_set_playhead(e, AUDIO_PLAYHEAD_SYNC);
-	out = run(e, 4800, 64);
+	out = engine_run(e, 4800, 64);
 	s = snap(e);
 	ASSERT_TRUE("sync: in the timeline's loop again", s.position >= 48000 && s.position < 72000);
-	ASSERT_STEP("to sync past the loop: the wrap", max_step(out, 0, 4800),
+	ASSERT_STEP("to sync past the loop: the wrap", max_step_lr(out, 0, 4800),
 		    slope(0.1) + 2 * 0.1 / XF + 1e-6);
 	free(out);
 	audio_engine_free(&e);

@@ -16,6 +16,7 @@ SECONDS_EACH=5
 
 SOCK="termaster-bw-$$"
 . "$top_srcdir/tests/tmux.sh"
+CHECK_S=10
 
 export HOME="$T/home"
 export XDG_STATE_HOME="$T/state"
@@ -24,15 +25,6 @@ mkdir -p "$HOME"
 	--format wav24 || fail "cannot generate the mix"
 "$GEN_SIGNAL" "$T/ref.wav" --kind noise --seconds 60 --rate 48000 --channels 2 --amp-db -12 \
 	--format wav24 || fail "cannot generate the reference"
-
-check() {
-	if wait_for 10 "$2"; then
-		ok
-	else
-		screen | sed 's/^/  | /' >&2
-		fail "$1 (no line matching '$2')"
-	fi
-}
 
 cat > "$T/run.sh" <<EOT
 #!/bin/sh

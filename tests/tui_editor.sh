@@ -12,6 +12,7 @@ command -v tmux >/dev/null 2>&1 || skip "tmux is not installed"
 
 SOCK="termaster-t6-$$"
 . "$top_srcdir/tests/tmux.sh"
+CHECK_S=5
 
 export HOME="$T/home"
 export XDG_STATE_HOME="$T/state"
@@ -24,40 +25,6 @@ RECOVERY="$XDG_STATE_HOME/termaster/recovery.session"
 	--format wav24 || fail "cannot generate the mix"
 MIX="$T/mix/song.wav"
 SESSION="$T/mix/song.tms"
-
-check() {  # WHAT ERE: on screen within 5 s
-	if wait_for 5 "$2"; then
-		ok
-	else
-		screen | sed 's/^/  | /' >&2
-		fail "$1 (no line matching '$2')"
-	fi
-}
-
-# start ARGS...: termaster in a new tmux session, 80x24, its pid in
-# $T/pid and its exit status in $T/status; a watchdog ends it after 90 s.
-start() {
-	rm -f "$T/status" "$T/pid"
-	cat > "$T/run.sh" <<EOT
-#!/bin/sh
-( sleep 90; [ -f "$T/pid" ] && kill -TERM "\$(cat "$T/pid")" ) 2>/dev/null &
-sh -c 'echo \$\$ > "$T/pid"; exec "\$0" "\$@"' "$TERMASTER" $* 2> "$T/stderr.txt"
-echo \$? > "$T/status.tmp"
-rm -f "$T/pid"
-mv "$T/status.tmp" "$T/status"
-EOT
-	tm kill-server >/dev/null 2>&1
-	tm new-session -d -s tm -x 80 -y 24 "sh '$T/run.sh'" || skip "tmux cannot start a session here"
-}
-
-wait_exit() {  # SECONDS: $status gets the exit status, or "none"
-	_n=$(($1 * 10))
-	while [ "$_n" -gt 0 ] && [ ! -f "$T/status" ]; do
-		sleep 0.1
-		_n=$((_n - 1))
-	done
-	status=$(cat "$T/status" 2>/dev/null || echo none)
-}
 
 keys() {
 	tm send-keys -t tm "$@"

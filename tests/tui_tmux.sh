@@ -18,6 +18,7 @@ command -v tmux >/dev/null 2>&1 || skip "tmux is not installed"
 
 SOCK="termaster-test-$$"
 . "$top_srcdir/tests/tmux.sh"
+TM_COLS=120 TM_ROWS=40
 
 export HOME="$T/home"
 mkdir -p "$HOME"
@@ -25,88 +26,9 @@ cat > "$HOME/.asoundrc" <<EOT
 pcm.!default { type file; slave.pcm "null"; file "/dev/null"; format "raw" }
 EOT
 
-# wait_gone SECONDS ERE: until no line matches
-wait_gone() {
-	_n=$(($1 * 10))
-	while [ "$_n" -gt 0 ]; do
-		screen | grep -Eq -- "$2" || return 0
-		sleep 0.1
-		_n=$((_n - 1))
-	done
-	return 1
-}
-
-# check WHAT ERE: the screen shows it within 3 s, or the test fails
-check() {
-	if wait_for 3 "$2"; then
-		ok
-	else
-		screen | sed 's/^/  | /' >&2
-		fail "$1 (no line matching '$2')"
-	fi
-}
-
-check_gone() {
-	if wait_gone 3 "$2"; then
-		ok
-	else
-		screen | sed 's/^/  | /' >&2
-		fail "$1 (a line still matches '$2')"
-	fi
-}
-
 # The transport's time, mm:ss.t
 now_playing_time() {
 	screen | sed -nE 's/.*(PLAYING|PAUSED) +([0-9]+:[0-9][0-9]\.[0-9]).*/\2/p' | head -n 1
-}
-
-# start ENV... -- ARGS...: run termaster in a new session; its exit status
-# lands in $T/status.  A watchdog sends it SIGTERM after 60 s, so that no
-# termaster (and so no tmux server) outlives a killed test.  (Not timeout(1):
-# it would pass the terminal's Ctrl-C on as a second SIGINT.)
-start() {
-	rm -f "$T/status" "$T/pid"
-	_env=
-	while [ "$1" != "--" ]; do
-		_env="$_env $1"
-		shift
-	done
-	shift
-	cat > "$T/run.sh" <<EOT
-#!/bin/sh
-trap : INT  # Ctrl-C is for termaster: this shell stays to record its status
-( sleep 60; [ -f "$T/pid" ] && kill -TERM "\$(cat "$T/pid")" ) 2>/dev/null &
-env $_env sh -c 'echo \$\$ > "$T/pid"; exec "\$0" "\$@"' "$TERMASTER" $* 2> "$T/stderr.txt"
-echo \$? > "$T/status.tmp"
-rm -f "$T/pid"
-mv "$T/status.tmp" "$T/status"
-EOT
-	tm new-session -d -s tm -x 120 -y 40 "sh '$T/run.sh'" ||
-		skip "tmux cannot start a session here"
-}
-
-# alive: fail and stop when termaster has already ended
-alive() {
-	if [ -f "$T/status" ]; then
-		sed 's/^/  stderr: /' "$T/stderr.txt" >&2
-		fail "$1: termaster ended early with status $(cat "$T/status")"
-		finish
-	fi
-}
-
-# wait_exit SECONDS: the program ended; its status in $status
-wait_exit() {
-	_n=$(($1 * 10))
-	while [ "$_n" -gt 0 ] && [ ! -f "$T/status" ]; do
-		sleep 0.1
-		_n=$((_n - 1))
-	done
-	if [ -f "$T/status" ]; then
-		status=$(cat "$T/status")
-		return 0
-	fi
-	status=
-	return 1
 }
 
 # The demo is measured: three sources ready with a loudness, and the

@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "audio/engine.h"
 #include "tests/util.h"
 
 int test_failures;
@@ -224,4 +225,27 @@ const char *test_tmpdir(const char *name)
 		exit(99);
 	}
 	return path;
+}
+
+double max_step_lr(const float *lr, size_t from, size_t to)
+{
+	double m = 0;
+
+	for (size_t i = from + 1; i < to; i++)
+		for (int c = 0; c < 2; c++)
+			m = fmax(m, fabs((double)lr[2 * i + c] - lr[2 * (i - 1) + c]));
+	return m;
+}
+
+float *engine_run(struct audio_engine *e, size_t frames, unsigned block)
+{
+	float *out = calloc(frames * 2, sizeof(float));
+
+	for (size_t done = 0; out && done < frames;) {
+		unsigned n = frames - done > block ? block : (unsigned)(frames - done);
+
+		audio_engine_process(e, out + 2 * done, n);
+		done += n;
+	}
+	return out;
 }

@@ -71,4 +71,12 @@ double measure_true_peak(const float *x, size_t n, size_t stride);
  * path (static storage). */
 const char *test_tmpdir(const char *name);
 
+/* Largest sample-to-sample step of interleaved stereo frames (from, to). */
+double max_step_lr(const float *lr, size_t from, size_t to);
+
+struct audio_engine;
+/* `frames` frames of the engine's output in callbacks of `block` frames,
+ * interleaved stereo, allocated (the caller frees). */
+float *engine_run(struct audio_engine *e, size_t frames, unsigned block);
+
 #endif

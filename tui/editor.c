@@ -106,10 +106,30 @@ double tui_editor_eq_db(const struct chain_settings *s, double rate, double f_hz
 	return mag2 > 1e-30 ? 10.0 * log10(mag2) : -300.0;
 }
 
+/* Band b's share of the power at f_hz (of `bands`, crossovers xo[]): LR4
+ * = Butterworth², |H_lp|² = 1/(1 + x^4)², |H_hp|² the same with 1/x; a
+ * band is the product of its high-pass and low-pass shares. */
+static double mb_share(int b, int bands, const double *xo, double f_hz)
+{
+	double share = 1.0;
+
+	if (b > 0) {
+		double x = pow(xo[b - 1] / f_hz, 4.0);
+
+		share *= 1.0 / ((1.0 + x) * (1.0 + x));
+	}
+	if (b < bands - 1) {
+		double x = pow(f_hz / xo[b], 4.0);
+
+		share *= 1.0 / ((1.0 + x) * (1.0 + x));
+	}
+	return share;
+}
+
 double tui_editor_mb_db(const struct chain_settings *s, const float *gr_db, double f_hz)
 {
 	int bands = (int)value_of(s, "mb.bands");
-	double xo[3], sum = 0.0;
+	double xo[3], sum = 0.0, norm = 0.0;
 	char id[48];
 
 	if (bands < 2)
@@ -121,50 +141,18 @@ double tui_editor_mb_db(const struct chain_settings *s, const float *gr_db, doub
 		xo[k] = value_of(s, id);
 	}
 	for (int b = 0; b < bands; b++) {
-		/* LR4 = Butterworth²: |H_lp|² = 1/(1 + x^4)², |H_hp|² the same with
-		 * 1/x; a band is the product of its high-pass and low-pass
-		 * shares, renormalised so the shares sum to one. */
-		double share = 1.0, g;
+		double share = mb_share(b, bands, xo, f_hz), g;
 
-		if (b > 0) {
-			double x = pow(xo[b - 1] / f_hz, 4.0);
-
-			share *= 1.0 / ((1.0 + x) * (1.0 + x));
-		}
-		if (b < bands - 1) {
-			double x = pow(f_hz / xo[b], 4.0);
-
-			share *= 1.0 / ((1.0 + x) * (1.0 + x));
-		}
 		snprintf(id, sizeof(id), "mb.%d.gain_db", b + 1);
 		g = value_of(s, id) - (gr_db ? (double)gr_db[b] : 0.0);
 		snprintf(id, sizeof(id), "mb.%d.bypass", b + 1);
 		if (value_of(s, id) >= 0.5)
 			g = 0.0;
 		sum += share * pow(10.0, g / 10.0);
+		norm += share;  /* renormalised so a flat setting reads 0 dB */
 	}
-	{
-		/* the shares' own sum, so a flat setting reads 0 dB */
-		double norm = 0.0;
-
-		for (int b = 0; b < bands; b++) {
-			double share = 1.0;
-
-			if (b > 0) {
-				double x = pow(xo[b - 1] / f_hz, 4.0);
-
-				share *= 1.0 / ((1.0 + x) * (1.0 + x));
-			}
-			if (b < bands - 1) {
-				double x = pow(f_hz / xo[b], 4.0);
-
-				share *= 1.0 / ((1.0 + x) * (1.0 + x));
-			}
-			norm += share;
-		}
-		if (norm > 0)
-			sum /= norm;
-	}
+	if (norm > 0)
+		sum /= norm;
 	return sum > 1e-30 ? 10.0 * log10(sum) : -300.0;
 }
 

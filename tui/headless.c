@@ -325,7 +325,12 @@ static int hl_refs_cmd(struct hl *h, int argc, char **argv, long lineno)
 {
 	int n = audio_studio_source_count(h->st) - 1, slot;
 	double v;
+	char refs[48];  /* the references N may name, for the messages */
 
+	if (n > 0)
+		snprintf(refs, sizeof(refs), "from 1 to %d", n);
+	else
+		snprintf(refs, sizeof(refs), "(none is loaded)");
 	if (!strcmp(argv[0], "playhead")) {
 		if (argc == 2 && !strcmp(argv[1], "sync"))
 			audio_studio_set_playhead(h->st, AUDIO_PLAYHEAD_SYNC);
@@ -337,8 +342,8 @@ static int hl_refs_cmd(struct hl *h, int argc, char **argv, long lineno)
 	} else if (!strcmp(argv[0], "offset")) {
 		if (argc != 3 || (slot = hl_slot(h, argv[1], false)) < 0 || !parse_num(argv[2], &v) ||
 		    audio_studio_set_offset(h->st, slot, v))
-			return bad(h, lineno, "offset: expected N SECONDS with N a reference from 1 to %d "
-				   "and SECONDS a number (positive: the reference plays later)", n);
+			return bad(h, lineno, "offset: expected N SECONDS with N a reference %s "
+				   "and SECONDS a number (positive: the reference plays later)", refs);
 	} else if (!strcmp(argv[0], "trim")) {
 		int route = -1;
 
@@ -349,14 +354,14 @@ static int hl_refs_cmd(struct hl *h, int argc, char **argv, long lineno)
 		else if (argc == 3)
 			route = hl_slot(h, argv[1], false);
 		if (route < 0 || !parse_num(argv[2], &v) || audio_studio_set_trim(h->st, route, v))
-			return bad(h, lineno, "trim: expected mix|before|N DB with N from 1 to %d and "
-				   "DB within +-%.0f", n, AUDIO_STUDIO_TRIM_MAX_DB);
+			return bad(h, lineno, "trim: expected mix|before|N DB with N a reference %s and "
+				   "DB within +-%.0f", refs, AUDIO_STUDIO_TRIM_MAX_DB);
 	} else if (!strcmp(argv[0], "align")) {
 		struct audio_source_info si;
 
 		if (argc != 3 || strcmp(argv[1], "ref") || (slot = hl_slot(h, argv[2], false)) < 0 ||
 		    audio_studio_align(h->st, slot))
-			return bad(h, lineno, "align: expected ref N with N a loaded reference from 1 to %d", n);
+			return bad(h, lineno, "align: expected ref N with N a reference %s", refs);
 		settle(h);  /* the correlation runs on the worker */
 		audio_studio_source(h->st, slot, &si);
 		if (si.align_state != AUDIO_ALIGN_DONE)
@@ -385,7 +390,7 @@ static int hl_refs_cmd(struct hl *h, int argc, char **argv, long lineno)
 			audio_studio_remove_cue(h->st, slot, (int)v - 1);
 		} else {
 			return bad(h, lineno, "cue: expected mix|N add SECONDS, mix|N go I or "
-				   "mix|N remove I (N a reference from 1 to %d, I a cue from 1)", n);
+				   "mix|N remove I (N a reference %s, I a cue from 1)", refs);
 		}
 	} else if (!strcmp(argv[0], "ref")) {
 		if (argc == 3 && !strcmp(argv[1], "add")) {
@@ -407,7 +412,7 @@ static int hl_refs_cmd(struct hl *h, int argc, char **argv, long lineno)
 			audio_studio_remove_ref(h->st, slot);
 			settle(h);
 		} else {
-			return bad(h, lineno, "ref: expected add PATH or remove N (N from 1 to %d)", n);
+			return bad(h, lineno, "ref: expected add PATH or remove N (N a reference %s)", refs);
 		}
 	}
 	return 0;

@@ -24,12 +24,13 @@ alsa_capture
 "$TERMASTER" render "$T/mix.wav" -o "$T/after.wav" --bits 32 --set gain.gain_db=20 --quiet ||
 	fail "render failed"
 
-run() {  # $1 = match on|off, $2 = check mode, $3 = extra commands
+# play REF AFTER MODE STATUS COMMANDS: the commands, then the mix for 3 s,
+# a switch to REF for 3 s and the status into STATUS, captured on the
+# device and checked against AFTER (the mix as rendered) in check MODE
+play() {
 	rm -f "$T/capture.raw"
 	cat > "$T/script.txt" <<EOT
-set gain.gain_db 20
-match $1
-${3:-}
+$5
 play
 wait 3
 source ref 1
@@ -38,15 +39,21 @@ status
 quit
 EOT
 	if ! "$TERMASTER" --headless --commands "$T/script.txt" --device default --buffer $BUF \
-		"$T/mix.wav" "$T/ref.wav" > "$T/status-$2.json" 2> "$T/stderr-$2.txt"; then
-		cat "$T/stderr-$2.txt" >&2
-		fail "headless run ($2) failed"
-		return
+		"$T/mix.wav" "$1" > "$4" 2> "$T/stderr-$3.txt"; then
+		cat "$T/stderr-$3.txt" >&2
+		fail "headless run ($3: $5) failed"
+		return 1
 	fi
+	"$E2E_CHECK" "$T/capture.raw" $RATE "$2" "$1" 3 6 $BUF "$3" ||
+		fail "capture check failed ($3: $5)"
+}
+
+run() {  # $1 = match on|off, $2 = check mode, $3 = extra commands
+	play "$T/ref.wav" "$T/after.wav" "$2" "$T/status-$2.json" "set gain.gain_db 20
+match $1
+${3:-}" || return
 	grep -q '"source": "ref 1"' "$T/status-$2.json" || fail "status does not report ref 1 ($2)"
 	grep -q 'null output' "$T/status-$2.json" && fail "played to the null driver, not the device"
-	"$E2E_CHECK" "$T/capture.raw" $RATE "$T/after.wav" "$T/ref.wav" 3 6 $BUF "$2" ||
-		fail "capture check failed ($2)"
 }
 
 run on match
@@ -72,24 +79,7 @@ run on simmatch "bandsolo 3"
 	fail "cannot generate the stepped references"
 "$TERMASTER" render "$T/mix.wav" -o "$T/after0.wav" --bits 32 --quiet || fail "render (default chain) failed"
 run_method() {  # $1 = reference, $2 = check mode, $3 = commands before play
-	rm -f "$T/capture.raw"
-	cat > "$T/script.txt" <<EOT
-$3
-play
-wait 3
-source ref 1
-wait 3
-status
-quit
-EOT
-	if ! "$TERMASTER" --headless --commands "$T/script.txt" --device default --buffer $BUF \
-		"$T/mix.wav" "$1" > "$T/status-m.json" 2> "$T/stderr-m.txt"; then
-		cat "$T/stderr-m.txt" >&2
-		fail "headless run ($2: $3) failed"
-		return
-	fi
-	"$E2E_CHECK" "$T/capture.raw" $RATE "$T/after0.wav" "$1" 3 6 $BUF "$2" ||
-		fail "capture check failed ($2: $3)"
+	play "$1" "$T/after0.wav" "$2" "$T/status-m.json" "$3"
 }
 run_method "$T/ref.wav" match "match integrated"
 run_method "$T/step2.wav" match "match region

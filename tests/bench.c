@@ -58,25 +58,6 @@
 #define RUNS 3
 #define CHAIN_RUNS 5       /* the full chain alone (4 s each) */
 
-/* CPU time of the calling thread: what the chain itself took, without
- * the time other processes had the CPU (a shared VM swings wall time by
- * up to 2x for the same binary). */
-static double cpu_now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
-static double now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
 static int sink(void *user, const float *lr, size_t frames)
 {
 	double *acc = user;
@@ -309,7 +290,7 @@ static double time_chain(const struct chain_settings *s, const float *l_in,
 
 		if (!c)
 			return NAN;
-		t = cpu_now();
+		t = test_clock_s(CLOCK_THREAD_CPUTIME_ID);
 		for (int64_t pos = 0; pos < frames; pos += AUDIO_RENDER_BLOCK) {
 			unsigned n = (unsigned)(frames - pos < AUDIO_RENDER_BLOCK ?
 						frames - pos : AUDIO_RENDER_BLOCK);
@@ -318,7 +299,7 @@ static double time_chain(const struct chain_settings *s, const float *l_in,
 			memcpy(r, r_in + pos, sizeof(float) * n);
 			chain_process(c, buf, n);
 		}
-		t = cpu_now() - t;
+		t = test_clock_s(CLOCK_THREAD_CPUTIME_ID) - t;
 		chain_free(&c);
 		if (t < best)
 			best = t;
@@ -355,12 +336,12 @@ static double time_cmd(const char *cmd, const char *out)
 		double t;
 
 		unlink(out);
-		t = now();
+		t = test_clock_s(CLOCK_MONOTONIC);
 		if (system(cmd) != 0) {
 			printf("  failed: %s\n", cmd);
 			return HUGE_VAL;
 		}
-		t = now() - t;
+		t = test_clock_s(CLOCK_MONOTONIC) - t;
 		if (t < best)
 			best = t;
 	}
@@ -482,12 +463,12 @@ int main(void)
 		double best_cpu = HUGE_VAL;
 
 		for (int run = 0; run < CHAIN_RUNS; run++) {
-			double c = cpu_now();
+			double c = test_clock_s(CLOCK_THREAD_CPUTIME_ID);
 
-			t = now();
+			t = test_clock_s(CLOCK_MONOTONIC);
 			audio_render_run(buf, frames, RATE, &full, sink, &acc);
-			t = now() - t;
-			c = cpu_now() - c;
+			t = test_clock_s(CLOCK_MONOTONIC) - t;
+			c = test_clock_s(CLOCK_THREAD_CPUTIME_ID) - c;
 			if (t < best)
 				best = t;
 			if (c < best_cpu)
@@ -555,12 +536,12 @@ int main(void)
 		snprintf(cmd, sizeof(cmd), "'%s' render '%s' -o '%s'%s --target-lufs -14 "
 			 "--max-gr-db 24 >'%s/target.txt'", termaster, in, out, args, dir);
 		unlink(out);
-		t = now();
+		t = test_clock_s(CLOCK_MONOTONIC);
 		if (system(cmd) == 0) {
 			char line[512];
 			FILE *f;
 
-			t = now() - t;
+			t = test_clock_s(CLOCK_MONOTONIC) - t;
 			snprintf(line, sizeof(line), "%s/target.txt", dir);
 			f = fopen(line, "r");
 			printf("\nrender --target-lufs -14 (same chain): %.3f s\n", t);
@@ -602,9 +583,9 @@ int main(void)
 
 			if (blocks % 200 == 100)
 				audio_engine_set_source(e, (blocks / 200) % 2);  /* crossfades too */
-			t = now();
+			t = test_clock_s(CLOCK_MONOTONIC);
 			audio_engine_process(e, o, block);
-			t = now() - t;
+			t = test_clock_s(CLOCK_MONOTONIC) - t;
 			sum += t;
 			if (t > worst)
 				worst = t;

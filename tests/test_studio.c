@@ -673,22 +673,6 @@ static void test_analysis(void)
  * parameter change on a 4-minute 48 kHz mix (the demo's +10 dB into the
  * default chain, or every processor on), wall and CPU time, and with a
  * 10 s loop and the region method how soon the region's figure is in. */
-static double now_s(void)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
-}
-
-static double cpu_s(void)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
-	return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
-}
-
 static int bench_after(bool full)
 {
 	const int64_t n = (int64_t)(240 * RATE);
@@ -722,7 +706,8 @@ static int bench_after(bool full)
 		for (int k = 0; k < 5; k++) {
 			struct audio_match_info m;
 			struct audio_studio_stats s0, s1;
-			double t0 = now_s(), c0 = cpu_s(), tr = 0;
+			double t0 = test_clock_s(CLOCK_MONOTONIC);
+			double c0 = test_clock_s(CLOCK_PROCESS_CPUTIME_ID), tr = 0;
 
 			audio_studio_stats(st, &s0);
 			audio_studio_set_param(st, (unsigned)gi, (float)(11 + k + 5 * pass));
@@ -732,10 +717,11 @@ static int bench_after(bool full)
 				audio_studio_match(st, &m);
 				audio_studio_stats(st, &s1);
 				if (!tr && s1.region_first != s0.region_first)
-					tr = now_s() - t0;
+					tr = test_clock_s(CLOCK_MONOTONIC) - t0;
 			} while (m.after_pending || !m.after_measured);
 			printf("  after re-measured %.3f s after the change (CPU %.3f s), %.3f LUFS",
-			       now_s() - t0, cpu_s() - c0, m.after.integrated_lufs);
+			       test_clock_s(CLOCK_MONOTONIC) - t0,
+			       test_clock_s(CLOCK_PROCESS_CPUTIME_ID) - c0, m.after.integrated_lufs);
 			if (pass == 1)
 				printf("; its 10 s loop region after %.3f s", tr);
 			printf("\n");

@@ -10,6 +10,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 extern int test_failures;
 extern int test_checks;
@@ -70,6 +71,12 @@ double measure_true_peak(const float *x, size_t n, size_t stride);
 /* Temporary folder for a test: created fresh under $TMPDIR; returns its
  * path (static storage). */
 const char *test_tmpdir(const char *name);
+
+/* Seconds on a clock (`make bench`, the --bench modes): CLOCK_MONOTONIC
+ * for wall time; CLOCK_THREAD_CPUTIME_ID or CLOCK_PROCESS_CPUTIME_ID for
+ * what the code itself took, without the time other processes had the
+ * CPU (a shared VM swings wall time by up to 2x for the same binary). */
+double test_clock_s(clockid_t id);
 
 /* Largest sample-to-sample step of interleaved stereo frames (from, to). */
 double max_step_lr(const float *lr, size_t from, size_t to);

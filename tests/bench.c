@@ -14,12 +14,16 @@
  *   2. the full chain (8 EQ bands, compressor, 3-band multiband, stereo,
  *      4× true-peak limiter) alone (audio_render_run) over 4 minutes of
  *      44.1 kHz stereo, in × realtime on one core, best of CHAIN_RUNS, by
- *      the wall clock and by the thread's CPU time;
+ *      the wall clock and by the thread's CPU time; then the same with
+ *      the render's 24-bit TPDF dither on its output, into memory (the
+ *      issue's full chain ends in dither);
  *   3. the whole `termaster render` command with that chain (decode,
  *      chain, 24-bit TPDF dither, write, measure) on the same material as
  *      a 24-bit WAV, and, when ffmpeg is there ($FFMPEG from configure,
- *      else `ffmpeg` on PATH), `ffmpeg -af volume,equalizer×8,acompressor,
- *      alimiter` on the same file to the same format, and the ratio:
+ *      else `ffmpeg` on PATH), `ffmpeg -af equalizer,acompressor,alimiter`
+ *      (the issue's three filters) and the same with eight equalizer bands
+ *      (as ours), each after volume=9dB, on the same file to the same
+ *      format, and the ratios:
  *      first both on one CPU (ffmpeg with -threads 1 -filter_threads 1),
  *      then both on every CPU the bench was given (the render runs its
  *      chain in two stages on two threads; ffmpeg both ways, the ratio
@@ -50,6 +54,7 @@
 #include "audio/engine.h"
 #include "audio/render.h"
 #include "chain/chain.h"
+#include "chain/dither.h"
 #include "tests/util.h"
 
 #define SECONDS 240.0
@@ -63,6 +68,23 @@ static int sink(void *user, const float *lr, size_t frames)
 	double *acc = user;
 
 	*acc += lr[0] + lr[2 * frames - 1];
+	return 0;
+}
+
+/* The render's last step on the chain's output: 24-bit TPDF dither into
+ * integers (what the render then packs and writes). */
+struct dither_sink {
+	struct chain_dither *d;
+	int32_t q[2 * AUDIO_RENDER_BLOCK];
+	double acc;
+};
+
+static int dither_sink(void *user, const float *lr, size_t frames)
+{
+	struct dither_sink *ds = user;
+
+	chain_dither_process(ds->d, lr, ds->q, frames);
+	ds->acc += ds->q[0] + ds->q[2 * frames - 1];
 	return 0;
 }
 
@@ -372,20 +394,31 @@ static int pin_cpu(int cpu)
 	return sched_setaffinity(0, sizeof(set), &set) ? -1 : cpu;
 }
 
-/* ffmpeg's version of the full chain, in to out (24-bit WAV); opts go
- * before -i. */
-static void ffmpeg_cmd(char *cmd, size_t len, const char *ffmpeg,
+/* ffmpeg's chains, in chain order, each after volume=9dB (the input gain of
+ * ours, so that its limiter works as hard as ours): the issue's three
+ * filters (one equalizer band), and like for like with ours (eight bands).
+ * Neither has a true-peak detector, a multiband or a stereo stage. */
+static const struct {
+	const char *name, *eq;
+} ffmpeg_chains[] = {
+	{ "volume,equalizer,acompressor,alimiter (the issue's three filters)",
+	  "equalizer=f=1000:t=q:w=1:g=3," },
+	{ "volume,equalizer x8,acompressor,alimiter (8 bands, as ours)",
+	  "equalizer=f=40:t=q:w=1:g=3,equalizer=f=90:t=q:w=1:g=-3,"
+	  "equalizer=f=200:t=q:w=1:g=3,equalizer=f=450:t=q:w=1:g=-3,"
+	  "equalizer=f=1000:t=q:w=1:g=3,equalizer=f=2500:t=q:w=1:g=-3,"
+	  "equalizer=f=6000:t=q:w=1:g=3,equalizer=f=12000:t=q:w=1:g=-3," },
+};
+
+/* ffmpeg_chains[which], in to out (24-bit WAV); opts go before -i. */
+static void ffmpeg_cmd(char *cmd, size_t len, const char *ffmpeg, int which,
 		       const char *opts, const char *in, const char *out)
 {
 	snprintf(cmd, len,
-		 "'%s' -nostdin -hide_banner -loglevel error %s-i '%s' -af 'volume=9dB,"
-		 "equalizer=f=40:t=q:w=1:g=3,equalizer=f=90:t=q:w=1:g=-3,"
-		 "equalizer=f=200:t=q:w=1:g=3,equalizer=f=450:t=q:w=1:g=-3,"
-		 "equalizer=f=1000:t=q:w=1:g=3,equalizer=f=2500:t=q:w=1:g=-3,"
-		 "equalizer=f=6000:t=q:w=1:g=3,equalizer=f=12000:t=q:w=1:g=-3,"
+		 "'%s' -nostdin -hide_banner -loglevel error %s-i '%s' -af 'volume=9dB,%s"
 		 "acompressor=threshold=-18dB:ratio=2:attack=10:release=200,"
 		 "alimiter=limit=0.891:attack=5:release=100:level=false:latency=true' "
-		 "-c:a pcm_s24le -y '%s'", ffmpeg, opts, in, out);
+		 "-c:a pcm_s24le -y '%s'", ffmpeg, opts, in, ffmpeg_chains[which].eq, out);
 }
 
 int main(void)
@@ -396,7 +429,7 @@ int main(void)
 	float *pl = malloc(sizeof(float) * (size_t)pframes);
 	float *pr = malloc(sizeof(float) * (size_t)pframes);
 	struct chain_settings s, full, base0, base9;
-	double t, best = HUGE_VAL, acc = 0, chain_s, cmd_s = HUGE_VAL;
+	double t, best = HUGE_VAL, acc = 0, cmd_s = HUGE_VAL;
 	const char *termaster = getenv("TERMASTER"), *ffmpeg = find_ffmpeg();
 	char dir[] = "/tmp/termaster-bench-XXXXXX";
 	char in[256], out[256], cmd[8192], args[6144];
@@ -458,15 +491,26 @@ int main(void)
 		limiter_4x(&full);
 	}
 
-	/* 2: the full chain alone (one thread), wall and CPU time */
-	{
+	/* 2: the full chain alone (one thread), wall and CPU time; then with
+	 * the render's 24-bit TPDF dither on its output (the issue's full
+	 * chain ends in it) */
+	set_args(&full, args, sizeof(args));
+	printf("\nfull chain:%s\n", args);
+	for (int dith = 0; dith < 2; dith++) {
+		struct dither_sink ds = { .d = dith ? chain_dither_new(2, 24, 1, NULL) : NULL };
 		double best_cpu = HUGE_VAL;
 
+		best = HUGE_VAL;
+		if (dith && !ds.d)
+			return 1;
 		for (int run = 0; run < CHAIN_RUNS; run++) {
 			double c = test_clock_s(CLOCK_THREAD_CPUTIME_ID);
 
 			t = test_clock_s(CLOCK_MONOTONIC);
-			audio_render_run(buf, frames, RATE, &full, sink, &acc);
+			if (dith)
+				audio_render_run(buf, frames, RATE, &full, dither_sink, &ds);
+			else
+				audio_render_run(buf, frames, RATE, &full, sink, &acc);
 			t = test_clock_s(CLOCK_MONOTONIC) - t;
 			c = test_clock_s(CLOCK_THREAD_CPUTIME_ID) - c;
 			if (t < best)
@@ -474,13 +518,14 @@ int main(void)
 			if (c < best_cpu)
 				best_cpu = c;
 		}
-		chain_s = best;
-		set_args(&full, args, sizeof(args));
-		printf("\nfull chain:%s\n", args);
-		printf("  chain alone (audio_render_run), best of %d: %.3f s = %.0f x realtime, "
-		       "%.1f ns/frame; its CPU time %.3f s = %.0f x\n", CHAIN_RUNS, chain_s,
-		       SECONDS / chain_s, chain_s * 1e9 / (double)frames, best_cpu,
+		printf("  %s, best of %d: %.3f s = %.0f x realtime, %.1f ns/frame; "
+		       "its CPU time %.3f s = %.0f x\n", dith ?
+		       "chain and 24-bit TPDF dither (into memory)" :
+		       "chain alone (audio_render_run)", CHAIN_RUNS, best,
+		       SECONDS / best, best * 1e9 / (double)frames, best_cpu,
 		       SECONDS / best_cpu);
+		acc += ds.acc;
+		chain_dither_free(&ds.d);
 	}
 
 	/* 3: the command, and ffmpeg on the same file: on the one CPU, then
@@ -495,8 +540,6 @@ int main(void)
 		if (!ffmpeg)
 			printf("  ffmpeg: not found (FFMPEG unset and none on PATH), skipped\n");
 		for (int all = 0; all < 2; all++) {
-			double ff = HUGE_VAL;
-
 			if (all && sched_setaffinity(0, sizeof(given), &given))
 				break;
 			printf("  %s:\n", all ? "on every CPU the bench was given" :
@@ -508,26 +551,30 @@ int main(void)
 				       RUNS, cmd_s, SECONDS / cmd_s);
 			if (!ffmpeg)
 				continue;
-			/* ffmpeg one-threaded, and on all CPUs also at its
-			 * default threading; the ratio against the faster */
-			for (int thr = 0; thr < 1 + all; thr++) {
-				double f;
+			for (size_t w = 0; w < sizeof(ffmpeg_chains) / sizeof(ffmpeg_chains[0]); w++) {
+				double ff = HUGE_VAL;
 
-				ffmpeg_cmd(cmd, sizeof(cmd), ffmpeg, thr ? "" :
-					   "-threads 1 -filter_threads 1 ", in, out);
-				f = time_cmd(cmd, out);
-				if (f < HUGE_VAL)
-					printf("    ffmpeg -af volume,equalizer x8,acompressor,"
-					       "alimiter (no true peak, no multiband), %s, best "
-					       "of %d: %.3f s = %.0f x realtime\n",
-					       thr ? "default threads" : "-threads 1",
-					       RUNS, f, SECONDS / f);
-				if (f < ff)
-					ff = f;
+				printf("    ffmpeg -af %s:\n", ffmpeg_chains[w].name);
+				/* one-threaded, and on all CPUs also at its
+				 * default threading; the ratio against the
+				 * faster */
+				for (int thr = 0; thr < 1 + all; thr++) {
+					double f;
+
+					ffmpeg_cmd(cmd, sizeof(cmd), ffmpeg, (int)w, thr ? "" :
+						   "-threads 1 -filter_threads 1 ", in, out);
+					f = time_cmd(cmd, out);
+					if (f < HUGE_VAL)
+						printf("      %s, best of %d: %.3f s = %.0f x "
+						       "realtime\n", thr ? "default threads" :
+						       "-threads 1", RUNS, f, SECONDS / f);
+					if (f < ff)
+						ff = f;
+				}
+				if (ff < HUGE_VAL && cmd_s < HUGE_VAL)
+					printf("      ratio of times, termaster render / this "
+					       "ffmpeg (its faster): %.2f\n", cmd_s / ff);
 			}
-			if (ff < HUGE_VAL && cmd_s < HUGE_VAL)
-				printf("    ratio of times, termaster render / ffmpeg (the "
-				       "faster): %.2f\n", cmd_s / ff);
 		}
 		if (pin_cpu(cpu) < 0)
 			printf("  (could not pin to CPU %d again)\n", cpu);

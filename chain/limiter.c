@@ -74,24 +74,37 @@
  * ceiling the output is the input delayed, bit-exact.  Non-finite input
  * samples are replaced by 0.
  *
- * Cost at 44.1 kHz on one x86-64 core (SSE2), music 9 dB into a -1 dBTP
- * ceiling (tests/bench.c, a shared 2-core VM under load): ~77 ns per
- * stereo frame at 8x, ~75 at 4x (~1500 and ~1300 instructions; 1950
- * before the detector worked by sub-blocks).  Most of it is the detector
- * (chain/truepeak.c), which step 1 runs once per sub-block, frames side
- * by side, and which interpolates only the intervals its bounds cannot
- * show to be under the ceiling, or under what the gain computers already
- * hold (lim_env_thr(): 19 % fewer instructions for the whole default
- * chain 20 dB into the limiter, the output bit-identical): 36 % of them
- * on that music; behind the
- * EQ, compressor and multiband of tests/bench.c's full chain 0.2 %, and
- * the limiter there costs ~510 instructions a frame (720 when the
- * detector skipped on K·M alone).  To keep the rest small:
- * while the link is 1 only the larger channel's reading is asked for
- * (the detector then skips more), one gain computer serves both channels
- * while they are fully linked (one log per reading, one exp per frame), a
- * computer that holds unity does nothing, and exp/log are the short
- * polynomials below.
+ * Cost at 44.1 kHz on one x86-64 core (SSE2), music (tests/util.c
+ * gen_music) 9 dB into a -1 dBTP ceiling, limiter alone: ~945
+ * instructions per stereo frame at 8x, ~840 at 4x (1100 and 980 before
+ * the changes listed last below, 1950 before the detector worked by
+ * sub-blocks).  Most of it is the detector (chain/truepeak.c), which
+ * step 1 runs once per sub-block, frames side by side, and which
+ * interpolates only the intervals its bounds cannot show to be under the
+ * ceiling, or under what the gain computers already hold (lim_env_thr():
+ * 19 % fewer instructions for the whole default chain 20 dB into the
+ * limiter, the output bit-identical): 36 % of them on that music; behind
+ * the EQ, compressor and multiband of tests/bench.c's full chain 0.2 %,
+ * and the limiter there (4x, ~0.6 dB mean reduction) costs ~175
+ * instructions a frame, 11-15 ns of the chain's 51-62 (306 and 18-28 ns
+ * before those changes, in two load phases of a shared VM; 720
+ * instructions when the detector skipped on K·M alone).  To keep the rest small: while the link is 1 only the larger
+ * channel's reading is asked for (the detector then skips more), one
+ * gain computer serves both channels while they are fully linked (one
+ * log per reading, one exp per frame), a computer that holds unity does
+ * nothing, and exp/log are the short polynomials below.  And, each
+ * bit-identical (the output hashes of tests/bench.c's full chain and of
+ * the limiter alone at 4x/8x, link 50 %, auto release off, lookahead
+ * 1 ms, +18 dB and with switches mid-stream did not change): a part in
+ * which no reading asks for a reduction writes its zeros to the rings in
+ * runs and clears its sub-block's flag (nz), so that an idle computer
+ * whose entries are all flagged 0 skips them without reading them
+ * (lim_zero()); a releasing computer (both windows hold a lone 0 and a 0
+ * comes) skips the deques (gc_run()); the LF detectors run without their
+ * flush to 0 (a recursion a third shorter: its latency, not its
+ * instructions, set their time), and again with it only when a state
+ * falls below it; the input and the LF detectors' largest values go four
+ * or two at a time; and the unity case skips the gain loop.
  *
  * Verified (tests/test_limiter.c) by two judges, an independent 32x
  * reference meter and libebur128 itself, on the EBU Tech 3341 true-peak
@@ -113,6 +126,10 @@
 #include "chain/chain.h"
 #include "chain/smooth.h"
 #include "chain/truepeak.h"
+
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 #define LIM_LA_MAX_MS 10.0     /* longest lookahead: sets the latency */
 #define LIM_HOLD 2             /* plateau margin around a peak, frames */
@@ -194,6 +211,8 @@ struct lim_priv {
 	unsigned dw;            /* delay write/read index */
 	double *rr[CHAIN_CHANNELS], *ff[CHAIN_CHANNELS];  /* required gains */
 	unsigned ri;            /* ring write index */
+	unsigned char *nz[CHAIN_CHANNELS];  /* sub-blocks of the rings: any entry != 0 */
+	unsigned nzn;           /* their count (a power of two) */
 	double lf[CHAIN_CHANNELS];     /* LF detector states */
 	double lf_w;            /* its coefficient */
 	struct lim_gc gc[CHAIN_CHANNELS][2];
@@ -229,6 +248,27 @@ typedef int64_t lim_i2 __attribute__((vector_size(2 * sizeof(int64_t))));
 static inline lim_v2 lim_abs2(lim_v2 v)
 {
 	return (lim_v2)((lim_i2)v & ~(lim_i2)(lim_v2){ -0.0, -0.0 });
+}
+
+/* The larger of a and b lane by lane (b where a is NaN). */
+static inline lim_v2 lim_max2(lim_v2 a, lim_v2 b)
+{
+#ifdef __SSE2__
+	return _mm_max_pd(b, a);  /* b > a ? b : a, one instruction */
+#else
+	lim_i2 gt = b > a;
+
+	return (lim_v2)(((lim_i2)b & gt) | ((lim_i2)a & ~gt));
+#endif
+}
+
+/* Four floats side by side. */
+typedef float lim_f4 __attribute__((vector_size(4 * sizeof(float))));
+typedef int32_t lim_i4 __attribute__((vector_size(4 * sizeof(int32_t))));
+
+static inline lim_f4 lim_abs4(lim_f4 v)
+{
+	return (lim_f4)((lim_i4)v & ~(lim_i4)(lim_f4){ -0.0f, -0.0f, -0.0f, -0.0f });
 }
 
 /* ---- fast exact-enough transcendental functions ---- */
@@ -382,13 +422,14 @@ static void gc_config(struct lim_gc *g, const struct lim_priv *s, unsigned att)
 	g->lag = s->att_max - att;
 }
 
+static inline double gc_avg(struct lim_gc *g, double e);
+
 /* One frame: the required gains r (fast window) and f (LF window, when
  * lf) of frame pos - lag; returns the log gain for the output frame. */
 static inline double gc_step(struct lim_gc *g, const struct lim_priv *s,
 			     double r, double f, unsigned pos, double rel, int lf)
 {
 	double e = g->env * rel, m;
-	unsigned b1 = g->b1, b2 = g->b2;
 
 	m = dq_push(g->qv, g->qp, &g->qh, &g->ql, s->hold_cap, g->hold, r, pos);
 	if (e > LIM_ENV_SNAP)
@@ -401,6 +442,15 @@ static inline double gc_step(struct lim_gc *g, const struct lim_priv *s,
 			e = m;
 	}
 	g->env = e;
+	return gc_avg(g, e);
+}
+
+/* The two moving averages of step 6: env e in, the output's log gain
+ * out. */
+static inline double gc_avg(struct lim_gc *g, double e)
+{
+	unsigned b1 = g->b1, b2 = g->b2;
+	double m;
 
 	g->sum1 += e - g->box1[g->i1];
 	g->box1[g->i1] = e;
@@ -469,6 +519,7 @@ static void lim_reset(struct chain_proc *p)
 		memset(s->delay[c], 0, sizeof(float) * s->lat);
 		memset(s->rr[c], 0, sizeof(double) * s->rn);
 		memset(s->ff[c], 0, sizeof(double) * s->rn);
+		memset(s->nz[c], 0, s->nzn);
 		for (unsigned k = 0; k < 2; k++) {
 			gc_config(&s->gc[c][k], s, s->att_want);
 			gc_clear(&s->gc[c][k], 0);
@@ -518,12 +569,17 @@ static int lim_init(struct chain_proc *p, double rate, unsigned max_frames)
 	s->exact_need = s->env_k + s->rn + CHAIN_SUBBLOCK;
 	b1_cap = (s->att_max + 1) / 2;
 	b2_cap = s->att_max + 1 - b1_cap;
+	/* the sub-blocks a computer can read (lag <= att_max) up to the one
+	 * being written, and one more */
+	for (s->nzn = 1; s->nzn < s->att_max / CHAIN_SUBBLOCK + 3; s->nzn *= 2)
+		;
 
 	/* doubles first, then floats and unsigned: everything aligned */
 	need = sizeof(double) * (2 * CHAIN_CHANNELS * s->rn +
 				 2 * CHAIN_CHANNELS * (s->hold_cap + s->lf_hold + b1_cap + b2_cap)) +
 	       sizeof(float) * CHAIN_CHANNELS * s->lat +
-	       sizeof(unsigned) * 2 * CHAIN_CHANNELS * (s->hold_cap + s->lf_hold);
+	       sizeof(unsigned) * 2 * CHAIN_CHANNELS * (s->hold_cap + s->lf_hold) +
+	       CHAIN_CHANNELS * s->nzn;
 	s->mem = mem = calloc(1, need);
 	if (!mem) {
 		lim_destroy(p);
@@ -549,6 +605,8 @@ static int lim_init(struct chain_proc *p, double rate, unsigned max_frames)
 			s->gc[c][k].qp = LIM_TAKE(unsigned, s->hold_cap);
 			s->gc[c][k].lp = LIM_TAKE(unsigned, s->lf_hold);
 		}
+	for (unsigned c = 0; c < CHAIN_CHANNELS; c++)
+		s->nz[c] = LIM_TAKE(unsigned char, s->nzn);
 #undef LIM_TAKE
 
 	s->lf_w = 1.0 - exp(-2 * M_PI * LIM_LF_HZ / rate);
@@ -663,6 +721,7 @@ static void lim_subblock(struct lim_priv *s)
 		if (s->shared) {
 			memcpy(s->rr[1], s->rr[0], sizeof(double) * s->rn);
 			memcpy(s->ff[1], s->ff[0], sizeof(double) * s->rn);
+			memcpy(s->nz[1], s->nz[0], s->nzn);
 			for (unsigned k = 0; k < 2; k++)
 				gc_copy(&s->gc[1][k], &s->gc[0][k], s);
 			s->shared = 0;
@@ -791,7 +850,25 @@ static void gc_run(struct lim_gc *g, const struct lim_priv *s, const double *rr,
 		f = lf ? ff[k] : 0;
 		if (++k == rn)
 			k = 0;
-		out[t] = gc_step(g, s, r, f, pos, rel, lf);
+		if (r == 0 && f == 0 && g->ql == 1 && g->qv[g->qh] == 0 &&
+		    (!lf || (g->ll == 1 && g->lv[g->lh] == 0))) {
+			/* releasing: both windows hold one 0 and a 0 comes,
+			 * so after the push they hold it alone, at pos
+			 * (dq_push() would drop the old one, expired or not,
+			 * as not below it), their minima are 0, and env is
+			 * only released (it is <= 0): gc_step()'s values */
+			double e = g->env * rel;
+
+			g->qp[g->qh] = pos;
+			if (lf)
+				g->lp[g->lh] = pos;
+			if (e > LIM_ENV_SNAP)
+				e = 0;
+			g->env = e;
+			out[t] = gc_avg(g, e);
+		} else {
+			out[t] = gc_step(g, s, r, f, pos, rel, lf);
+		}
 		if (g->env < 0) {
 			g->zrun = 0;
 		} else if (++g->zrun >= g->b1 + g->b2) {
@@ -802,6 +879,39 @@ static void gc_run(struct lim_gc *g, const struct lim_priv *s, const double *rr,
 			g->idle = 1;
 		}
 	}
+}
+
+/*
+ * Whether the entries a computer with this lag reads for the m frames
+ * from s->pos on (those written at frames pos - lag … pos - lag + m - 1,
+ * in at most two sub-blocks) are all 0 by their sub-blocks' flags.  The
+ * flags of every sub-block from pos - att_max on are current (nzn is
+ * more than those); the entries of frames before 0 (pos < lag) are the
+ * zeros of lim_reset() whatever flag a wrapped index finds.
+ */
+static int lim_zero(const struct lim_priv *s, unsigned c, unsigned lag,
+		    unsigned m)
+{
+	unsigned long long f0 = s->pos - lag, f1 = f0 + m - 1;
+	unsigned msk = s->nzn - 1;
+
+	return !s->nz[c][(unsigned)(f0 / CHAIN_SUBBLOCK) & msk] &&
+	       !s->nz[c][(unsigned)(f1 / CHAIN_SUBBLOCK) & msk];
+}
+
+/* gc_run() over this part for channel c's rings; an idle computer whose
+ * entries are all 0 stays idle and gives 0s without reading them (as
+ * gc_run()'s loop over the zeros would).  Returns 1 then, else 0. */
+static int lim_gc_part(struct lim_gc *g, const struct lim_priv *s, unsigned c,
+		       unsigned m, int lf, double *out)
+{
+	if (g->idle && lim_zero(s, c, g->lag, m)) {
+		memset(out, 0, sizeof(double) * m);
+		return 1;
+	}
+	gc_run(g, s, s->rr[c], s->ff[c], s->ri, m, (unsigned)s->pos, s->rel_coef,
+	       lf, out);
+	return 0;
 }
 
 /*
@@ -850,6 +960,8 @@ static void gc_run(struct lim_gc *g, const struct lim_priv *s, const double *rr,
  *                 that it lines up with the detector's report
  *   rr[c], ff[c]  rings (rn frames, written at ri) of the linked required
  *                 gains r and f; channel 1's are unused while shared
+ *   nz[c][q]      0 when every entry written for the frames of sub-block
+ *                 q (modulo nzn) was 0 in both rings, set at its start
  *   gc[c][k]      the gain computers (struct lim_gc), two per channel:
  *                 gc[c][act] is in use, gc[c][1 - act] warms up at a new
  *                 attack (xstate LIM_WARM, xcount sub-blocks to go) and is
@@ -891,8 +1003,8 @@ static void lim_process(struct chain_proc *p, float *const *buf, unsigned n)
 		float x[CHAIN_CHANNELS][CHAIN_SUBBLOCK];
 		double g[CHAIN_CHANNELS][CHAIN_SUBBLOCK];
 		float thr;
-		int lf, xf, unity;
-		unsigned act, ri, dw, nc;
+		int lf, xf, unity, m_zero = 0;
+		unsigned act, ri, dw, nc, slot, comp = 0;
 
 		if (m > n - i)
 			m = n - i;
@@ -918,6 +1030,10 @@ static void lim_process(struct chain_proc *p, float *const *buf, unsigned n)
 		/* 1, 2: required gains of the intervals starting at pos - tpl,
 		 * the LF detector, 3: stereo link; into the rings */
 		ri = s->ri;
+		slot = (unsigned)(s->pos / CHAIN_SUBBLOCK) & (s->nzn - 1);
+		if (j == 0)
+			for (unsigned c = 0; c < CHAIN_CHANNELS; c++)
+				s->nz[c][slot] = 0;
 		{
 			unsigned dlf = s->dw + lat - tpl;  /* input frame pos - tpl */
 			const int ceil_glide = !chain_smooth_steady(&s->ceil_db);
@@ -932,10 +1048,28 @@ static void lim_process(struct chain_proc *p, float *const *buf, unsigned n)
 			 * could alias them (STYLE.md §3.6) */
 			double lfs[CHAIN_CHANNELS];
 			int per_ch = 0;
+			float top = 0, atop = 0;  /* largest reading, |LF| */
 
 			memcpy(lfs, s->lf, sizeof(lfs));
 			if (dlf >= lat)
 				dlf -= lat;
+			/* the input, non-finite samples as 0 (|v| <= FLT_MAX
+			 * is false for them), four at a time */
+			for (unsigned c = 0; c < CHAIN_CHANNELS; c++) {
+				const float *in = buf[c] + i;
+				unsigned t = 0;
+
+				for (; t + 4 <= m; t += 4) {
+					const lim_f4 big = { FLT_MAX, FLT_MAX, FLT_MAX, FLT_MAX };
+					lim_f4 v;
+
+					memcpy(&v, in + t, sizeof(v));
+					v = (lim_f4)((lim_i4)v & (lim_abs4(v) <= big));
+					memcpy(x[c] + t, &v, sizeof(v));
+				}
+				for (; t < m; t++)
+					x[c][t] = fabsf(in[t]) <= FLT_MAX ? in[t] : 0;
+			}
 			/* the link of each frame; while it is >= 1 throughout,
 			 * only the larger channel's reading is needed (the
 			 * detector then skips more) */
@@ -945,39 +1079,90 @@ static void lim_process(struct chain_proc *p, float *const *buf, unsigned n)
 				lk[t] = link;
 				if (!(link >= 1))
 					per_ch = 1;
-				for (unsigned c = 0; c < CHAIN_CHANNELS; c++) {
-					float v = buf[c][i + t];
-
-					x[c][t] = isfinite(v) ? v : 0;
-				}
 			}
 			chain_truepeak_push_block_above(s->tp, x[0], CHAIN_SUBBLOCK, 1, m,
 							thr, pkm, per_ch ? pkc : NULL);
 			/* the LF detectors, both channels in the lanes of a
 			 * vector (the same operations as one at a time) */
 			if (lf) {
-				lim_v2 v = { lfs[0], lfs[1] };
 				const lim_v2 w = { lf_w, lf_w };
+				const lim_v2 v0 = { lfs[0], lfs[1] };
+				lim_v2 dd[CHAIN_SUBBLOCK];  /* their inputs */
+				lim_v2 v = v0, av;
+				lim_v2 vtop = { 0, 0 };  /* the largest |LF| */
+				lim_i2 tiny = { 0, 0 };
 
+				/* in runs up to the delay line's end */
+				for (unsigned t = 0; t < m;) {
+					unsigned run = lat - dlf < m - t ? lat - dlf : m - t;
+					const float *d0 = s->delay[0] + dlf, *d1 = s->delay[1] + dlf;
+
+					for (unsigned k = 0; k < run; k++, t++)
+						dd[t] = (lim_v2){ d0[k], d1[k] };
+					dlf += run;
+					if (dlf == lat)
+						dlf = 0;
+				}
+				/* without the flush to 0 first (a recursion a third
+				 * shorter, the filter's own steps alone): the same
+				 * values as long as no state falls in (0, flush),
+				 * else the part is done again with it (0 stays 0,
+				 * and a state is never -0) */
 				for (unsigned t = 0; t < m; t++) {
-					lim_v2 d = { s->delay[0][dlf], s->delay[1][dlf] };
-					lim_v2 av;
-
-					v = v + w * (d - v);
+					v = v + w * (dd[t] - v);
 					av = lim_abs2(v);
-					v = (lim_v2)((lim_i2)v & ~(lim_i2)(av < LIM_LF_FLUSH));
-					av = lim_abs2(v);
+					tiny |= (av < LIM_LF_FLUSH) & (av != 0);
 					la[t][0] = (float)av[0];
 					la[t][1] = (float)av[1];
-					if (++dlf == lat)
-						dlf = 0;
+					vtop = lim_max2(vtop, av);
+				}
+				if (tiny[0] | tiny[1]) {
+					v = v0;
+					vtop = (lim_v2){ 0, 0 };
+					for (unsigned t = 0; t < m; t++) {
+						v = v + w * (dd[t] - v);
+						av = lim_abs2(v);
+						v = (lim_v2)((lim_i2)v & ~(lim_i2)(av < LIM_LF_FLUSH));
+						av = lim_abs2(v);
+						la[t][0] = (float)av[0];
+						la[t][1] = (float)av[1];
+						vtop = lim_max2(vtop, av);
+					}
 				}
 				lfs[0] = v[0];
 				lfs[1] = v[1];
+				/* as the largest of la[] (rounding is monotone) */
+				atop = (float)(vtop[0] > vtop[1] ? vtop[0] : vtop[1]);
 			} else {
 				memset(la, 0, sizeof(la[0]) * m);
 			}
-			for (unsigned t = 0; t < m; t++) {
+			if (per_ch) {
+				for (unsigned t = 0; t < m * CHAIN_CHANNELS; t++)
+					top = pkc[t] > top ? pkc[t] : top;
+			} else {
+				for (unsigned t = 0; t < m; t++)
+					top = pkm[t] > top ? pkm[t] : top;
+			}
+			if (!(top > thr) && !(atop > s->thr)) {
+				/* no reading asks for a reduction: every r and f
+				 * of this part is 0 (each is so set, linked or not:
+				 * 0 + link · 0), written in runs up to the rings'
+				 * end */
+				for (unsigned t = 0; t < m;) {
+					unsigned run = rn - ri < m - t ? rn - ri : m - t;
+
+					for (unsigned c = 0; c < nc; c++) {
+						memset(s->rr[c] + ri, 0, sizeof(double) * run);
+						memset(s->ff[c] + ri, 0, sizeof(double) * run);
+					}
+					t += run;
+					ri += run;
+					if (ri == rn)
+						ri = 0;
+				}
+				m_zero = 1;
+			}
+			for (unsigned t = 0; !m_zero && t < m; t++) {
 				const float *pk = pkc + t * CHAIN_CHANNELS;
 				const float *a = la[t];
 				double r[CHAIN_CHANNELS], f[CHAIN_CHANNELS];
@@ -1011,6 +1196,8 @@ static void lim_process(struct chain_proc *p, float *const *buf, unsigned n)
 				for (unsigned c = 0; c < nc; c++) {
 					s->rr[c][ri] = r[c];
 					s->ff[c][ri] = f[c];
+					if (r[c] != 0 || f[c] != 0)
+						s->nz[c][slot] = 1;
 				}
 				if (++ri == rn)
 					ri = 0;
@@ -1019,24 +1206,33 @@ static void lim_process(struct chain_proc *p, float *const *buf, unsigned n)
 		}
 
 		/* 4, 5: the gain computers (one for both channels when shared),
-		 * crossfading during a lookahead change */
+		 * crossfading during a lookahead change; an idle computer
+		 * whose entries to read are all 0 (lim_zero()) gives 0s */
+		unity = 1;
 		for (unsigned c = 0; c < nc; c++) {
-			gc_run(&s->gc[c][act], s, s->rr[c], s->ff[c], s->ri, m,
-			       (unsigned)s->pos, s->rel_coef, lf, g[c]);
+			int z = lim_gc_part(&s->gc[c][act], s, c, m, lf, g[c]);
+
 			if (xf != LIM_IDLE) {
 				double h[CHAIN_SUBBLOCK];
+				int zh = lim_gc_part(&s->gc[c][1 - act], s, c, m, lf, h);
 
-				gc_run(&s->gc[c][1 - act], s, s->rr[c], s->ff[c], s->ri, m,
-				       (unsigned)s->pos, s->rel_coef, lf, h);
-				if (xf == LIM_XFADE)
+				if (xf == LIM_XFADE) {
 					for (unsigned t = 0; t < m; t++)
 						g[c][t] += (h[t] - g[c][t]) *
 							   ((double)(s->xcount * CHAIN_SUBBLOCK + j + t + 1) * s->xf_inv);
+					z = z && zh;
+				}
 			}
+			if (!z)
+				unity = 0;
 		}
-		/* 6: the delayed audio times the gain (one exp per computer) */
-		unity = 1;
-		for (unsigned c = 0; c < nc; c++)
+		/* 6: the delayed audio times the gain (one exp per computer);
+		 * unity: every gain 1, the delay alone */
+		if (!unity) {
+			unity = 1;
+			comp = nc;
+		}
+		for (unsigned c = 0; c < comp; c++)
 			for (unsigned t = 0; t < m; t++) {
 				double v = g[c][t];
 

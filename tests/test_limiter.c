@@ -1514,7 +1514,9 @@ static int same_above(float a, float b, float thr)
  * overall (at or below it both must be <= thr), for
  * blocks of 1 … 100 frames, at 4x and 8x with switches of the factor
  * between blocks, thresholds that skip everything, nothing or some, at
- * 44.1 and 96 kHz (libebur128 at 4x and 2x).
+ * 44.1 and 96 kHz (libebur128 at 4x and 2x); every other block planar
+ * (as the limiter passes them: the detector stores those four frames at
+ * a time) and a few samples non-finite (read as 0 either way).
  */
 static void test_push_block(void)
 {
@@ -1522,7 +1524,7 @@ static void test_push_block(void)
 	static const double level_db[] = { 6, -6, 0, -24, -200, 3, -12 };
 	const size_t n = 30000;
 	float *il = fbuf(2 * n);
-	float pk[100], ch[200];
+	float pk[100], ch[200], pl[2][100];
 	int same = 1;
 
 	for (int ri = 0; ri < 2; ri++) {
@@ -1544,6 +1546,8 @@ static void test_push_block(void)
 			il[2 * k] = (float)(il[2 * k] * g);
 			il[2 * k + 1] = (float)(il[2 * k + 1] * g);
 		}
+		for (size_t k = 1000; k < n; k += 2999)
+			il[2 * k + k % 2] = k % 3 == 0 ? NAN : k % 3 == 1 ? INFINITY : -INFINITY;
 		while (i < n) {
 			size_t m = sizes[si++ % (sizeof(sizes) / sizeof(sizes[0]))];
 			float thr = (float)db_to_lin((i / 700) % 2 ? -1.0 : -7.0);
@@ -1562,8 +1566,14 @@ static void test_push_block(void)
 				chain_truepeak_set_oversample(a, os);
 				chain_truepeak_set_oversample(b, os);
 			}
-			chain_truepeak_push_block_above(b, il + 2 * i, 1, 2, m, thr, pk,
-							per_ch ? ch : NULL);
+			if (si % 2) {
+				deinterleave(il + 2 * i, pl[0], pl[1], m);
+				chain_truepeak_push_block_above(b, pl[0], 100, 1, m, thr, pk,
+								per_ch ? ch : NULL);
+			} else {
+				chain_truepeak_push_block_above(b, il + 2 * i, 1, 2, m, thr, pk,
+								per_ch ? ch : NULL);
+			}
 			for (size_t k = 0; k < m; k++) {
 				float c2[2];
 				float p = chain_truepeak_push_above(a, il + 2 * (i + k), thr,

@@ -6,6 +6,9 @@
  *   libsndfile sf_readf_float ─▶ mono/stereo → stereo ─▶ NaN/Inf → 0 (counted)
  *        ─▶ libsamplerate SRC_SINC_BEST_QUALITY (streaming) ─▶ clip buffer
  *
+ * (The stream, audio_clip_stream_open(), reads WAV and AIFF PCM with
+ * sf_read_raw() and converts it here, to the same floats: struct raw_in.)
+ *
  * Reading as float: integer files are normalised by libsndfile to
  * [-1, 1) (SFC_SET_NORM_FLOAT, on by default, set explicitly here); float and
  * double files are passed through unscaled, so overs above 0 dBFS survive.
@@ -44,6 +47,10 @@
 
 #include <samplerate.h>
 #include <sndfile.h>
+
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 #include "audio/clip.h"
 
@@ -825,8 +832,10 @@ error:
  * frame count known, not MPEG (whose count is an estimate), within the
  * INITIAL_CAP_S allocation cap.  Otherwise the open decodes the whole file
  * first, as audio_clip_load() does, and the stream starts out finished.
- * The bytes are audio_clip_load()'s: the same reads, in the same order,
- * the same NaN/Inf handling and the same end checks (read_check()).
+ * The bytes are audio_clip_load()'s: the same samples in the same order
+ * (WAV and AIFF PCM read raw and converted here as libsndfile converts
+ * them, struct raw_in; the rest through sf_readf_float()), the same
+ * NaN/Inf handling and the same end checks (read_check()).
  *
  * State glossary (mu guards `waiting` and the sleeping; the rest is as
  * marked):
@@ -853,6 +862,143 @@ struct audio_clip_stream {
 	char msg[256];
 };
 
+/*
+ * Reading PCM ourselves.  sf_readf_float() converts through an 8 KB buffer
+ * of libsndfile's, one read() each: ~10 000 read() calls of 6 KB and ~32
+ * instructions a frame for a 4-minute 24-bit stereo file.  For WAV, RF64
+ * and AIFF files of 16-, 24- or 32-bit integers or 32-bit floats,
+ * sf_read_raw() hands over the data chunk's bytes RAW_FRAMES at a time in
+ * one read() (libsndfile still parses the header, finds the data and keeps
+ * its frame count), and they are converted here as libsndfile converts
+ * them, to the same floats: an integer left-justified in 32 bits, as a
+ * float, times 2^-31 (pcm.c, normalised reads; exact for 16 and 24 bits,
+ * rounded once for 32), floats as they are; in the file's byte order
+ * (SFC_RAW_DATA_NEEDS_ENDSWAP).  Other encodings go through
+ * sf_readf_float().  tests/test_render.c compares the two.
+ *
+ *   bytes      per sample: 2, 3 or 4; 0: libsndfile converts
+ *   is_float   32-bit float samples (else integers)
+ *   be         the samples are big-endian
+ *   host_le    this machine is little-endian
+ *   buf        RAW_FRAMES frames of the file's bytes (+ 1: raw_convert()
+ *              loads four bytes to read three)
+ */
+#define RAW_FRAMES 32768
+
+struct raw_in {
+	int bytes;
+	bool is_float;
+	bool be;
+	bool host_le;
+	unsigned char *buf;
+};
+
+/* Sets r up for s, or leaves r->bytes 0 where libsndfile must convert.
+ * 0, or -1 when out of memory. */
+static int raw_in_open(struct raw_in *r, struct source *s)
+{
+	const uint16_t one = 1;
+	bool host_be = *(const unsigned char *)&one == 0;
+	int major = s->info.format & SF_FORMAT_TYPEMASK;
+	int sub = s->info.format & SF_FORMAT_SUBMASK;
+
+	memset(r, 0, sizeof(*r));
+	if (major != SF_FORMAT_WAV && major != SF_FORMAT_WAVEX &&
+	    major != SF_FORMAT_RF64 && major != SF_FORMAT_AIFF)
+		return 0;
+	if (sub != SF_FORMAT_PCM_16 && sub != SF_FORMAT_PCM_24 &&
+	    sub != SF_FORMAT_PCM_32 && sub != SF_FORMAT_FLOAT)
+		return 0;
+	r->buf = malloc((size_t)RAW_FRAMES * (size_t)s->info.channels * 4 + 1);
+	if (!r->buf)
+		return -1;
+	r->bytes = sample_bytes(sub);
+	r->is_float = sub == SF_FORMAT_FLOAT;
+	r->be = host_be ^ (sf_command(s->sf, SFC_RAW_DATA_NEEDS_ENDSWAP, NULL, 0) == SF_TRUE);
+	r->host_le = !host_be;
+	return 0;
+}
+
+/* n samples of r->buf to floats at out. */
+static void raw_convert(const struct raw_in *r, float *out, size_t n)
+{
+	const unsigned char *p = r->buf;
+	const float norm = 1.0f / 2147483648.0f;  /* 2^-31 */
+	size_t i;
+
+	if (r->bytes == 3 && !r->be && r->host_le) {
+		/* four bytes loaded for three, shifted to the top: one load a
+		 * sample (raw_in_open() left a byte spare at the end); four
+		 * samples converted and scaled at once */
+		i = 0;
+#ifdef __SSE2__
+		for (; i + 4 <= n; i += 4, p += 12) {
+			uint32_t u[4];
+
+			memcpy(&u[0], p, 4);
+			memcpy(&u[1], p + 3, 4);
+			memcpy(&u[2], p + 6, 4);
+			memcpy(&u[3], p + 9, 4);
+			_mm_storeu_ps(out + i, _mm_mul_ps(_mm_cvtepi32_ps(_mm_slli_epi32(
+				_mm_set_epi32((int)u[3], (int)u[2], (int)u[1], (int)u[0]), 8)),
+				_mm_set1_ps(norm)));
+		}
+#endif
+		for (; i < n; i++, p += 3) {
+			uint32_t u;
+
+			memcpy(&u, p, sizeof(u));
+			out[i] = (float)(int32_t)(u << 8) * norm;
+		}
+	} else if (r->bytes == 3 && !r->be) {
+		for (i = 0; i < n; i++, p += 3) {
+			uint32_t u = (uint32_t)p[0] << 8 | (uint32_t)p[1] << 16 |
+				     (uint32_t)p[2] << 24;
+
+			out[i] = (float)(int32_t)u * norm;
+		}
+	} else if (r->bytes == 2 && !r->be) {
+		for (i = 0; i < n; i++, p += 2) {
+			uint32_t u = (uint32_t)p[0] << 16 | (uint32_t)p[1] << 24;
+
+			out[i] = (float)(int32_t)u * norm;
+		}
+	} else {
+		const int b = r->bytes;
+
+		for (i = 0; i < n; i++, p += b) {
+			/* the sample's bytes, most significant first, to the
+			 * top of 32 bits */
+			uint32_t u = 0;
+
+			for (int k = 0; k < b; k++)
+				u |= (uint32_t)p[r->be ? k : b - 1 - k] << (24 - 8 * k);
+			if (r->is_float)
+				memcpy(&out[i], &u, sizeof(float));
+			else
+				out[i] = (float)(int32_t)u * norm;
+		}
+	}
+}
+
+/* Up to `frames` (<= RAW_FRAMES with raw reading) frames of ch samples
+ * to dst, as sf_readf_float() reads them; returns the frames read, 0 at
+ * the end or on an error (sf_error() says which, as after
+ * sf_readf_float()). */
+static sf_count_t source_readf(struct source *s, const struct raw_in *r, float *dst,
+			       sf_count_t frames)
+{
+	int ch = s->info.channels;
+	sf_count_t got, n;
+
+	if (!r->bytes)
+		return sf_readf_float(s->sf, dst, frames);
+	got = sf_read_raw(s->sf, r->buf, frames * ch * r->bytes);
+	n = got > 0 ? got / (ch * r->bytes) : 0;
+	raw_convert(r, dst, (size_t)(n * ch));
+	return n;
+}
+
 static void stream_publish(struct audio_clip_stream *st, int64_t ready, bool end)
 {
 	pthread_mutex_lock(&st->mu);
@@ -870,15 +1016,26 @@ static void *stream_main(void *user)
 	struct audio_clip *c = st->clip;
 	int ch = st->s.info.channels;
 	int64_t frames = c->frames, done = 0, nonfinite = 0;
-	float *in = ch == 2 ? NULL : malloc(BLOCK_FRAMES * sizeof(float));
+	struct raw_in raw;
+	sf_count_t step;
+	float *in = NULL;
+	bool ints;
 	int err = AUDIO_CLIP_OK;
 
+	if (raw_in_open(&raw, &st->s)) {
+		err = fail(st->msg, sizeof(st->msg), AUDIO_CLIP_ERROR_NOMEM, "out of memory");
+		goto out;
+	}
+	/* integers read raw are finite: nothing to replace */
+	ints = raw.bytes && !raw.is_float;
+	step = raw.bytes ? RAW_FRAMES : BLOCK_FRAMES;
+	in = ch == 2 ? NULL : malloc((size_t)step * sizeof(float));
 	if (ch != 2 && !in) {
 		err = fail(st->msg, sizeof(st->msg), AUDIO_CLIP_ERROR_NOMEM, "out of memory");
 		goto out;
 	}
 	while (done < frames) {
-		sf_count_t want = frames - done < BLOCK_FRAMES ? frames - done : BLOCK_FRAMES;
+		sf_count_t want = frames - done < step ? frames - done : step;
 		float *dst = c->data + 2 * done;
 		sf_count_t n;
 
@@ -887,10 +1044,14 @@ static void *stream_main(void *user)
 			           "cancelled");
 			goto out;
 		}
-		n = sf_readf_float(st->s.sf, ch == 2 ? dst : in, want);
+		n = source_readf(&st->s, &raw, ch == 2 ? dst : in, want);
 		if (n <= 0)
 			break;
-		if (ch == 2) {
+		if (ints) {
+			if (ch != 2)
+				for (sf_count_t i = 0; i < n; i++)
+					dst[2 * i] = dst[2 * i + 1] = in[i];
+		} else if (ch == 2) {
 			nonfinite += zero_nonfinite(dst, (size_t)n * 2);
 		} else {
 			nonfinite += zero_nonfinite(in, (size_t)n);
@@ -904,6 +1065,7 @@ static void *stream_main(void *user)
 	c->nonfinite = nonfinite;  /* read after audio_clip_stream_finish() */
 out:
 	free(in);
+	free(raw.buf);
 	st->err = err;
 	stream_publish(st, done, true);
 	return NULL;

@@ -109,6 +109,122 @@ static void test_deterministic(void)
 	free(b);
 }
 
+/*
+ * The generator: chain/dither.c makes a run of 512 samples' draws in 16
+ * streams side by side (each started by a jump table) and shorter runs
+ * from another table; either way the draws must be those of the one
+ * xorshift32 generator (Marsaglia 2003: x ^= x << 13, x >> 17, x << 5),
+ * two a sample in order, whatever the call sizes.  Checked against that
+ * generator written out here, for call sizes around the run's length,
+ * mono and stereo, 16 and 24 bits; then the TPDF of silence (out ∈ {−1,
+ * 0, 1} LSB, probabilities 1/8, 3/4, 1/8 for rounding (u0 + u1) with u
+ * uniform in ±0.5) and the correlation of the two channels' noise (white
+ * and independent: |r| < 4/√n).
+ */
+static uint32_t ref_step(uint32_t *s)
+{
+	uint32_t x = *s;
+
+	x ^= x << 13;
+	x ^= x >> 17;
+	x ^= x << 5;
+	*s = x;
+	return x;
+}
+
+static int32_t ref_sample(uint32_t *s, float x, unsigned bits)
+{
+	double scale = ldexp(1.0, (int)bits - 1);
+	double v = (double)x * scale;
+	double u0 = (double)(ref_step(s) >> 8) / 16777216.0 - 0.5;
+	double u1 = (double)(ref_step(s) >> 8) / 16777216.0 - 0.5;
+	double q = floor(v + (u0 + u1) + 0.5);
+
+	if (q < -scale)
+		q = -scale;
+	if (q > scale - 1)
+		q = scale - 1;
+	return (int32_t)((uint32_t)(int32_t)q << (32 - bits));
+}
+
+static void test_generator(void)
+{
+	static const size_t sizes[] = { 1, 7, 255, 256, 257, 511, 512, 513, 1024, 4096 };
+	const size_t n = 30000;
+	float *in = xcalloc(2 * n, sizeof(float));
+	int32_t *got = xcalloc(2 * n, sizeof(int32_t));
+	int cases = 0, same = 0;
+
+	gen_noise(in, n, 2, 0.9, 31);
+	for (unsigned ch = 1; ch <= 2; ch++)
+		for (unsigned bits = 16; bits <= 24; bits += 8)
+			for (size_t k = 0; k <= sizeof(sizes) / sizeof(sizes[0]); k++) {
+				uint32_t seed = 0x7e4d1a5bu ^ (uint32_t)(k * 977 + bits), s = seed;
+				struct chain_dither *d = open_dither(ch, bits, seed);
+				size_t done = 0;
+				int ok = 1;
+
+				/* k == count: the whole input in one call */
+				while (done < n) {
+					size_t m = k < sizeof(sizes) / sizeof(sizes[0]) ?
+						   sizes[k] : n;
+
+					if (m > n - done)
+						m = n - done;
+					chain_dither_process(d, in + done * ch, got + done * ch, m);
+					done += m;
+				}
+				for (size_t i = 0; i < n * ch; i++)
+					if (got[i] != ref_sample(&s, in[i], bits))
+						ok = 0;
+				cases++;
+				same += ok;
+				chain_dither_free(&d);
+			}
+	ASSERT_INT("TPDF = one xorshift32 stream, any call sizes", cases, same);
+	free(in);
+	free(got);
+}
+
+static void test_tpdf_silence(void)
+{
+	const size_t n = 200000;
+	float *in = xcalloc(2 * n, sizeof(float));
+	int32_t *out = xcalloc(2 * n, sizeof(int32_t));
+	struct chain_dither *d = open_dither(2, 16, 99);
+	double count[3] = { 0, 0, 0 }, sl = 0, sr = 0, slr = 0, sll = 0, srr = 0;
+
+	chain_dither_process(d, in, out, n);
+	for (size_t i = 0; i < n; i++) {
+		double l = out[2 * i] >> 16, r = out[2 * i + 1] >> 16;
+
+		if (l >= -1 && l <= 1)
+			count[(int)l + 1]++;
+		if (r >= -1 && r <= 1)
+			count[(int)r + 1]++;
+		sl += l;
+		sr += r;
+		slr += l * r;
+		sll += l * l;
+		srr += r * r;
+	}
+	/* binomial standard errors: 0.0005 and 0.0007 at 2n samples */
+	ASSERT_CLOSE("P(-1 LSB) = 1/8", 0.125, count[0] / (2.0 * n), 0.003);
+	ASSERT_CLOSE("P(0) = 3/4", 0.75, count[1] / (2.0 * n), 0.004);
+	ASSERT_CLOSE("P(+1 LSB) = 1/8", 0.125, count[2] / (2.0 * n), 0.003);
+	{
+		double ml = sl / n, mr = sr / n;
+		double r = (slr / n - ml * mr) /
+			   sqrt((sll / n - ml * ml) * (srr / n - mr * mr));
+
+		ASSERT_LE("channels uncorrelated: |r| < 4/sqrt(n)", fabs(r),
+			  4.0 / sqrt((double)n));
+	}
+	chain_dither_free(&d);
+	free(in);
+	free(out);
+}
+
 /* Error statistics of `bits`-bit output for a mono -60 dBFS 1 kHz sine. */
 static void test_error_stats(unsigned bits)
 {
@@ -593,6 +709,8 @@ int main(void)
 {
 	test_new();
 	test_deterministic();
+	test_generator();
+	test_tpdf_silence();
 	test_error_stats(16);
 	test_error_stats(24);
 	test_no_distortion();

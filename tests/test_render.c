@@ -39,6 +39,10 @@
  *     leaving nothing behind, and so does a loudness target's search
  * 12. on one CPU (the render then runs on one thread) the bytes are those
  *     of two threads
+ * 13. WAV and AIFF of 16, 24 and 32 bits (packed here, clip.c and
+ *     render.c): decoding gives sf_readf_float()'s floats bit for bit,
+ *     full scale and the smallest steps included (11), and the rendered
+ *     file is the bytes libsndfile writes for the same samples
  */
 #define _GNU_SOURCE 1  /* sched_setaffinity */
 #include "config.h"
@@ -1043,6 +1047,101 @@ static void test_dither_option(void)
 	free(in);
 }
 
+/* ---- 13. the data chunk packed here ---- */
+
+/*
+ * audio/render.c packs WAV and AIFF samples itself and hands them to
+ * sf_write_raw().  Rendered without dither, each file must hold what
+ * audio_render_run() gives: read back by libsndfile, 32-bit floats the
+ * same bits, 16 and 24-bit integers that float rounded to the nearest
+ * step and clipped (render.c's quantise(), written out here).  And the
+ * file must be the bytes sf_writef_int() / sf_writef_float() would have
+ * written: the samples read back are written again by libsndfile with the
+ * render's settings and the two files compared (header, chunk sizes).
+ */
+static void test_packed(const struct audio_clip *mix)
+{
+	static const struct { int fmt; const char *ext; } kinds[] = {
+		{ SF_FORMAT_WAV, "wav" }, { SF_FORMAT_AIFF, "aiff" },
+	};
+	static const int bits[] = { 16, 24, 32 };
+	struct audio_render_opts o;
+	struct collect ref = { NULL, 0, mix->frames };
+	char msg[512], out[64], again[64];
+
+	opts(&o, NULL, 24);
+	chain_settings_assign(&o.settings, "gain.gain_db=8", msg, sizeof(msg));
+	ref.buf = malloc(sizeof(float) * 2 * (size_t)mix->frames);
+	ASSERT_INT("packed: the chain's floats", 0,
+		   audio_render_run(mix->data, mix->frames, mix->rate, &o.settings,
+				    collect, &ref));
+	for (size_t k = 0; k < sizeof(kinds) / sizeof(kinds[0]); k++)
+		for (size_t b = 0; b < sizeof(bits) / sizeof(bits[0]); b++) {
+			const double scale = ldexp(1.0, bits[b] - 1);
+			SF_INFO info;
+			SNDFILE *in, *re;
+			int32_t *x;
+			sf_count_t n;
+			int64_t bad = 0;
+
+			snprintf(out, sizeof(out), "packed%d.%s", bits[b], kinds[k].ext);
+			snprintf(again, sizeof(again), "again%d.%s", bits[b], kinds[k].ext);
+			o.out_path = path_in(out);
+			o.bits = bits[b];
+			o.dither = AUDIO_RENDER_DITHER_NONE;
+			ASSERT_INT("packed render", 0, audio_render_file(mix, &o, NULL, msg,
+									 sizeof(msg)));
+			memset(&info, 0, sizeof(info));
+			in = sf_open(path_in(out), SFM_READ, &info);
+			ASSERT_TRUE("packed file opens", in != NULL);
+			if (!in)
+				continue;
+			x = malloc(sizeof(int32_t) * 2 * (size_t)info.frames);
+			n = bits[b] == 32 ? sf_readf_float(in, (float *)x, info.frames) :
+					    sf_readf_int(in, x, info.frames);
+			sf_close(in);
+			ASSERT_INT("packed: every frame", (int)mix->frames, (int)n);
+			for (int64_t i = 0; i < 2 * n && i < 2 * ref.n; i++) {
+				if (bits[b] == 32) {
+					bad += memcmp(&x[i], &ref.buf[i], sizeof(float)) != 0;
+				} else {
+					double v = nearbyint((double)ref.buf[i] * scale);
+
+					v = v < -scale ? -scale : v > scale - 1 ? scale - 1 : v;
+					bad += x[i] != (int32_t)((uint32_t)(int32_t)v
+								 << (32 - bits[b]));
+				}
+			}
+			snprintf(msg, sizeof(msg), "%d-bit %s holds the chain's samples",
+				 bits[b], kinds[k].ext);
+			ASSERT_INT(msg, 0, (int)bad);
+
+			info.format = kinds[k].fmt | (bits[b] == 16 ? SF_FORMAT_PCM_16 :
+						      bits[b] == 24 ? SF_FORMAT_PCM_24 :
+								      SF_FORMAT_FLOAT);
+			re = sf_open(path_in(again), SFM_WRITE, &info);
+			ASSERT_TRUE("rewrite opens", re != NULL);
+			if (re) {
+				/* as audio_render_file() sets the file up */
+				sf_command(re, SFC_SET_ADD_PEAK_CHUNK, NULL, SF_FALSE);
+				sf_command(re, SFC_SET_CLIPPING, NULL, SF_FALSE);
+				sf_set_string(re, SF_STR_SOFTWARE, PACKAGE_STRING);
+				if (bits[b] == 32)
+					sf_writef_float(re, (float *)x, n);
+				else
+					sf_writef_int(re, x, n);
+				sf_close(re);
+			}
+			snprintf(msg, sizeof(msg), "%d-bit %s: libsndfile's bytes",
+				 bits[b], kinds[k].ext);
+			ASSERT_TRUE(msg, files_equal(path_in(out), path_in(again)));
+			free(x);
+			unlink(path_in(out));
+			unlink(path_in(again));
+		}
+	free(ref.buf);
+}
+
 /* ---- 11. an input still being decoded ---- */
 
 /* Writes frames of interleaved `ch`-channel floats to path as `format`. */
@@ -1141,6 +1240,34 @@ static void test_stream(const float *music, int64_t n)
 	check_stream_decode("stream, mono float WAV with NaN/Inf", path_in("mono.wav"));
 	write_file(path_in("s.flac"), music, n, 2, SF_FORMAT_FLAC | SF_FORMAT_PCM_16);
 	check_stream_decode("stream, FLAC", path_in("s.flac"));
+	/* the encodings read raw (clip.c: raw_in), with full scale both
+	 * ways (clipped on writing), the smallest steps and a float over */
+	{
+		static const struct { int format; int ch; const char *name, *what; } raw[] = {
+			{ SF_FORMAT_WAV | SF_FORMAT_PCM_16, 2, "r16.wav", "stream, 16-bit WAV" },
+			{ SF_FORMAT_WAV | SF_FORMAT_PCM_32, 2, "r32.wav", "stream, 32-bit WAV" },
+			{ SF_FORMAT_WAV | SF_FORMAT_FLOAT, 2, "rf.wav", "stream, float WAV" },
+			{ SF_FORMAT_WAV | SF_FORMAT_PCM_24, 1, "r24m.wav", "stream, mono 24-bit WAV" },
+			{ SF_FORMAT_AIFF | SF_FORMAT_PCM_16, 2, "r16.aiff", "stream, 16-bit AIFF" },
+			{ SF_FORMAT_AIFF | SF_FORMAT_PCM_24, 2, "r24.aiff", "stream, 24-bit AIFF" },
+			{ SF_FORMAT_AIFF | SF_FORMAT_PCM_32, 1, "r32m.aiff", "stream, mono 32-bit AIFF" },
+			{ SF_FORMAT_AIFF | SF_FORMAT_FLOAT, 2, "rf.aiff", "stream, float AIFF" },
+		};
+		float *x = malloc(sizeof(float) * 2 * (size_t)n);
+		static const float odd[] = { 1.0f, -1.0f, 0.99999994f, -0.99999994f, 1.5f,
+					     -2.0f, 1e-9f, -1e-9f, 0x1p-23f, -0x1p-15f };
+
+		memcpy(x, music, sizeof(float) * 2 * (size_t)n);
+		for (size_t i = 0; i < sizeof(odd) / sizeof(odd[0]); i++)
+			x[1000 + i] = odd[i];
+		for (size_t k = 0; k < sizeof(raw) / sizeof(raw[0]); k++) {
+			write_file(path_in(raw[k].name), x, raw[k].ch == 2 ? n : 2 * n,
+				   raw[k].ch, raw[k].format);
+			check_stream_decode(raw[k].what, path_in(raw[k].name));
+			unlink(path_in(raw[k].name));
+		}
+		free(x);
+	}
 
 	/* the render: the whole clip's bytes */
 	ASSERT_INT("load", 0, audio_clip_load(path_in("s24.wav"), 0, &whole, NULL, NULL,
@@ -1284,6 +1411,7 @@ int main(void)
 	test_guard();
 	test_dither_option();
 	test_stream(music, n);
+	test_packed(mix);
 	test_demo();
 
 	audio_clip_free(&mix);

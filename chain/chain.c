@@ -655,11 +655,6 @@ float chain_get_param(const struct chain *c, unsigned idx)
 	return idx < c->n_params ? c->value[idx] : 0.0f;
 }
 
-/* The dry path of processor p for m frames: buf delayed by its latency
- * into out (out may be NULL: only keep the delay line current; out may
- * be buf).  The ring is walked in up to two runs per wrap rather than
- * frame by frame with a wrap test: a processor that is on still keeps its
- * line current, frame for frame, so this runs for every frame of it. */
 typedef int32_t chain_i4 __attribute__((vector_size(16)));
 
 void chain_clear_nonfinite(float *l, float *r, unsigned n)
@@ -688,10 +683,24 @@ void chain_clear_nonfinite(float *l, float *r, unsigned n)
 }
 
 /* y[i] = d[i], d[i] = x[i]; y may be x (each is read before it is
- * written), d is neither, which lets the loop run in vectors. */
+ * written), d is neither.  Four at a time by hand: at -O2 the compiler
+ * keeps the plain loop scalar (x and y may overlap), a dozen instructions
+ * a frame for an off processor with latency (the saturation's). */
+typedef float chain_f4 __attribute__((vector_size(16)));
+
 static void dry_swap(float *restrict d, const float *x, float *y, unsigned n)
 {
-	for (unsigned i = 0; i < n; i++) {
+	unsigned i = 0;
+
+	for (; i + 4 <= n; i += 4) {
+		chain_f4 a, b;
+
+		memcpy(&a, d + i, sizeof(a));
+		memcpy(&b, x + i, sizeof(b));
+		memcpy(d + i, &b, sizeof(b));
+		memcpy(y + i, &a, sizeof(a));
+	}
+	for (; i < n; i++) {
 		float t = d[i];
 
 		d[i] = x[i];
@@ -699,11 +708,25 @@ static void dry_swap(float *restrict d, const float *x, float *y, unsigned n)
 	}
 }
 
+/* The dry path of processor p for m frames: buf delayed by its latency
+ * into out (out may be NULL: only keep the delay line current; out may
+ * be buf).  The ring is walked in up to two runs per wrap rather than
+ * frame by frame with a wrap test.  A processor that is on still keeps its
+ * line current (a switch-off crossfades from it), so this runs for every
+ * block of it; then only the block's last `lat` frames are written, the
+ * ones the line holds afterwards (a block of 1024 frames wrote all 1024
+ * into a line of a few hundred). */
 static void dry_path(struct bypass *b, float *const *buf, float *const *out, unsigned m)
 {
 	for (unsigned ch = 0; ch < CHAIN_CHANNELS; ch++) {
 		unsigned pos = b->pos, k = 0;
 
+		if (!out && b->lat && m > b->lat) {
+			/* only the last lat frames stay in the line: start
+			 * there (a processor that is on writes each block) */
+			k = m - b->lat;
+			pos = (pos + k) % b->lat;
+		}
 		if (!b->lat) {
 			if (out && out[ch] != buf[ch])
 				memcpy(out[ch], buf[ch], sizeof(float) * m);

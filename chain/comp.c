@@ -79,7 +79,10 @@
  * sub-block, then the gains are applied in a second pass, four frames at a
  * time with an inline exp2 (no libm call, no branch); log2f runs only when
  * the held peak moves; non-finite input is looked for four samples at a
- * time before the frame loop.  The linked detector with auto release off
+ * time, once per process() call.  The hold ring's maximum is scanned for
+ * only when the sub-block leaving the window held it, and the smoothers'
+ * steps are skipped while all of them have landed.  The linked detector
+ * with auto release off
  * and the parameters at rest (the defaults) runs in closed form between
  * moves of the held peak (comp_run_linked()), free of the recursion's
  * frame-to-frame chain of dependent operations.  Measured with the
@@ -88,6 +91,10 @@
  * shared 2-core VM, chain_process() minus the all-off chain, best of 6
  * interleaved pinned runs): 4.5 ns per frame (8.3 ns before the closed
  * form and the four-wide gain pass), 85 instructions (callgrind; was 120).
+ * With the EQ before it (the bench's full chain, threshold -9.55 dB,
+ * 10 s in blocks of 1024, gcc 12 -O3, CPU time, best of 11): 68
+ * instructions and 3.8 ns, from 77 and 4.2 ns before the ring, smoother
+ * and non-finite changes above.
  * The other modes (sidechain filter, auto release, link below 100 %,
  * gliding parameters) run the recursion frame by frame; not measured
  * again.
@@ -210,6 +217,9 @@ struct comp_priv {
 	float seg_h;                     /* held level it is for */
 	double seg_x, seg_y0, seg_m0;
 	struct chain_smooth thr, slope, knee, makeup, mix, link, hpf;
+	int rest;                        /* every smoother has landed and no
+					  * parameter was set since: their
+					  * steps would change nothing */
 	float gr_db;
 };
 
@@ -235,6 +245,7 @@ static void comp_set_param(struct chain_proc *p, unsigned id, float value, int s
 	if (!isfinite(value))
 		return;
 	s->seg_on = 0;  /* the detector's constants may change */
+	s->rest = 0;
 	switch (id) {
 	case COMP_P_THRESHOLD:
 		chain_smooth_set(&s->thr, value, snap);
@@ -408,8 +419,16 @@ static void comp_hpf_coefs(struct comp_priv *s, double log2_hz)
 	s->hpf_a3 = g * s->hpf_a2;
 }
 
+/* A smoother whose next step changes nothing. */
+static int comp_landed(const struct chain_smooth *c)
+{
+	return c->start == c->end && c->end == c->target;
+}
+
 /* Start of a sub-block: the hold ring, the smoothers, which filter and
- * detectors run, and the flush of near-zero filter state. */
+ * detectors run, and the flush of near-zero filter state.  The ring's
+ * maximum is scanned for only when the sub-block leaving the window held
+ * it. */
 static void comp_subblock(struct comp_priv *s)
 {
 	unsigned nr = s->nring;
@@ -418,10 +437,17 @@ static void comp_subblock(struct comp_priv *s)
 		/* four running maxima side by side, then theirs */
 		float m4[4] = { COMP_FLOOR, COMP_FLOOR, COMP_FLOOR, COMP_FLOOR }, mx;
 		const float *rg = s->ring[c];
+		float out = rg[s->ring_i], in = s->cur[c];
 		unsigned k = 0;
 
-		s->ring[c][s->ring_i] = s->cur[c];
+		s->ring[c][s->ring_i] = in;
 		s->cur[c] = COMP_FLOOR;
+		if (out < s->ring_max[c]) {
+			/* the maximum is still in the ring: no scan (every
+			 * entry is a number >= COMP_FLOOR, so this is exact) */
+			s->ring_max[c] = in > s->ring_max[c] ? in : s->ring_max[c];
+			continue;
+		}
 		for (; k + 4 <= nr; k += 4)
 			for (unsigned q = 0; q < 4; q++)
 				m4[q] = rg[k + q] > m4[q] ? rg[k + q] : m4[q];
@@ -434,6 +460,8 @@ static void comp_subblock(struct comp_priv *s)
 	}
 	s->ring_i = s->ring_i + 1 == nr ? 0 : s->ring_i + 1;
 
+	if (s->rest)
+		goto smoothed;
 	chain_smooth_block(&s->thr);
 	chain_smooth_block(&s->slope);
 	chain_smooth_block(&s->knee);
@@ -441,7 +469,10 @@ static void comp_subblock(struct comp_priv *s)
 	chain_smooth_block(&s->mix);
 	chain_smooth_block(&s->link);
 	chain_smooth_block(&s->hpf);
-
+	s->rest = comp_landed(&s->thr) && comp_landed(&s->slope) && comp_landed(&s->knee) &&
+		  comp_landed(&s->makeup) && comp_landed(&s->mix) && comp_landed(&s->link) &&
+		  comp_landed(&s->hpf);
+smoothed:
 	/* the high-pass is out only while it rests at 20 Hz */
 	if (chain_smooth_steady(&s->hpf) && s->hpf.end == s->hpf.target &&
 	    s->hpf.target == s->hpf_off) {
@@ -561,7 +592,6 @@ comp_run(struct comp_priv *s, float *L, float *R, unsigned j0, unsigned m,
 	double gdl[CHAIN_SUBBLOCK + 3], gdr[CHAIN_SUBBLOCK + 3];
 
 	s->seg_on = 0;  /* comp_run_linked() starts afresh from dk */
-	chain_clear_nonfinite(L, R, m);
 	for (unsigned k = 0; k < m; k++) {
 		float xl = L[k], xr = R[k], hl, hr;
 
@@ -685,7 +715,6 @@ comp_run_linked(struct comp_priv *s, float *L, float *R, unsigned j0, unsigned m
 	double grmax = 0.0;
 	double gdl[CHAIN_SUBBLOCK + 3], gdr[CHAIN_SUBBLOCK + 3];
 
-	chain_clear_nonfinite(L, R, m);
 	for (unsigned k = 0; k < m; k++) {
 		float xl = L[k], xr = R[k], hl, hr, h;
 
@@ -756,6 +785,9 @@ static void comp_process(struct chain_proc *p, float *const *buf, unsigned n)
 	float gr = 0.0f, g;
 	unsigned i = 0;
 
+	/* non-finite input: 0, once for the whole call (the loops below
+	 * read only finite samples) */
+	chain_clear_nonfinite(L, R, n);
 	while (i < n) {
 		unsigned j = (unsigned)(pos % CHAIN_SUBBLOCK);
 		unsigned m = CHAIN_SUBBLOCK - j;
@@ -817,6 +849,7 @@ static void comp_reset(struct chain_proc *p)
 	s->run_k = s->run_c = 0;
 	s->hpf_on = 0;
 	s->seg_on = 0;
+	s->rest = 0;
 	s->pos = 0;
 	s->gr_db = 0.0f;
 }

@@ -58,11 +58,22 @@
  * decays through the subnormal range), and a non-finite or runaway state
  * (above EQ_HUGE) is cleared, so one NaN in the input cannot stick.
  *
- * Cost, at 44.1 kHz on one x86-64 core (SSE2, -O2), per stereo frame:
- * 0.8 ns at defaults, 8.6 ns with 8 bells of ±3 dB (158 instructions by
- * callgrind, most of them the sections' arithmetic, throughput-bound on
- * the two-operand SSE2 multiplies and adds; 10.2 ns and 181 before b0 was
- * taken out of the sections and the checks of bands at rest skipped),
+ * AVX (where the processor has it, checked at init): the first eight
+ * steady sections run four lanes wide, two sections side by side, one
+ * frame apart (eq_run8_avx()), and while every band is at rest the program
+ * runs over spans of up to EQ_SPAN frames, the sub-block starts inside a
+ * span kept by cleaning each section there in the loop.  The output is
+ * the same to the bit as two lanes wide (tests/test_eq, test_eq_sse2).
+ *
+ * Cost, at 44.1 kHz on one x86-64 core (gcc 12 -O3, the build's flags),
+ * per stereo frame, with the bench's 8 bells of ±3 dB, eq_process() with
+ * all it calls over chain_process() of 10 s of gen_music() in blocks of
+ * 1024: 68 instructions by callgrind and 4.8 ns of CPU time with AVX
+ * (best of 11 interleaved runs on a loaded shared 2-core VM, less the
+ * chain with the EQ off), against 131 and 8.0 ns before it (two lanes
+ * wide, which non-AVX processors still run: 136 instructions now; 10.2 ns
+ * and 181 before b0 was taken out of the sections and the checks of bands
+ * at rest skipped).  Other figures, two lanes wide: 0.8 ns at defaults,
  * 23 ns with a 48 dB/oct high-pass, 6 bells and a 48 dB/oct low-pass
  * (14 sections), 28 ns with every type and channel mode and the tilt; a
  * band whose values glide adds about 7 ns while it moves (a bell's design
@@ -87,6 +98,14 @@
 #include "chain/chain.h"
 #include "chain/smooth.h"
 
+/* AVX for eight steady sections at a time where the processor has it
+ * (eq_run8_avx()); EQ_NO_AVX leaves it out (tests/test_eq_sse2 tests the
+ * other path) */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(EQ_NO_AVX)
+#include <immintrin.h>
+#define EQ_AVX 1
+#endif
+
 #define EQ_BANDS 8
 #define EQ_TAU_MS 20.0        /* glide of frequency, gain, Q, tilt */
 #define EQ_FADE_MS CHAIN_BYPASS_MS  /* crossfade of on/type/slope/channel */
@@ -101,6 +120,7 @@
 #define EQ_HUGE 1e100         /* above this (or NaN): state cleared */
 #define EQ_SECTIONS CHAIN_BIQUAD_MAX_SECTIONS
 #define EQ_NCOEF 5            /* b0, b1, b2, -a1, -a2 */
+#define EQ_SPAN (8 * CHAIN_SUBBLOCK)  /* frames run in one pass while at rest */
 
 enum eq_type { EQ_BELL, EQ_LOW_SHELF, EQ_HIGH_SHELF, EQ_HIGH_PASS, EQ_LOW_PASS, EQ_TILT };
 enum eq_channel { EQ_STEREO, EQ_MID, EQ_SIDE, EQ_LEFT, EQ_RIGHT };
@@ -202,6 +222,9 @@ struct eq_priv {
 	int plain;              /* ops are steady sections only */
 	int dirty;              /* ops need rebuilding */
 	int rest;               /* every band at rest: no set_param since */
+	int avx;                /* the processor has AVX: eq_run8_avx() */
+	int span;               /* the program may run over spans of whole
+				 * sub-blocks while at rest (eq_build()) */
 	double rate;
 	double fade_step;       /* 1 / fade length in frames */
 	unsigned long long pos; /* frames since init/reset */
@@ -394,6 +417,18 @@ static void eq_build(struct eq_priv *s)
 		s->n_scaled = s->n_ops;
 		s->gain = p;
 	}
+	/* spans (eq_process()): only what eq_run8_avx() makes worth it,
+	 * and only while no band can leave the program at a sub-block
+	 * start (a unity band whose state drains, eq_band_rest()): then
+	 * all that happens there is the states' cleaning, which the span
+	 * does at the same frames */
+	s->span = s->plain && s->avx && s->n_ops >= 8;
+	for (unsigned i = 0; i <= EQ_BANDS; i++) {
+		const struct eq_slot *sl = &s->band[i].slot[0];
+
+		if (sl->cfg != EQ_CFG_OFF && !sl->skip && sl->unity)
+			s->span = 0;
+	}
 	s->dirty = 0;
 }
 
@@ -411,39 +446,62 @@ static inline eq_v2 eq_sec_run(struct eq_sec *sec, eq_v2 v)
 	return y;
 }
 
-/* RT-safe.  Runs the program over m frames in place. */
-static void eq_run(struct eq_priv *s, float *l, float *r, unsigned m)
+/* Flushes a section's tiny state to zero and clears non-finite or
+ * runaway state, lane by lane.  Returns nonzero when its state is zero. */
+static inline int eq_sec_clean(struct eq_sec *sec)
+{
+	/* both lanes written out: an element of a vector picked by a
+	 * variable index goes through memory */
+	eq_v2 s1 = sec->s1, s2 = sec->s2;
+	double m0 = fabs(s1[0]) + fabs(s2[0]), m1 = fabs(s1[1]) + fabs(s2[1]);
+	/* & rather than &&: four compares, one branch */
+	int k0 = (m0 >= EQ_TINY) & (m0 <= EQ_HUGE), k1 = (m1 >= EQ_TINY) & (m1 <= EQ_HUGE);
+	int zero = 1;
+
+	if (k0 & k1)
+		return 0;
+	/* a lane out of range (or NaN) is cleared; an exact zero stays */
+	if (k0)
+		zero = 0;
+	else
+		s1[0] = s2[0] = 0.0;
+	if (k1)
+		zero = 0;
+	else
+		s1[1] = s2[1] = 0.0;
+	sec->s1 = s1;
+	sec->s2 = s2;
+	return zero;
+}
+
+/* Sections op … end - 1 of the plain program over m <= CHAIN_SUBBLOCK
+ * frames: from l, r when `first`, else from x[], into x[].  Up to four
+ * sections at a time over the m frames, their states in registers: each
+ * section's recursion is a chain of dependent operations from frame to
+ * frame, and four of them side by side keep the arithmetic units busy. */
+static void eq_groups(const struct eq_priv *s, const struct eq_op *op, const float *l,
+		      const float *r, eq_v2 *x, unsigned m, int first)
 {
 	const struct eq_op *ops = s->ops, *end = ops + s->n_ops;
 
-	if (s->plain) {
-		/* only steady sections: no dispatch.  Up to four sections at a
-		 * time over the m frames, their states in registers: each
-		 * section's recursion is a chain of dependent operations from
-		 * frame to frame, and four of them side by side keep the
-		 * arithmetic units busy; b0 is taken out of each section
-		 * (eq_build()) */
-		eq_v2 x[CHAIN_SUBBLOCK];
-		int first = 1;
+	while (op < end) {
+		unsigned g = end - op >= 4 ? 4 : (unsigned)(end - op);
+		const struct eq_norm *nc[4];
+		eq_v2 s1[4], s2[4];
 
-		for (const struct eq_op *op = ops; op < end;) {
-			unsigned g = end - op >= 4 ? 4 : (unsigned)(end - op);
-			const struct eq_norm *nc[4];
-			eq_v2 s1[4], s2[4];
+		for (unsigned q = 0; q < 4; q++) {
+			/* a short group repeats its last section in the
+			 * spare slots, unused; the coefficients are read
+			 * where they are (a copy per sub-block costs more
+			 * than it saves) */
+			unsigned o = (unsigned)(op - ops) + (q < g ? q : g - 1);
+			const struct eq_sec *sec = ops[o].p;
 
-			for (unsigned q = 0; q < 4; q++) {
-				/* a short group repeats its last section in the
-				 * spare slots, unused; the coefficients are read
-				 * where they are (a copy per sub-block costs more
-				 * than it saves) */
-				unsigned o = (unsigned)(op - ops) + (q < g ? q : g - 1);
-				const struct eq_sec *sec = ops[o].p;
-
-				nc[q] = &s->norm[o];
-				s1[q] = sec->s1;
-				s2[q] = sec->s2;
-			}
-			/* b0 taken out (eq_build()) */
+			nc[q] = &s->norm[o];
+			s1[q] = sec->s1;
+			s2[q] = sec->s2;
+		}
+		/* b0 taken out (eq_build()) */
 #define EQ_SEC(q, v)                                                    \
 	do {                                                            \
 		const eq_v2 *c_ = nc[q]->c;                             \
@@ -454,56 +512,250 @@ static void eq_run(struct eq_priv *s, float *l, float *r, unsigned m)
 	} while (0)
 /* the input, converted in the first group's loop */
 #define EQ_IN(k) (first ? (eq_v2){ l[k], r[k] } : x[k])
-			switch (g) {
-			case 4:
-				for (unsigned k = 0; k < m; k++) {
-					eq_v2 v = EQ_IN(k);
+		switch (g) {
+		case 4:
+			for (unsigned k = 0; k < m; k++) {
+				eq_v2 v = EQ_IN(k);
 
-					EQ_SEC(0, v);
-					EQ_SEC(1, v);
-					EQ_SEC(2, v);
-					EQ_SEC(3, v);
-					x[k] = v;
-				}
-				break;
-			case 3:
-				for (unsigned k = 0; k < m; k++) {
-					eq_v2 v = EQ_IN(k);
-
-					EQ_SEC(0, v);
-					EQ_SEC(1, v);
-					EQ_SEC(2, v);
-					x[k] = v;
-				}
-				break;
-			case 2:
-				for (unsigned k = 0; k < m; k++) {
-					eq_v2 v = EQ_IN(k);
-
-					EQ_SEC(0, v);
-					EQ_SEC(1, v);
-					x[k] = v;
-				}
-				break;
-			default:
-				for (unsigned k = 0; k < m; k++) {
-					eq_v2 v = EQ_IN(k);
-
-					EQ_SEC(0, v);
-					x[k] = v;
-				}
-				break;
+				EQ_SEC(0, v);
+				EQ_SEC(1, v);
+				EQ_SEC(2, v);
+				EQ_SEC(3, v);
+				x[k] = v;
 			}
+			break;
+		case 3:
+			for (unsigned k = 0; k < m; k++) {
+				eq_v2 v = EQ_IN(k);
+
+				EQ_SEC(0, v);
+				EQ_SEC(1, v);
+				EQ_SEC(2, v);
+				x[k] = v;
+			}
+			break;
+		case 2:
+			for (unsigned k = 0; k < m; k++) {
+				eq_v2 v = EQ_IN(k);
+
+				EQ_SEC(0, v);
+				EQ_SEC(1, v);
+				x[k] = v;
+			}
+			break;
+		default:
+			for (unsigned k = 0; k < m; k++) {
+				eq_v2 v = EQ_IN(k);
+
+				EQ_SEC(0, v);
+				x[k] = v;
+			}
+			break;
+		}
 #undef EQ_IN
 #undef EQ_SEC
-			for (unsigned q = 0; q < g; q++) {
-				struct eq_sec *w = op[q].p;
+		for (unsigned q = 0; q < g; q++) {
+			struct eq_sec *w = op[q].p;
 
-				w->s1 = s1[q];
-				w->s2 = s2[q];
+			w->s1 = s1[q];
+			w->s2 = s2[q];
+		}
+		op += g;
+		first = 0;
+	}
+}
+
+#ifdef EQ_AVX
+/* One steady section with b0 taken out on one frame, two lanes: the same
+ * operations, in the same order, as EQ_SEC in eq_run(). */
+#define EQ_SEC2(c_, s1_, s2_, v)                                        \
+	do {                                                            \
+		eq_v2 y_ = (v) + (s1_);                                 \
+		(s1_) = (c_)[0] * (v) + (c_)[2] * y_ + (s2_);           \
+		(s2_) = (c_)[1] * (v) + (c_)[3] * y_;                   \
+		(v) = y_;                                               \
+	} while (0)
+
+/*
+ * The first eight sections of a plain program over m >= 8 frames (within
+ * a sub-block, or a span of whole sub-blocks from a sub-block start:
+ * eq_process()), from l, r into x[] (before the gain), in AVX: four lanes
+ * hold two sections
+ * of both channels, so eight sections take four vectors of each operation
+ * where SSE2 takes eight.  The sections are in series, so the second of
+ * a pair runs one frame behind the first (it takes what the first gave in
+ * the iteration before), and pair p runs 2p frames behind the first pair:
+ * in iteration k section q works on frame k - q.  The staircase is filled
+ * (frames 0 … 6 - q of section q) and drained (frames m - q … m - 1)
+ * two lanes wide.  Every section sees the same inputs and does the same
+ * operations in the same order as in eq_run() (no FMA: "avx" only), so
+ * the output is the same to the bit, on any call size (tests/test_eq's
+ * test_plain_paths() compares calls of 1 frame, two lanes only, with
+ * calls of 1024).  In a span, section q is cleaned (eq_sec_clean(), in
+ * four lanes, one half at a time) in the iteration in which it reaches
+ * a sub-block start, so at the frame where eq_process() cleans it.  The
+ * recursion of one section is 16 cycles a frame (add, multiply, add,
+ * add: the order of the sums is kept, so no shorter); four pairs side by
+ * side are about as many operations as two arithmetic ports do in that
+ * time.  The fill and drain (56 section-frames two lanes wide) are what
+ * spans of several sub-blocks save.
+ */
+/* eq_sec_clean() on one half of pair p (the other half is in `keep`),
+ * the same compares on the same sums */
+#define EQ_CLEAN4(p, keep)                                                      \
+	do {                                                                    \
+		__m256d a_ = _mm256_andnot_pd(sign, S1[p]) + _mm256_andnot_pd(sign, S2[p]); \
+		__m256d k_ = _mm256_and_pd(_mm256_cmp_pd(a_, tiny, _CMP_GE_OQ),   \
+					   _mm256_cmp_pd(a_, huge, _CMP_LE_OQ));  \
+                                                                                \
+		k_ = _mm256_or_pd(k_, (keep));                                  \
+		S1[p] = _mm256_and_pd(S1[p], k_);                               \
+		S2[p] = _mm256_and_pd(S2[p], k_);                               \
+	} while (0)
+
+__attribute__((target("avx")))
+static void eq_run8_avx(const struct eq_priv *s, const struct eq_op *ops, const float *l,
+			const float *r, unsigned m, eq_v2 *x)
+{
+	const eq_v2 *c[8];
+	eq_v2 s1[8], s2[8], last[8];
+	eq_v2 t[8][8];          /* t[q][f]: section q's output of frame f (fill) */
+	eq_v2 e[8][8];          /* e[q][f - (m - 8)]: the same while draining */
+	__m256d C[4][4], S1[4], S2[4], O[4];
+	const __m256d sign = _mm256_set1_pd(-0.0);
+	const __m256d tiny = _mm256_set1_pd(EQ_TINY), huge = _mm256_set1_pd(EQ_HUGE);
+	const __m256d keep_hi = _mm256_castsi256_pd(_mm256_set_epi64x(-1, -1, 0, 0));
+	const __m256d keep_lo = _mm256_castsi256_pd(_mm256_set_epi64x(0, 0, -1, -1));
+
+	for (unsigned q = 0; q < 8; q++) {
+		const struct eq_sec *sec = ops[q].p;
+
+		c[q] = s->norm[q].c;
+		s1[q] = sec->s1;
+		s2[q] = sec->s2;
+	}
+	/* fill: section q on frames 0 … 6 - q */
+	for (unsigned q = 0; q < 7; q++)
+		for (unsigned f = 0; f + q < 7; f++) {
+			eq_v2 v = q ? t[q - 1][f] : (eq_v2){ l[f], r[f] };
+
+			EQ_SEC2(c[q], s1[q], s2[q], v);
+			t[q][f] = v;
+		}
+	/* O[p]: the pair's outputs of the iteration before, (section 2p at
+	 * frame 6 - 2p, section 2p + 1 at frame 5 - 2p); the last lane
+	 * (section 7 at frame -1) is only ever stored, not read */
+	for (unsigned p = 0; p < 4; p++) {
+		eq_v2 hi = p < 3 ? t[2 * p + 1][5 - 2 * p] : (eq_v2){ 0.0, 0.0 };
+
+		O[p] = _mm256_insertf128_pd(_mm256_castpd128_pd256((__m128d)t[2 * p][6 - 2 * p]),
+					    (__m128d)hi, 1);
+		S1[p] = _mm256_insertf128_pd(_mm256_castpd128_pd256((__m128d)s1[2 * p]),
+					     (__m128d)s1[2 * p + 1], 1);
+		S2[p] = _mm256_insertf128_pd(_mm256_castpd128_pd256((__m128d)s2[2 * p]),
+					     (__m128d)s2[2 * p + 1], 1);
+		for (unsigned i = 0; i < 4; i++)
+			C[p][i] = _mm256_insertf128_pd(
+				_mm256_castpd128_pd256((__m128d)c[2 * p][i]),
+				(__m128d)c[2 * p + 1][i], 1);
+	}
+	for (unsigned k = 7; k < m; k++) {
+		unsigned z = k % CHAIN_SUBBLOCK;
+		__m128d in = (__m128d)(eq_v2){ l[k], r[k] };
+
+		if (k >= CHAIN_SUBBLOCK && z < 8) {
+			/* section z reaches a sub-block start: cleaned there */
+			switch (z) {
+			case 0: EQ_CLEAN4(0, keep_hi); break;
+			case 1: EQ_CLEAN4(0, keep_lo); break;
+			case 2: EQ_CLEAN4(1, keep_hi); break;
+			case 3: EQ_CLEAN4(1, keep_lo); break;
+			case 4: EQ_CLEAN4(2, keep_hi); break;
+			case 5: EQ_CLEAN4(2, keep_lo); break;
+			case 6: EQ_CLEAN4(3, keep_hi); break;
+			default: EQ_CLEAN4(3, keep_lo); break;
 			}
-			op += g;
+		}
+		/* each pair's input: the frame (pair 0) or the upper lane of
+		 * the pair before, then the lower lane of its own */
+		__m256d v[4] = {
+			_mm256_permute2f128_pd(_mm256_castpd128_pd256(in), O[0], 0x20),
+			_mm256_permute2f128_pd(O[0], O[1], 0x21),
+			_mm256_permute2f128_pd(O[1], O[2], 0x21),
+			_mm256_permute2f128_pd(O[2], O[3], 0x21),
+		};
+
+		for (unsigned p = 0; p < 4; p++) {
+			__m256d y = v[p] + S1[p];
+
+			S1[p] = C[p][0] * v[p] + C[p][2] * y + S2[p];
+			S2[p] = C[p][1] * v[p] + C[p][3] * y;
+			O[p] = y;
+		}
+		x[k - 7] = (eq_v2)_mm256_extractf128_pd(O[3], 1);
+	}
+	for (unsigned p = 0; p < 4; p++) {
+		s1[2 * p] = (eq_v2)_mm256_castpd256_pd128(S1[p]);
+		s1[2 * p + 1] = (eq_v2)_mm256_extractf128_pd(S1[p], 1);
+		s2[2 * p] = (eq_v2)_mm256_castpd256_pd128(S2[p]);
+		s2[2 * p + 1] = (eq_v2)_mm256_extractf128_pd(S2[p], 1);
+		last[2 * p] = (eq_v2)_mm256_castpd256_pd128(O[p]);
+		last[2 * p + 1] = (eq_v2)_mm256_extractf128_pd(O[p], 1);
+	}
+	/* drain: section q on frames m - q … m - 1; its first input is the
+	 * last output of section q - 1 in the loop (frame m - q) */
+	for (unsigned q = 1; q < 8; q++)
+		for (unsigned f = 8 - q; f < 8; f++) {
+			eq_v2 v = f == 8 - q ? last[q - 1] : e[q - 1][f];
+
+			EQ_SEC2(c[q], s1[q], s2[q], v);
+			e[q][f] = v;
+		}
+	for (unsigned f = 1; f < 8; f++)
+		x[m - 8 + f] = e[7][f];
+	for (unsigned q = 0; q < 8; q++) {
+		struct eq_sec *sec = ops[q].p;
+
+		sec->s1 = s1[q];
+		sec->s2 = s2[q];
+	}
+}
+#undef EQ_SEC2
+#undef EQ_CLEAN4
+#endif
+
+/* RT-safe.  Runs the program over m frames in place. */
+static void eq_run(struct eq_priv *s, float *l, float *r, unsigned m)
+{
+	const struct eq_op *ops = s->ops, *end = ops + s->n_ops;
+
+	if (s->plain) {
+		/* only steady sections, b0 taken out (eq_build()): no
+		 * dispatch.  The first eight in AVX where there is AVX, the
+		 * rest (or all) by eq_groups(); m is up to EQ_SPAN frames
+		 * from a sub-block start (eq_process()), else within one
+		 * sub-block */
+		eq_v2 x[EQ_SPAN];
+		int first = 1;
+		const struct eq_op *op = ops;
+
+#ifdef EQ_AVX
+		if (s->avx && end - ops >= 8 && m >= 8) {
+			eq_run8_avx(s, ops, l, r, m, x);
+			op += 8;
 			first = 0;
+		}
+#endif
+		for (unsigned c0 = 0; c0 < m; c0 += CHAIN_SUBBLOCK) {
+			unsigned mc = m - c0 < CHAIN_SUBBLOCK ? m - c0 : CHAIN_SUBBLOCK;
+
+			/* a span of whole sub-blocks (eq_process()): the states
+			 * are cleaned at each sub-block start, as there */
+			if (c0)
+				for (const struct eq_op *o = op; o < end; o++)
+					eq_sec_clean(o->p);
+			if (op < end)
+				eq_groups(s, op, l + c0, r + c0, x + c0, mc, first);
 		}
 		for (unsigned k = 0; k < m; k++) {
 			eq_v2 v = x[k] * s->gain;
@@ -564,31 +816,8 @@ static inline int eq_slot_clean(struct eq_slot *sl)
 {
 	int zero = 1;
 
-	for (unsigned k = 0; k < sl->n; k++) {
-		struct eq_sec *sec = &sl->sec[k];
-		/* both lanes written out: an element of a vector picked by a
-		 * variable index goes through memory */
-		eq_v2 s1 = sec->s1, s2 = sec->s2;
-		double m0 = fabs(s1[0]) + fabs(s2[0]), m1 = fabs(s1[1]) + fabs(s2[1]);
-		/* & rather than &&: four compares, one branch */
-		int k0 = (m0 >= EQ_TINY) & (m0 <= EQ_HUGE), k1 = (m1 >= EQ_TINY) & (m1 <= EQ_HUGE);
-
-		if (k0 & k1) {
-			zero = 0;
-			continue;
-		}
-		/* a lane out of range (or NaN) is cleared; an exact zero stays */
-		if (k0)
-			zero = 0;
-		else
-			s1[0] = s2[0] = 0.0;
-		if (k1)
-			zero = 0;
-		else
-			s1[1] = s2[1] = 0.0;
-		sec->s1 = s1;
-		sec->s2 = s2;
-	}
+	for (unsigned k = 0; k < sl->n; k++)
+		zero &= eq_sec_clean(&sl->sec[k]);
 	return zero;
 }
 
@@ -717,6 +946,10 @@ static int eq_init(struct chain_proc *p, double rate, unsigned max_frames)
 
 	(void)max_frames;
 	s->rate = rate;
+#ifdef EQ_AVX
+	__builtin_cpu_init();
+	s->avx = __builtin_cpu_supports("avx");
+#endif
 	s->fade_step = 1.0 / fmax(1.0, round(EQ_FADE_MS * 1e-3 * rate));
 	for (unsigned i = 0; i <= EQ_BANDS; i++) {
 		struct eq_band *b = &s->band[i];
@@ -824,6 +1057,11 @@ static void eq_process(struct chain_proc *p, float *const *buf, unsigned n)
 		}
 		if (s->dirty)
 			eq_build(s);
+		if (j == 0 && s->rest && s->span && n - i >= 2 * CHAIN_SUBBLOCK) {
+			/* at rest: whole sub-blocks in one pass */
+			m = (n - i) / CHAIN_SUBBLOCK * CHAIN_SUBBLOCK;
+			m = m < EQ_SPAN ? m : EQ_SPAN;
+		}
 		if (s->n_ops)
 			eq_run(s, l + i, r + i, m);
 		i += m;

@@ -10,6 +10,7 @@
 #include "config.h"
 
 #include <math.h>
+#include <string.h>
 
 #include "chain/chain.h"
 #include "chain/smooth.h"
@@ -48,6 +49,26 @@ static void gain_set_param(struct chain_proc *p, unsigned id, float value,
 		chain_smooth_set(&s->g, pow(10.0, value / 20.0), snap);
 }
 
+/* x[0 … m) *= g, four at a time: the compiler does not vectorise the
+ * plain loop at -O2 (l and r may overlap, and the trip count is unknown),
+ * and it ran at a dozen instructions a frame. */
+typedef float gain_v4 __attribute__((vector_size(16)));
+
+static void gain_mul(float *x, unsigned m, float g)
+{
+	unsigned k = 0;
+
+	for (; k + 4 <= m; k += 4) {
+		gain_v4 v;
+
+		memcpy(&v, x + k, sizeof(v));
+		v *= g;
+		memcpy(x + k, &v, sizeof(v));
+	}
+	for (; k < m; k++)
+		x[k] *= g;
+}
+
 static void gain_process(struct chain_proc *p, float *const *buf, unsigned n)
 {
 	struct gain_priv *s = p->priv;
@@ -66,11 +87,10 @@ static void gain_process(struct chain_proc *p, float *const *buf, unsigned n)
 		if (chain_smooth_steady(&s->g)) {
 			float g = (float)s->g.end;
 
-			if (g != 1.0f)
-				for (unsigned k = 0; k < m; k++) {
-					l[i + k] *= g;
-					r[i + k] *= g;
-				}
+			if (g != 1.0f) {
+				gain_mul(l + i, m, g);
+				gain_mul(r + i, m, g);
+			}
 		} else {
 			for (unsigned k = 0; k < m; k++) {
 				float g = (float)chain_smooth_at(&s->g, j + k);

@@ -56,7 +56,14 @@
  * mid's all-pass and the first side high-pass in one two-lane vector; 64
  * instructions a frame by callgrind, where the sections as SVFs took 100
  * and 7.3 ns); more while the bass mono fades or a factor glides
- * (per-frame factors; not measured).
+ * (per-frame factors; not measured).  At rest the smoothers' steps are
+ * skipped and, bass mono fully in, non-finite input is looked for once
+ * per call: 58 instructions a frame (from 61), the time unchanged at
+ * about 4.1 ns.  That loop is bound by the sections' recursion (add,
+ * multiply, add, add from one frame's output to the next: 16 cycles),
+ * not by the instruction count; summing s2 before the feedback term would
+ * cut it to 12 cycles (0.35 ns measured) but changes the output's
+ * rounding, so the sums keep their order.
  */
 #include "config.h"
 
@@ -110,6 +117,8 @@ struct st_priv {
 	struct chain_smooth bm;      /* 0 unfiltered … 1 filtered */
 	struct chain_smooth oct;     /* log2 of the bass mono frequency */
 	int bm_run;                  /* filters running */
+	int rest;                    /* every smoother has landed, none set
+				      * since: their steps change nothing */
 	struct st_lin lin;           /* coefficients (shared) */
 	struct st_tdf ap, hp1, hp2;  /* mid all-pass, side high-passes */
 	unsigned long long pos;      /* frames since init/reset */
@@ -245,6 +254,7 @@ static void st_reset(struct chain_proc *p)
 	st_coefs(s, s->oct.end, 0);
 	st_clear_filters(s);
 	s->bm_run = s->bm.end != 0.0;
+	s->rest = 0;
 	s->pos = 0;
 }
 
@@ -268,6 +278,7 @@ static void st_set_param(struct chain_proc *p, unsigned id, float value,
 {
 	struct st_priv *s = p->priv;
 
+	s->rest = 0;
 	switch (id) {
 	case ST_P_WIDTH:
 		chain_smooth_set(&s->width, value / 100.0, snap);
@@ -388,9 +399,11 @@ static inline void st_frames(struct st_priv *s, float *L, float *R, unsigned i,
  * ½ of M = (L + R)/2 and S = (L − R)/2 goes into the first sections'
  * numerators (a power of two: the states stay exactly those of
  * st_frames(), so either loop can take over at a sub-block).  Non-finite
- * input is cleared beforehand (chain_clear_nonfinite()).
+ * input is cleared beforehand (chain_clear_nonfinite()), here unless
+ * `cleared` (st_process() did it for the whole call).
  */
-static void st_frames_mono(struct st_priv *s, float *L, float *R, unsigned i, unsigned m)
+static void st_frames_mono(struct st_priv *s, float *L, float *R, unsigned i, unsigned m,
+			   int cleared)
 {
 	const struct st_lin *q = &s->lin;
 	const double w = s->width.end, gl = s->gl.end, gr = s->gr.end;
@@ -404,7 +417,8 @@ static void st_frames_mono(struct st_priv *s, float *L, float *R, unsigned i, un
 
 	L += i;
 	R += i;
-	chain_clear_nonfinite(L, R, m);
+	if (!cleared)
+		chain_clear_nonfinite(L, R, m);
 	for (unsigned k = 0; k < m; k++) {
 		double l = L[k], r = R[k];
 		const st_v2 v0 = { l + r, l - r };
@@ -428,6 +442,12 @@ static void st_frames_mono(struct st_priv *s, float *L, float *R, unsigned i, un
 	s->hp2.s2 = h2;
 }
 
+/* A smoother whose next step changes nothing. */
+static int st_landed(const struct chain_smooth *c)
+{
+	return c->start == c->end && c->end == c->target;
+}
+
 /*
  * State glossary:
  *   width, gl, gr  per-frame factors (linear, gliding)
@@ -437,6 +457,7 @@ static void st_frames_mono(struct st_priv *s, float *L, float *R, unsigned i, un
  *   hp1,2   SVFs on the side, high-pass output v − k·bp − lp, cascaded
  *   bm_run  the filters run (bm not at rest at 0); cleared when bm lands
  *           on 0, so they start from zero state when bass mono returns
+ *   rest    the smoothers' steps are skipped (set_param clears it)
  */
 static void st_process(struct chain_proc *p, float *const *buf, unsigned n)
 {
@@ -444,7 +465,12 @@ static void st_process(struct chain_proc *p, float *const *buf, unsigned n)
 	float *L = buf[0], *R = buf[1];
 	unsigned long long pos = s->pos;
 	unsigned i = 0;
+	/* at rest with bass mono fully in, every sub-block of this call
+	 * takes st_frames_mono(): non-finite input cleared once for all */
+	int cleared = s->rest && s->bm_run && s->bm.end == 1.0;
 
+	if (cleared)
+		chain_clear_nonfinite(L, R, n);
 	while (i < n) {
 		unsigned j = (unsigned)(pos % CHAIN_SUBBLOCK);
 		unsigned m = CHAIN_SUBBLOCK - j;
@@ -453,13 +479,18 @@ static void st_process(struct chain_proc *p, float *const *buf, unsigned n)
 		if (m > n - i)
 			m = n - i;
 		if (j == 0) {
-			chain_smooth_block(&s->width);
-			chain_smooth_block(&s->gl);
-			chain_smooth_block(&s->gr);
-			chain_smooth_block(&s->bm);
-			chain_smooth_block(&s->oct);
-			if (!chain_smooth_steady(&s->oct))
-				st_coefs(s, s->oct.end, s->bm_run);
+			if (!s->rest) {
+				chain_smooth_block(&s->width);
+				chain_smooth_block(&s->gl);
+				chain_smooth_block(&s->gr);
+				chain_smooth_block(&s->bm);
+				chain_smooth_block(&s->oct);
+				if (!chain_smooth_steady(&s->oct))
+					st_coefs(s, s->oct.end, s->bm_run);
+				s->rest = st_landed(&s->width) && st_landed(&s->gl) &&
+					  st_landed(&s->gr) && st_landed(&s->bm) &&
+					  st_landed(&s->oct);
+			}
 			if (s->bm.start != 0.0 || s->bm.end != 0.0)
 				s->bm_run = 1;
 			st_clean_tdf(&s->ap);
@@ -473,7 +504,7 @@ static void st_process(struct chain_proc *p, float *const *buf, unsigned n)
 			if (glide)
 				st_frames(s, L, R, i, j, m, 1, 1);
 			else if (s->bm.end == 1.0)
-				st_frames_mono(s, L, R, i, m);
+				st_frames_mono(s, L, R, i, m, cleared);
 			else
 				st_frames(s, L, R, i, j, m, 0, 1);
 			if (!glide && s->bm.end == 0.0 && j + m == CHAIN_SUBBLOCK) {

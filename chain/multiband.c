@@ -28,28 +28,46 @@
  *
  * so with every band at unity the sum is an all-pass: flat magnitude to
  * rounding (tests/test_multiband.c measures 1e-7 dB: the bands are
- * summed in float).  12 sections, 10 while band 4 is merged (below).
+ * summed in float).  All-pass 3 runs once, on the sum, after the band
+ * gains E: with b1', b2' bands 1 and 2 without it and hi2 = HP2 HP1 x
+ * (so b3 + b4 = AP3 hi2), with 4 bands
+ *
+ *	out = AP3 (E1·b1' + E2·b2' + E3·hi2) + (E4 - E3)·b4
+ *
+ * which is E1·b1 + E2·b2 + E3·b3 + E4·b4 while the gains hold (the
+ * filters are linear and time-invariant) and the same all-pass at unity;
+ * while they move, their modulation passes all-pass 3 too, a phase shift
+ * of what the bands do, not of what they are.  The detectors of bands 1
+ * and 2 read b1' and b2' (the same magnitudes).  11 sections, 8 while
+ * band 4 is merged (below); with all-pass 3 on b1 and b2 each, as
+ * before, 12 and 10.
  *
  * Band count: all four bands are always computed and the unused ones are
  * merged into the band below them, continuously.  Weights s3, s4 (1 = band
  * 3, 4 is its own band, 0 = merged) glide over MB_MERGE_TAU_MS:
  *
  *	detector of band 4:  b4
- *	detector of band 3:  D3 = b3 + (1 - s4)·b4
- *	detector of band 2:  D2 = b2 + (1 - s3)·D3
+ *	detector of band 3:  D3 = b3 + (1 - s4)·b4 = AP3 hi2 - s4·b4
+ *	detector of band 2:  D2 = b2' + (1 - s3)·D3
  *	gains:  F3 = E2 + s3·(E3 - E2),  F4 = F3 + s4·(E4 - F3)
  *	out = E1·b1 + E2·b2 + F3·b3 + F4·b4
- *	    = E1·b1 + E2·D2 + E3·s3·D3 + E4·s4·b4   (as computed)
+ *	    = AP3 (E1·b1' + E2·(b2' + (1 - s3)·hi2) + E3·s3·hi2)
+ *	      + s4·(E4 - F3)·b4                          (as computed)
  *
  * With 3 bands (s4 = 0) band 3 compresses b3 + b4 = AP3 HP2 HP1 x, exactly
  * a 3-band tree (with an extra all-pass at xover3 everywhere, which changes
  * no magnitude).  Nothing is crossfaded, so no two signals of different
  * phase are ever mixed (a crossfade between a 3- and a 4-band tree would
  * notch at xover3 mid-fade, where their phases differ by π).  While s4
- * rests at 0, b3 + b4 comes from crossover 3's all-pass alone and its two
- * high-passes stop; a switch back to 4 bands restarts them and band 4's
- * detector on the running signal, s4 held at 0, before s4 glides (see
- * mb_x3_block()).  With 2 bands crossover 2 still runs in full.  Unused
+ * rests at 0, band 4 adds nothing and crossover 3 stops: band 3's
+ * detector reads hi2 (the magnitudes of b3 + b4 = AP3 hi2), and so does
+ * D2's share of it; a switch back to 4 bands restarts crossover 3 and
+ * band 4's detector on the running signal, s4 held at 0, before s4
+ * glides (see mb_x3_block()).  In a glide between 2 and 4 bands, while
+ * s3 < 1 and crossover 3 runs, D2 mixes b2' with D3, which has
+ * all-pass 3: band 2's detector then reads a little more or less near
+ * xover3 than its bands hold, for the glide only (the output is not
+ * affected).  With 2 bands crossover 2 still runs in full.  Unused
  * crossovers sit a third of an octave above the used ones (see
  * mb_xover_targets()).
  *
@@ -93,20 +111,24 @@
  * (GCC/Clang vector extensions: SSE2 on x86-64, NEON on AArch64);
  * the band signals then in float, and the detectors, gain computers,
  * band gains and the sum, bands 1 … 4 in the four lanes of a vector,
- * with polynomial log2 and exp2 (errors under 1e-5 dB); the attack
+ * with polynomial log2 and exp2 (errors under 0.001 dB); the attack
  * smoothing in double (in float a long attack's steps would fall under
  * the resolution and stall short of the target).  The release factor in
  * float holds release_ms to better than 1 %.  The work runs in passes
  * over each sub-block (see mb_run()).  Cost, 44.1 kHz stereo, one core
  * of an AMD EPYC VM, thread CPU time over tests/bench.c's music (3 bands
- * at their defaults, 2 alike): 13 ns per frame while no band compresses,
- * 21 ns on the music (23 ns with 4 bands), 38 ns while a crossover and a
- * threshold glide; 315 instructions per frame on the music (callgrind;
- * an AVX build pairing all-pass sections took 237 but only 1-2 % less
- * time, the loops being bound by their dependency chains, so there is
- * no run-time dispatch: one code path everywhere).  Before band 4 was stopped
- * while merged and the bands went to float after the tree: 18, 26, 27,
- * 45 ns and 353 instructions.
+ * at their defaults, 2 alike; chain_process() with only the multiband
+ * on, less the chain with it off, best of interleaved runs pinned to
+ * one CPU): 12 ns per frame while no band compresses, 17 ns on the music
+ * (23 ns with 4 bands), 34 ns while a crossover and a threshold glide;
+ * 253 instructions per frame on the music (callgrind).  Before all-pass
+ * 3 moved to the sum (with the cheaper log2 and exp2, the 3-band tree in
+ * one loop, the detector and gains without merge weights at rest): 13,
+ * 22, 24, 36 ns and 305 instructions in the same runs.  An AVX build
+ * pairing all-pass sections took 237 instructions instead of 315 but
+ * only 1-2 % less time, so there is no run-time dispatch: one code path
+ * everywhere.  Before band 4 was stopped while merged and the bands went
+ * to float after the tree: 18, 26, 27, 45 ns and 353 instructions.
  *
  * Latency 0.  Non-finite input samples are read as 0.  Denormals: filter
  * states under MB_FLUSH are set to 0 and the peak level and gain snap at
@@ -215,6 +237,12 @@ typedef float mb_f2 __attribute__((vector_size(8)));
 #define MB_SHUF(a, b, i, j, k, l) __builtin_shuffle(a, b, (mb_i4){ i, j, k, l })
 #endif
 
+#if defined(__clang__) || __GNUC__ >= 12
+#define MB_SHUF2(a, b, i, j) __builtin_shufflevector(a, b, i, j)
+#else
+#define MB_SHUF2(a, b, i, j) __builtin_shuffle(a, b, (mb_i2){ i, j })
+#endif
+
 static inline mb_v2 mb_splat(double x)
 {
 	return (mb_v2){ x, x };
@@ -241,20 +269,26 @@ static inline mb_v2 mb_abs(mb_v2 x)
 	return (mb_v2)((mb_u2)x & 0x7fffffffffffffffULL);
 }
 
+/* x where finite, else 0 (the input's non-finite samples read as 0) */
+static inline mb_v2 mb_finite(mb_v2 x)
+{
+	return (mb_v2)((mb_i2)(mb_abs(x) <= 3.4028234663852886e38) & (mb_i2)x);
+}
+
 static inline mb_v4 mb_abs4(mb_v4 x)
 {
 	return (mb_v4)((mb_u4)x & 0x7fffffffu);
 }
 
 /* a < b ? a : b and a > b ? a : b lane by lane: exactly what SSE2's
- * minpd and maxps give (the second operand on NaN and on equal values),
+ * minps and maxps give (the second operand on NaN and on equal values),
  * one instruction where GCC compiles the generic select to four. */
-static inline mb_v2 mb_min(mb_v2 a, mb_v2 b)
+static inline mb_v4 mb_min4(mb_v4 a, mb_v4 b)
 {
 #ifdef __SSE2__
-	return _mm_min_pd(a, b);
+	return _mm_min_ps(a, b);
 #else
-	return mb_sel((mb_i2)(a < b), a, b);
+	return mb_sel4((mb_i4)(a < b), a, b);
 #endif
 }
 
@@ -311,29 +345,32 @@ static inline mb_v2 mb_widen_hi(mb_v4 x)
 
 /*
  * log2 of x >= 0 (finite; 0 gives -127): exponent from the bits, then
- * ln m = 2 atanh t, t = (m - 1)/(m + 1) in [0, 1/3), by its series to t^9
- * (truncation < 2e-6 in log2: 1e-5 dB).
+ * log2 m = u·q(u), u = m - 1 in [0, 1), q of degree 3 fitted for the
+ * least largest error (reweighted least squares) with q(1) = 1: error
+ * under 1.3e-4 (0.0008 dB on a band's level, no more on its gain),
+ * log2 1 = 0 exactly, and continuous where the exponent steps.  No
+ * division, as the series in t = (m - 1)/(m + 1) it had before needed
+ * (to t^9, 1e-5 dB), and in Estrin's order: the products of each degree
+ * side by side, a shorter chain than Horner's.
  */
 static inline mb_v4 mb_log2(mb_v4 x)
 {
 	mb_u4 b = (mb_u4)x;
 	mb_v4 e = __builtin_convertvector((mb_i4)(b >> 23), mb_v4) - 127.0f;
-	mb_v4 m = (mb_v4)((b & 0x007fffffu) | 0x3f800000u);
-	mb_v4 t = (m - 1.0f) / (m + 1.0f);
-	mb_v4 t2 = t * t;
-	mb_v4 p = mb_splat4(1.0f / 9);
+	mb_v4 u = (mb_v4)((b & 0x007fffffu) | 0x3f800000u) - 1.0f;
+	mb_v4 q01 = 1.438414319e+00f - 6.757029634e-01f * u;
+	mb_v4 q23 = 3.174784329e-01f - 8.018978886e-02f * u;
 
-	p = p * t2 + 1.0f / 7;
-	p = p * t2 + 1.0f / 5;
-	p = p * t2 + 1.0f / 3;
-	p = p * t2 + 1.0f;
-	return e + t * p * 2.88539008f;  /* 2 / ln 2 */
+	return e + u * (q01 + (u * u) * q23);
 }
 
 /*
  * 2^y for -126 < y < 126: y = n + f with n = round(y) (by the 1.5·2^23
- * trick), 2^f for |f| <= 1/2 by its Taylor series to degree 6 (relative
- * error < 2e-7: 2e-6 dB), n added to the exponent bits.  2^0 is exactly 1.
+ * trick), 2^f for |f| <= 1/2 by a polynomial p of degree 3 fitted like
+ * mb_log2()'s for the least largest relative error with p(1/2) =
+ * 2·p(-1/2): under 1.1e-4 (0.0009 dB; the Taylor series to degree 6 it
+ * had before, 2e-6 dB), continuous where n steps; n added to the
+ * exponent bits.  2^0 is exactly 1.
  */
 static inline mb_v4 mb_exp2(mb_v4 y)
 {
@@ -341,14 +378,9 @@ static inline mb_v4 mb_exp2(mb_v4 y)
 	mb_v4 r = y + magic;
 	mb_u4 n = (mb_u4)r - (mb_u4)mb_splat4(magic);
 	mb_v4 f = y - (r - magic);
-	mb_v4 p = mb_splat4(1.5403530e-04f);  /* ln2^6 / 6! */
+	mb_v4 a = 6.932824806e-01f + 2.422106722e-01f * f;
+	mb_v4 p = 1.0f + f * (a + (f * f) * 5.501052554e-02f);
 
-	p = p * f + 1.3333558e-03f;
-	p = p * f + 9.6181291e-03f;
-	p = p * f + 5.5504109e-02f;
-	p = p * f + 2.4022651e-01f;
-	p = p * f + 6.9314718e-01f;
-	p = p * f + 1.0f;
 	return (mb_v4)((mb_u4)p + (n << 23));
 }
 
@@ -360,17 +392,21 @@ struct mb_biquad {
 
 /* One crossover's coefficients, g = tan(π f / fs): the 2nd-order
  * Butterworth high-pass is n·(1, -2, 1) / (1, a1, a2) and the all-pass
- * (a2, a1, 1) / (1, a1, a2). */
+ * (a2, a1, 1) / (1, a1, a2); p1 = a1·(1 - a2) and p2 = 1 - a2² for
+ * mb_allpass_ss(), with 1 - a2 = 2√2·g·n (no cancellation at low
+ * frequencies). */
 struct mb_coef {
-	mb_v2 n, a1, a2;
+	mb_v2 n, a1, a2, p1, p2;
 };
 
 static inline struct mb_coef mb_coef_of(double g)
 {
 	double n = 1.0 / (1.0 + g * (g + MB_K));
+	double a1 = 2.0 * (g * g - 1.0) * n, a2 = (1.0 + g * (g - MB_K)) * n;
+	double d2 = 2.0 * MB_K * g * n;
 	struct mb_coef c = {
-		mb_splat(n), mb_splat(2.0 * (g * g - 1.0) * n),
-		mb_splat((1.0 + g * (g - MB_K)) * n),
+		mb_splat(n), mb_splat(a1), mb_splat(a2),
+		mb_splat(a1 * d2), mb_splat(d2 * (1.0 + a2)),
 	};
 
 	return c;
@@ -395,6 +431,29 @@ static inline mb_v2 mb_allpass(struct mb_biquad *z, const struct mb_coef *c, mb_
 	return y;
 }
 
+/*
+ * The same all-pass with its output substituted into the state update,
+ *
+ *	y   = a2·x + s1
+ *	s1' = (s2 + p1·x) - a1·s1
+ *	s2' = p2·x - a2·s1
+ *
+ * (the same states; the same values to rounding): s1 waits on one
+ * product and one difference per sample instead of on y, a difference, a
+ * product and a sum.  For all-pass 3 on the output (mb_out()), where
+ * that chain is the loop's longest (2 % less time for the multiband in
+ * interleaved runs); in the tree it only costs (7 %): two more products
+ * a section, and those loops are bound by their work.
+ */
+static inline mb_v2 mb_allpass_ss(struct mb_biquad *z, const struct mb_coef *c, mb_v2 x)
+{
+	mb_v2 s1 = z->s1;
+
+	z->s1 = (z->s2 + c->p1 * x) - c->a1 * s1;
+	z->s2 = c->p2 * x - c->a2 * s1;
+	return c->a2 * x + s1;
+}
+
 /* LR4 split of x into *lo, *hi: hi through two high-pass sections,
  * lo = all-pass - hi (z[0], z[1] high-pass, z[2] all-pass). */
 static inline void mb_split(struct mb_biquad *z, const struct mb_coef *c, mb_v2 x,
@@ -412,11 +471,10 @@ static inline void mb_split(struct mb_biquad *z, const struct mb_coef *c, mb_v2 
 enum {
 	MB_Z_X1 = 0,            /* crossover 1 split: 3 sections */
 	MB_Z_B1_AP2 = 3,        /* band 1 through all-pass 2 */
-	MB_Z_B1_AP3,            /* band 1 through all-pass 3 */
 	MB_Z_X2,                /* crossover 2 split: 3 sections */
-	MB_Z_B2_AP3 = MB_Z_X2 + 3,
-	MB_Z_X3,                /* crossover 3 split: 3 sections */
-	MB_Z_N = MB_Z_X3 + 3,
+	MB_Z_X3 = MB_Z_X2 + 3,  /* crossover 3 split: 3 sections */
+	MB_Z_OUT = MB_Z_X3 + 3, /* all-pass 3 on the sum of bands 1 … 3 */
+	MB_Z_N,
 };
 
 struct mb_band {
@@ -455,7 +513,8 @@ struct mb_ramp {
  *   z[]        filter sections, (M, S) lanes, in tree order (MB_Z_*)
  *   y1         peak level of bands 1 … 4 (float lanes), linear
  *   glog[p]    smoothed gain of bands (1, 2) and (3, 4), log2 units, <= 0
- *   gmin[p]    lowest glog since the start of this process() call
+ *   gmin       lowest gain 2^glog of bands 1 … 4 (float lanes) since the
+ *              start of this process() call
  *   xo[]       crossover frequencies, log2 Hz, gliding
  *   g0, dg     per crossover: tan(π f / fs) at the sub-block's start and
  *              its change over the sub-block (0 when steady)
@@ -464,9 +523,9 @@ struct mb_ramp {
  *              s0, ds their start and change over the sub-block
  *   ramp       the bands' interpolated parameters for this sub-block
  *   moving     anything interpolates in this sub-block
- *   x3         crossover 3's high-passes: live, cold (b3 + b4 from its
- *              all-pass alone) or warming up (MB_X3_*), x3_left frames
- *              left in the warm-up phase
+ *   x3         crossover 3: live, cold (stopped; band 3's detector on
+ *              hi2) or warming up (MB_X3_*), x3_left frames left in the
+ *              warm-up phase
  *   pos        frames since init/reset; sub-blocks start at pos % 32 = 0
  */
 struct mb_priv {
@@ -487,10 +546,11 @@ struct mb_priv {
 	int dirty;              /* a snap: rebuild the ramps before the next frame */
 
 	struct mb_biquad z[MB_Z_N];
-	int x3;                 /* MB_X3_*: crossover 3's high-passes */
+	int x3;                 /* MB_X3_*: crossover 3 */
 	long x3_left;           /* frames left in a warm-up phase */
 	mb_v4 y1;
-	mb_v2 glog[2], gmin[2];
+	mb_v2 glog[2];
+	mb_v4 gmin;
 	unsigned long long pos;
 
 	float meter_db[MB_BANDS];
@@ -606,24 +666,25 @@ static int mb_settled(const struct chain_smooth *c)
 
 /*
  * Band 4 merged.  While s4 rests at exactly 0, band 4 reaches the output
- * only as part of b3 + b4 (F4 = F3), and b3 + b4 = LP3 + HP3 of the same
- * input is crossover 3's all-pass: its own section in the split, which
- * then runs alone, the two high-pass sections stopped (MB_X3_COLD; 2 of
- * 12 sections, and their lo = ap - h subtraction).  The band-4 detector
- * sees 0 and rests.
+ * only as part of b3 + b4 (F4 = F3), and b3 + b4 = AP3 hi2 is what the
+ * output's all-pass 3 makes of hi2: crossover 3 stops, all three of its
+ * sections (MB_X3_COLD; 3 of 11).  Band 3's detector reads hi2 in place
+ * of AP3 hi2 (the same magnitudes), the band-4 detector sees 0 and
+ * rests.
  *
- * A switch to 4 bands first warms that path up, s4 held at 0 meanwhile
- * (so the output stays F3·(b3 + b4) = F3·AP3 hi2 to rounding, whatever
- * the high-passes do):
- *  A. the high-passes restart from zero on the current signal, for
+ * A switch to 4 bands first warms crossover 3 up, s4 held at 0
+ * meanwhile (so the output, which then does not read crossover 3, stays
+ * the 3-band one exactly):
+ *  A. its sections restart from zero on the current signal, for
  *     MB_WARM_TAUS time constants of their poles (√2/ω: Butterworth,
  *     the slowest crossover 3 of the glide): the start-up transient of
- *     the two cascaded sections, of order (1 + t/τ)·e^(-t/τ), is then
- *     under -80 dB;
+ *     the two cascaded high-passes, of order (1 + t/τ)·e^(-t/τ), is then
+ *     under -80 dB (the all-pass's, one section, sooner);
  *  B. the band-4 detector restarts: peak level 0 (instant attack finds
  *     the real peak of b4 within a period), smoothed gain from band 3's,
  *     the gain that band 4's content gets now; MB_WARM_PERIODS periods
- *     of crossover 3 for the peak to be found;
+ *     of crossover 3 for the peak to be found; band 3's detector moves
+ *     from hi2 to AP3 hi2 (its peak level carries on);
  * then s4 glides as before.  Phases are counted in whole sub-blocks on
  * the frame counter (block-size invariant).  The warm-up delays the
  * switch by MB_WARM_TAUS·√2/(2π f3) + MB_WARM_PERIODS/f3: 4.7 ms at
@@ -662,7 +723,7 @@ static int mb_x3_block(struct mb_priv *s)
 	s->x3_left -= CHAIN_SUBBLOCK;
 	switch (s->x3) {
 	case MB_X3_COLD:
-		memset(&s->z[MB_Z_X3], 0, 2 * sizeof(s->z[0]));
+		memset(&s->z[MB_Z_X3], 0, 3 * sizeof(s->z[0]));
 		s->x3 = MB_X3_WARM_A;
 		s->x3_left = (long)ceil(MB_WARM_TAUS * M_SQRT2 / (2 * M_PI * mb_x3_hz(s)) *
 					s->rate);
@@ -685,12 +746,12 @@ static int mb_x3_block(struct mb_priv *s)
 }
 
 /* After a snap (set_param(…, 1)) between sub-blocks: a band 4 already
- * weighted needs its high-passes now (a snap is a jump by definition). */
+ * weighted needs crossover 3 now (a snap is a jump by definition). */
 static void mb_x3_snap(struct mb_priv *s)
 {
 	if (s->x3 != MB_X3_LIVE && (s->merge[1].start != 0 || s->merge[1].end != 0)) {
 		if (s->x3 == MB_X3_COLD)
-			memset(&s->z[MB_Z_X3], 0, 2 * sizeof(s->z[0]));
+			memset(&s->z[MB_Z_X3], 0, 3 * sizeof(s->z[0]));
 		s->x3 = MB_X3_LIVE;
 	}
 }
@@ -754,76 +815,187 @@ static inline double mb_t(unsigned j)
 	return (double)(j + 1) * (1.0 / CHAIN_SUBBLOCK);
 }
 
-/* The second pass of the tree (see mb_run()): crossovers 2 and 3 from
- * crossover 1's high output in hi1[], band 1 from b1[]; out the bands in
- * floats, bu = (M1, S1, M2, S2), bw = (M3, S3, M4, S4).  With crossover 3
- * cold (mb_x3_block()) b3 + b4 from its all-pass alone, in place of b3,
- * and b4 = 0. */
+/* The second pass of the tree (see mb_run()): crossover 2's high-passes
+ * from crossover 1's high output in hi1[], then crossover 3 on their
+ * output hi2 (unless cold); out in floats, before all-pass 3 (which
+ * pass 5 applies to the sum): bu = (b1, b2) (M, S pairs), bw = (hi2, b4),
+ * and, with crossover 3 running, bd = (AP3 hi2, b4) = (b3 + b4, b4) for
+ * the detectors.  Cold, b4 = 0 and nothing of crossover 3 runs. */
 static inline __attribute__((always_inline)) void
 mb_tree2(const struct mb_priv *s, struct mb_biquad *z, const mb_v2 *b1,
-	 const mb_v2 *hi1, const mb_v2 *ap2, mb_v4 *bu, mb_v4 *bw, unsigned m,
-	 unsigned j0, const int moving, const int cold)
+	 const mb_v2 *hi1, const mb_v2 *ap2, mb_v4 *bu, mb_v4 *bw, mb_v4 *bd,
+	 unsigned m, unsigned j0, const int moving, const int cold)
 {
 	struct mb_coef c[MB_XOVERS];
 
 	memcpy(c, s->coef, sizeof(c));
 	for (unsigned k = 0; k < m; k++) {
-		mb_v2 lo, hi, b1k, b2, b3, b4;
+		mb_v2 hi, a3, b4;
 
 		if (moving) {
 			double t = mb_t(j0 + k);
 
-			for (int i = 1; i < MB_XOVERS; i++)
+			for (int i = 1; i < (cold ? 2 : MB_XOVERS); i++)
 				if (s->dg[i] != 0)
 					c[i] = mb_coef_of(s->g0[i] + s->dg[i] * t);
 		}
 		/* crossover 2's high-passes; its all-pass ran in the first
 		 * pass */
 		hi = mb_highpass(&z[MB_Z_X2 + 1], &c[1], mb_highpass(&z[MB_Z_X2], &c[1], hi1[k]));
-		lo = ap2[k] - hi;
-		b1k = mb_allpass(&z[MB_Z_B1_AP3], &c[2], b1[k]);
-		b2 = mb_allpass(&z[MB_Z_B2_AP3], &c[2], lo);
+		bu[k] = mb_narrow(b1[k], ap2[k] - hi);
 		if (cold) {
-			b3 = mb_allpass(&z[MB_Z_X3 + 2], &c[2], hi);
-			b4 = mb_splat(0);
+			bw[k] = mb_narrow(hi, mb_splat(0));
 		} else {
-			mb_split(&z[MB_Z_X3], &c[2], hi, &b3, &b4);
+			b4 = mb_highpass(&z[MB_Z_X3 + 1], &c[2], mb_highpass(&z[MB_Z_X3], &c[2], hi));
+			a3 = mb_allpass(&z[MB_Z_X3 + 2], &c[2], hi);
+			bw[k] = mb_narrow(hi, b4);
+			bd[k] = mb_narrow(a3, b4);
 		}
-		bu[k] = mb_narrow(b1k, b2);
-		bw[k] = mb_narrow(b3, b4);
 	}
 }
 
 /* Pass 5 of mb_run(): band gains E = 1 + a·(g·makeup - 1) on M and S
- * (g = 1 when `unity`), times what pass 2 left, summed and decoded. */
+ * (g = 1 when `unity`), times what pass 2 left, summed: bands 1 … 3
+ * through all-pass 3 (section zo), then with `post` band 4's part, which
+ * has crossover 3's phase already; decoded. */
 static inline __attribute__((always_inline)) void
-mb_out(const struct mb_ramp *r, const mb_v4 *v, const mb_v4 *bu, const mb_v4 *bw,
-       float *L, float *R, unsigned m, unsigned j0, const int moving, const int unity)
+mb_out(const struct mb_priv *s, struct mb_biquad *zo, const mb_v4 *v, const mb_v4 *bu,
+       const mb_v4 *bw, float *L, float *R, unsigned m, unsigned j0, const int moving,
+       const int unity, const int post, const int full)
 {
+	const struct mb_ramp *r = &s->ramp;
 	const mb_v4 mk0 = r->mk, am0 = r->am, as0 = r->as;
 	const mb_v4 dmk = r->dmk, dam = r->dam, das = r->das;
+	struct mb_coef c = s->coef[2];
+	struct mb_biquad z = *zo;
 
 	for (unsigned k = 0; k < m; k++) {
 		mb_v4 mk = mk0, am = am0, as = as0;
-		mb_v4 g = unity ? mb_splat4(1.0f) : v[k], em, es, o;
+		mb_v4 g = unity ? mb_splat4(1.0f) : v[k], em, es, eu, ew, a, o;
+		float s3 = (float)s->s0[0];
+		mb_v2 y;
 
 		if (moving) {
-			float t = (float)mb_t(j0 + k);
+			double td = mb_t(j0 + k);
+			float t = (float)td;
 
 			mk += dmk * t;
 			am += dam * t;
 			as += das * t;
+			s3 = (float)(s->s0[0] + s->ds[0] * td);
+			if (s->dg[2] != 0)
+				c = mb_coef_of(s->g0[2] + s->dg[2] * td);
 		}
-		g = g * mk - 1.0f;
-		em = 1.0f + am * g;
-		es = 1.0f + as * g;
 		/* gains on (M, S) pairs, (E1, E2) and (E3, E4), by the
 		 * bands; M in lanes 0 + 2, S in 1 + 3 */
-		o = MB_SHUF(em, es, 0, 4, 1, 5) * bu[k] + MB_SHUF(em, es, 2, 6, 3, 7) * bw[k];
-		o += MB_SHUF(o, o, 2, 3, 2, 3);
+		if (full) {
+			/* a = 1 on M and S: E = g·makeup */
+			g *= mk;
+			eu = MB_SHUF(g, g, 0, 0, 1, 1);
+			ew = MB_SHUF(g, g, 2, 2, 3, 3);
+		} else {
+			g = g * mk - 1.0f;
+			em = 1.0f + am * g;
+			es = 1.0f + as * g;
+			eu = MB_SHUF(em, es, 0, 4, 1, 5);
+			ew = MB_SHUF(em, es, 2, 6, 3, 7);
+		}
+		if (post) {
+			/* lanes 2, 3: E4 - F3 = E4 - E2 - s3·(E3 - E2) */
+			mb_v4 e2 = MB_SHUF(eu, eu, 2, 3, 2, 3);
+			mb_v4 f = ew - e2 - s3 * (MB_SHUF(ew, ew, 0, 1, 0, 1) - e2);
+
+			ew = MB_SHUF(ew, f, 0, 1, 6, 7);
+		}
+		a = eu * bu[k];
+		o = ew * bw[k];
+		/* lanes 0, 1: E1·b1 + E2·D2 + E3·s3·hi2, through all-pass 3 */
+		y = mb_allpass_ss(&z, &c, mb_widen_lo(a + MB_SHUF(a, a, 2, 3, 2, 3) + o));
+		if (post)
+			o = mb_narrow(y, y) + MB_SHUF(o, o, 2, 3, 2, 3);
+		else
+			o = mb_narrow(y, y);
 		L[k] = o[0] + o[1];
 		R[k] = o[0] - o[1];
 	}
+	*zo = z;
+}
+
+static inline int mb_all1(mb_v4 x)
+{
+	return x[0] == 1 && x[1] == 1 && x[2] == 1 && x[3] == 1;
+}
+
+/* Pass 2's sources: band 3's detector on hi2 (MB_DET_MERGE), or on
+ * AP3 hi2 (MB_DET_A3, see from_a3 in mb_run()); MB_DET_PLAIN, 3 bands
+ * at rest with crossover 3 cold and every detector linked (stereo): s3 =
+ * 1, s4 = 0 and b4 = 0, so nothing is merged and the weights are 1. */
+enum { MB_DET_MERGE, MB_DET_A3, MB_DET_PLAIN };
+
+/* Pass 2 of mb_run(): detectors and peak levels, v[k] = y1; bu, bw
+ * become what pass 5 weights.  Returns the highest y1 of each band. */
+static inline __attribute__((always_inline)) mb_v4
+mb_detect(struct mb_priv *s, mb_v4 *bu, mb_v4 *bw, const mb_v4 *bd, mb_v4 *v,
+	  unsigned m, unsigned j0, const int moving, const int mode)
+{
+	const struct mb_ramp *r = &s->ramp;
+	mb_v4 y1 = s->y1, pk = mb_splat4(0);
+	const mb_v4 wm0 = r->wm, ws0 = r->ws, dwm = r->dwm, dws = r->dws;
+	const mb_v4 ar = r->ar;
+	const float s30 = (float)s->s0[0], s40 = (float)s->s0[1];
+
+	for (unsigned k = 0; k < m; k++) {
+		float s3 = s30, s4 = s40;
+		mb_v4 wm = wm0, ws = ws0, u, w;
+
+		if (moving) {
+			double t = mb_t(j0 + k);
+
+			s3 = (float)(s->s0[0] + s->ds[0] * t);
+			s4 = (float)(s->s0[1] + s->ds[1] * t);
+			wm += dwm * (float)t;
+			ws += dws * (float)t;
+		}
+		if (mode == MB_DET_PLAIN) {
+			/* (b1, b2), (hi2, 0) as they are */
+			u = bu[k];
+			w = bw[k];
+		} else {
+			/* (D3, b4) = (b3 + (1 - s4)·b4, b4) = (AP3 hi2 -
+			 * s4·b4, b4) (hi2 for AP3 hi2 while s4 = 0, before
+			 * from_a3), then (b1, D2) = (b1, b2 + (1 - s3)·D3),
+			 * on (M, S) pairs */
+			if (mode == MB_DET_A3)
+				w = bd[k] - (mb_v4){ s4, s4, 0, 0 } *
+					    MB_SHUF(bd[k], bd[k], 2, 3, 2, 3);
+			else
+				w = bw[k] - (mb_v4){ s4, s4, 0, 0 } *
+					    MB_SHUF(bw[k], bw[k], 2, 3, 2, 3);
+			u = bu[k] + (mb_v4){ 0, 0, 1 - s3, 1 - s3 } * MB_SHUF(w, w, 0, 1, 0, 1);
+			/* what pass 5 weights by the gains E1 … E4 (see the
+			 * header): E1·b1 + E2·(b2 + (1 - s3)·hi2) + E3·s3·hi2
+			 * through all-pass 3, plus s4·(E4 - F3)·b4 */
+			if (mode == MB_DET_A3) {
+				bu[k] += (mb_v4){ 0, 0, 1 - s3, 1 - s3 } *
+					 MB_SHUF(bw[k], bw[k], 0, 1, 0, 1);
+				bw[k] *= (mb_v4){ s3, s3, s4, s4 };
+			} else {
+				bu[k] = u;
+				bw[k] = w * (mb_v4){ s3, s3, s4, s4 };
+			}
+		}
+		u = mb_abs4(u);
+		w = mb_abs4(w);
+		if (mode == MB_DET_PLAIN)
+			y1 = mb_max4(MB_SHUF(u, w, 0, 2, 4, 6) + MB_SHUF(u, w, 1, 3, 5, 7), ar * y1);
+		else
+			y1 = mb_max4(wm * MB_SHUF(u, w, 0, 2, 4, 6) +
+				     ws * MB_SHUF(u, w, 1, 3, 5, 7), ar * y1);
+		v[k] = y1;
+		pk = mb_max4(pk, y1);
+	}
+	s->y1 = y1;
+	return pk;
 }
 
 /*
@@ -832,19 +1004,24 @@ mb_out(const struct mb_ramp *r, const mb_v4 *v, const mb_v4 *bu, const mb_v4 *bw
  * everything per frame was bound by the latency of its long dependency
  * chains, at twice the cost):
  *
- *  1. M/S encoding, then the tree on (M, S) in doubles, in two loops;
- *     out the bands in floats, bu[k] = (M1, S1, M2, S2) and bw[k] =
- *     (M3, S3, M4, S4)
+ *  1. M/S encoding, then the tree on (M, S) in doubles, in one loop
+ *     (3 bands at rest) or two; out the bands in floats, before
+ *     all-pass 3: bu[k] = (M1, S1, M2, S2), bw[k] = (M, S of hi2, M4,
+ *     S4), and with crossover 3 running bd[k] = (M, S of AP3 hi2, M4, S4)
  *  2. detectors (merged bands feed the band below) and peak levels,
  *     bands in float lanes: v[k] = y1; bu, bw become what pass 5
- *     weights: (b1, D2), (s3·D3, s4·b4)
+ *     weights: (b1, b2 + (1 - s3)·hi2), (s3·hi2, s4·b4)
  *  3. gain computer: v[k] = gc; skipped (gc = 0) while no level is above
  *     the lowest threshold of its band in the sub-block, or no band
  *     compresses (ratio 1)
  *  4. attack smoothing (doubles) and 2^glog: v[k] = g; skipped (g = 1)
  *     while gc = 0 and glog = 0
- *  5. band gains, sum, decoding
+ *  5. band gains, sum, all-pass 3 on bands 1 … 3, band 4's part,
+ *     decoding
  *
+ * Fusing 3 and 4, or 4 and 5, cost 10 % or more (more work behind each
+ * frame's chain: glog's, all-pass 3's), M/S encoding inside the tree's
+ * loop as much.
  * A skip gives exactly what computing would (gc is defined as 0 at or
  * under that threshold, and 2^0 is 1), so the output does not depend on
  * where calls split a sub-block.  `moving` is a constant in each of the
@@ -855,17 +1032,21 @@ mb_run(struct mb_priv *s, float *L, float *R, unsigned m, unsigned j0,
        const int moving)
 {
 	const struct mb_ramp *r = &s->ramp;
-	mb_v4 bu[CHAIN_SUBBLOCK], bw[CHAIN_SUBBLOCK];
+	mb_v4 bu[CHAIN_SUBBLOCK], bw[CHAIN_SUBBLOCK], bd[CHAIN_SUBBLOCK];
 	mb_v4 v[CHAIN_SUBBLOCK];
 	int unity = 1;
+	/* band 3's detector on b3 + b4 = AP3 hi2 once crossover 3 has warmed
+	 * up, on hi2 before (the same magnitudes) */
+	const int from_a3 = s->x3 == MB_X3_LIVE || s->x3 == MB_X3_WARM_B;
 
-	/* 1, in two passes over the sub-block: crossover 1, band 1's
-	 * all-pass 2 and crossover 2's, then the rest from crossover 1's
-	 * high output (parked in hi1[]); each pass's states crowd the
-	 * registers less than all twelve sections' (6 % less time for the
-	 * multiband, measured with tests/bench.c's music), and every section
-	 * sees the same samples and coefficients as in one pass, so the
-	 * same values */
+	/* 1: 3 bands at rest, the 7 sections in one loop over the
+	 * sub-block (5 % less time for the multiband than in two, measured
+	 * with tests/bench.c's music); else in two passes: crossover 1, band
+	 * 1's all-pass 2 and crossover 2's, then the rest from crossover 1's
+	 * high output (parked in hi1[]), as each pass's states crowd the
+	 * registers less than all ten sections' (measured 6 % less time with
+	 * 12); every section sees the same samples and coefficients either
+	 * way, so the same values */
 	{
 		struct mb_biquad z[MB_Z_N];
 		struct mb_coef c[MB_XOVERS];
@@ -874,76 +1055,75 @@ mb_run(struct mb_priv *s, float *L, float *R, unsigned m, unsigned j0,
 		/* M and S first, in a loop of their own: the filter loop's
 		 * frames then start from a load, not from this chain (b1[]
 		 * holds them until that loop overwrites each with band 1) */
-		for (unsigned k = 0; k < m; k++) {
-			mb_v2 x = { L[k], R[k] };
+		for (unsigned k = 0; k + 1 < m; k += 2) {
+			mb_f2 lf, rf;
+			mb_v2 lv, rv, ms0, ms1;
 
-			/* non-finite samples read as 0 */
-			x = (mb_v2)((mb_i2)(mb_abs(x) <= 3.4028234663852886e38) & (mb_i2)x);
-			b1[k] = 0.5 * ((mb_v2){ x[0], x[0] } + (mb_v2){ x[1], -x[1] });
+			memcpy(&lf, L + k, sizeof(lf));
+			memcpy(&rf, R + k, sizeof(rf));
+			lv = mb_finite(__builtin_convertvector(lf, mb_v2));
+			rv = mb_finite(__builtin_convertvector(rf, mb_v2));
+			/* (M, M'), (S, S') of frames k, k + 1 */
+			ms0 = 0.5 * (lv + rv);
+			ms1 = 0.5 * (lv - rv);
+			b1[k] = MB_SHUF2(ms0, ms1, 0, 2);
+			b1[k + 1] = MB_SHUF2(ms0, ms1, 1, 3);
+		}
+		if (m % 2) {
+			mb_v2 x = mb_finite((mb_v2){ L[m - 1], R[m - 1] });
+
+			b1[m - 1] = 0.5 * ((mb_v2){ x[0], x[0] } + (mb_v2){ x[1], -x[1] });
 		}
 		memcpy(z, s->z, sizeof(z));
 		memcpy(c, s->coef, sizeof(c));
-		for (unsigned k = 0; k < m; k++) {
-			mb_v2 x = b1[k], lo, hi;
+		if (!moving && s->x3 == MB_X3_COLD) {
+			for (unsigned k = 0; k < m; k++) {
+				mb_v2 lo, hi, lo2, hi2;
 
-			if (moving) {
-				double t = mb_t(j0 + k);
-
-				for (int i = 0; i < MB_XOVERS; i++)
-					if (s->dg[i] != 0)
-						c[i] = mb_coef_of(s->g0[i] + s->dg[i] * t);
+				mb_split(&z[MB_Z_X1], &c[0], b1[k], &lo, &hi);
+				lo = mb_allpass(&z[MB_Z_B1_AP2], &c[1], lo);
+				mb_split(&z[MB_Z_X2], &c[1], hi, &lo2, &hi2);
+				bu[k] = mb_narrow(lo, lo2);
+				bw[k] = mb_narrow(hi2, mb_splat(0));
 			}
-			mb_split(&z[MB_Z_X1], &c[0], x, &lo, &hi);
-			/* band 1's all-pass 2 and crossover 2's */
-			b1[k] = mb_allpass(&z[MB_Z_B1_AP2], &c[1], lo);
-			ap2[k] = mb_allpass(&z[MB_Z_X2 + 2], &c[1], hi);
-			hi1[k] = hi;
+		} else {
+			for (unsigned k = 0; k < m; k++) {
+				mb_v2 x = b1[k], lo, hi;
+
+				if (moving) {
+					double t = mb_t(j0 + k);
+
+					for (int i = 0; i < MB_XOVERS - 1; i++)
+						if (s->dg[i] != 0)
+							c[i] = mb_coef_of(s->g0[i] + s->dg[i] * t);
+				}
+				mb_split(&z[MB_Z_X1], &c[0], x, &lo, &hi);
+				/* band 1's all-pass 2 and crossover 2's */
+				b1[k] = mb_allpass(&z[MB_Z_B1_AP2], &c[1], lo);
+				ap2[k] = mb_allpass(&z[MB_Z_X2 + 2], &c[1], hi);
+				hi1[k] = hi;
+			}
+			if (s->x3 == MB_X3_COLD)
+				mb_tree2(s, z, b1, hi1, ap2, bu, bw, bd, m, j0, moving, 1);
+			else
+				mb_tree2(s, z, b1, hi1, ap2, bu, bw, bd, m, j0, moving, 0);
 		}
-		if (s->x3 == MB_X3_COLD)
-			mb_tree2(s, z, b1, hi1, ap2, bu, bw, m, j0, moving, 1);
-		else
-			mb_tree2(s, z, b1, hi1, ap2, bu, bw, m, j0, moving, 0);
 		memcpy(s->z, z, sizeof(z));
 	}
-
 	/* 2 */
 	{
-		mb_v4 y1 = s->y1, pk = mb_splat4(0);
-		const mb_v4 wm0 = r->wm, ws0 = r->ws, dwm = r->dwm, dws = r->dws;
-		const mb_v4 ar = r->ar;
-		const float s30 = (float)s->s0[0], s40 = (float)s->s0[1];
+		mb_v4 pk;
 
-		for (unsigned k = 0; k < m; k++) {
-			float s3 = s30, s4 = s40;
-			mb_v4 wm = wm0, ws = ws0, u, w;
-
-			if (moving) {
-				double t = mb_t(j0 + k);
-
-				s3 = (float)(s->s0[0] + s->ds[0] * t);
-				s4 = (float)(s->s0[1] + s->ds[1] * t);
-				wm += dwm * (float)t;
-				ws += dws * (float)t;
-			}
-			/* (D3, b4) = (b3 + (1 - s4)·b4, b4), then
-			 * (b1, D2) = (b1, b2 + (1 - s3)·D3), on (M, S) pairs */
-			w = bw[k] + (mb_v4){ 1 - s4, 1 - s4, 0, 0 } *
-				    MB_SHUF(bw[k], bw[k], 2, 3, 2, 3);
-			u = bu[k] + (mb_v4){ 0, 0, 1 - s3, 1 - s3 } * MB_SHUF(w, w, 0, 1, 0, 1);
-			/* what pass 5 weights by the gains E1 … E4: the merged
-			 * gains F3 = E2 + s3·(E3 - E2), F4 = F3 + s4·(E4 - F3)
-			 * applied to b1 … b4 are E1·b1 + E2·D2 + E3·s3·D3 +
-			 * E4·s4·b4, so no pass needs F3 and F4 */
-			bu[k] = u;
-			bw[k] = w * (mb_v4){ s3, s3, s4, s4 };
-			u = mb_abs4(u);
-			w = mb_abs4(w);
-			y1 = mb_max4(wm * MB_SHUF(u, w, 0, 2, 4, 6) +
-				     ws * MB_SHUF(u, w, 1, 3, 5, 7), ar * y1);
-			v[k] = y1;
-			pk = mb_max4(pk, y1);
-		}
-		s->y1 = y1;
+		if (moving && from_a3)
+			pk = mb_detect(s, bu, bw, bd, v, m, j0, 1, MB_DET_A3);
+		else if (moving)
+			pk = mb_detect(s, bu, bw, bd, v, m, j0, 1, MB_DET_MERGE);
+		else if (s->x3 == MB_X3_COLD && s->s0[0] == 1 && mb_all1(r->wm) && mb_all1(r->ws))
+			pk = mb_detect(s, bu, bw, bd, v, m, j0, 0, MB_DET_PLAIN);
+		else if (from_a3)
+			pk = mb_detect(s, bu, bw, bd, v, m, j0, 0, MB_DET_A3);
+		else
+			pk = mb_detect(s, bu, bw, bd, v, m, j0, 0, MB_DET_MERGE);
 
 		/* 3: computed while a level is above the lowest threshold of
 		 * its band and the band compresses (slope > 0 somewhere in the
@@ -982,29 +1162,42 @@ mb_run(struct mb_priv *s, float *L, float *R, unsigned m, unsigned j0,
 	}
 	if (!unity) {
 		mb_v2 gla = s->glog[0], glb = s->glog[1];
-		mb_v2 gma = s->gmin[0], gmb = s->gmin[1];
+		mb_v4 gmin = s->gmin;
 		const mb_v2 caa = r->ca[0], cab = r->ca[1];
+		const mb_v2 kaa = 1.0 - caa, kab = 1.0 - cab;
 
+		/* glog += ca·(gc - glog) as (1 - ca)·glog + ca·gc: glog
+		 * waits on one product and one sum per sample */
 		for (unsigned k = 0; k < m; k++) {
 			mb_v4 gc = v[k];
 
-			gla += caa * (mb_widen_lo(gc) - gla);
-			glb += cab * (mb_widen_hi(gc) - glb);
-			gma = mb_min(gma, gla);
-			gmb = mb_min(gmb, glb);
+			gla = kaa * gla + caa * mb_widen_lo(gc);
+			glb = kab * glb + cab * mb_widen_hi(gc);
 			v[k] = mb_exp2(mb_narrow(gla, glb));
+			gmin = mb_min4(gmin, v[k]);
 		}
 		s->glog[0] = gla;
 		s->glog[1] = glb;
-		s->gmin[0] = gma;
-		s->gmin[1] = gmb;
+		s->gmin = gmin;
 	}
 
-	/* 5 */
-	if (unity)
-		mb_out(r, v, bu, bw, L, R, m, j0, moving, 1);
-	else
-		mb_out(r, v, bu, bw, L, R, m, j0, moving, 0);
+	/* 5: with `full`, no band bypassed or in mid or side mode (a = 1) */
+	if (s->x3 == MB_X3_LIVE) {
+		if (unity)
+			mb_out(s, &s->z[MB_Z_OUT], v, bu, bw, L, R, m, j0, moving, 1, 1, 0);
+		else
+			mb_out(s, &s->z[MB_Z_OUT], v, bu, bw, L, R, m, j0, moving, 0, 1, 0);
+	} else if (!moving && mb_all1(r->am) && mb_all1(r->as)) {
+		if (unity)
+			mb_out(s, &s->z[MB_Z_OUT], v, bu, bw, L, R, m, j0, 0, 1, 0, 1);
+		else
+			mb_out(s, &s->z[MB_Z_OUT], v, bu, bw, L, R, m, j0, 0, 0, 0, 1);
+	} else {
+		if (unity)
+			mb_out(s, &s->z[MB_Z_OUT], v, bu, bw, L, R, m, j0, moving, 1, 0, 0);
+		else
+			mb_out(s, &s->z[MB_Z_OUT], v, bu, bw, L, R, m, j0, moving, 0, 0, 0);
+	}
 }
 
 static void mb_process(struct chain_proc *p, float *const *buf, unsigned n)
@@ -1015,7 +1208,7 @@ static void mb_process(struct chain_proc *p, float *const *buf, unsigned n)
 	unsigned i = 0;
 	int bad = 0;
 
-	s->gmin[0] = s->gmin[1] = mb_splat(0);
+	s->gmin = mb_splat4(1.0f);
 	if (s->dirty) {
 		mb_ramps(s);
 		mb_x3_snap(s);
@@ -1048,7 +1241,8 @@ static void mb_process(struct chain_proc *p, float *const *buf, unsigned n)
 	if (bad) {
 		memset(s->z, 0, sizeof(s->z));
 		s->y1 = mb_splat4(0);
-		s->glog[0] = s->glog[1] = s->gmin[0] = s->gmin[1] = mb_splat(0);
+		s->glog[0] = s->glog[1] = mb_splat(0);
+		s->gmin = mb_splat4(1.0f);
 	}
 
 	/* meters: the compression applied (makeup aside), weighted by what
@@ -1057,15 +1251,15 @@ static void mb_process(struct chain_proc *p, float *const *buf, unsigned n)
 	for (int b = 0; b < MB_BANDS; b++) {
 		const struct mb_band *c = &s->band[b];
 		double a = c->on.end * fmax(c->wm.end, c->ws.end);
-		double gl = s->gmin[b / 2][b % 2];
+		double gm = s->gmin[b];
 		double gr = 0;
 
 		if (b == 2)
 			a *= s->merge[0].end;
 		if (b == 3)
 			a *= s->merge[0].end * s->merge[1].end;
-		if (gl < 0 && a > 0)
-			gr = -20.0 * log10(1.0 + a * (exp2(gl) - 1.0));
+		if (gm < 1 && a > 0)
+			gr = -20.0 * log10(1.0 + a * (gm - 1.0));
 		s->meter_db[b] = (float)gr;
 		if (s->meter_db[b] > s->gr_db)
 			s->gr_db = s->meter_db[b];
@@ -1078,7 +1272,8 @@ static void mb_reset(struct chain_proc *p)
 
 	memset(s->z, 0, sizeof(s->z));
 	s->y1 = mb_splat4(0);
-	s->glog[0] = s->glog[1] = s->gmin[0] = s->gmin[1] = mb_splat(0);
+	s->glog[0] = s->glog[1] = mb_splat(0);
+	s->gmin = mb_splat4(1.0f);
 	for (int x = 0; x < MB_XOVERS; x++)
 		chain_smooth_set(&s->xo[x], s->xo[x].target, 1);
 	for (int k = 0; k < 2; k++)

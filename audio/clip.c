@@ -846,6 +846,13 @@ error:
  *              and msg say how
  *   cancel     the reader asks the thread to stop (atomic)
  *   waiting    the reader sleeps on cv
+ *   ring       0: clip->data holds every frame; else it holds `ring`
+ *              frames, frame f at f % ring (audio_clip_stream_open_ring())
+ *   released   the reader is done with the frames below (atomic); the
+ *              thread decodes frame f only once f < released + ring
+ *   need       0, or the thread sleeps on cv until released + ring
+ *              reaches it (atomic: the reader reads it without mu, see
+ *              audio_clip_stream_release())
  */
 struct audio_clip_stream {
 	struct audio_clip *clip;
@@ -858,6 +865,9 @@ struct audio_clip_stream {
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
 	int waiting;
+	int64_t ring;
+	atomic_llong released;
+	atomic_llong need;
 	int err;
 	char msg[256];
 };
@@ -1010,6 +1020,35 @@ static void stream_publish(struct audio_clip_stream *st, int64_t ready, bool end
 	pthread_mutex_unlock(&st->mu);
 }
 
+/* How many of the `want` frames from frame `done` on may be written now:
+ * returns once that is at least min(want, ring / 2) (the reader has given
+ * back all but `ring` frames below them), or the reader cancels.  The
+ * reader reads at most ring / 2 frames past what it gave back (clip.h),
+ * so that much room always comes.  The reader stores `released` and then
+ * reads `need`, this thread stores `need` and then reads `released` (both
+ * sequentially consistent): one of the two sees the other's store, so no
+ * wake-up is lost (the reader signals under mu, which this thread holds
+ * from its check until it sleeps).  The reader wakes it only once that
+ * much room is there: on one CPU a wake-up per block given back cost more
+ * than the ring saved. */
+static int64_t stream_room(struct audio_clip_stream *st, int64_t done, int64_t want)
+{
+	int64_t half = st->ring / 2 > 0 ? st->ring / 2 : 1;
+	int64_t end = done + (want < half ? want : half), room;
+
+	if (atomic_load(&st->released) + st->ring < end) {
+		pthread_mutex_lock(&st->mu);
+		atomic_store(&st->need, end);
+		while (atomic_load(&st->released) + st->ring < end &&
+		       !atomic_load(&st->cancel))
+			pthread_cond_wait(&st->cv, &st->mu);
+		atomic_store(&st->need, 0);
+		pthread_mutex_unlock(&st->mu);
+	}
+	room = atomic_load(&st->released) + st->ring - done;
+	return room < want ? room : want;
+}
+
 static void *stream_main(void *user)
 {
 	struct audio_clip_stream *st = user;
@@ -1039,6 +1078,14 @@ static void *stream_main(void *user)
 		float *dst = c->data + 2 * done;
 		sf_count_t n;
 
+		if (st->ring) {
+			int64_t at = done % st->ring;
+
+			if (want > st->ring - at)
+				want = st->ring - at;  /* up to the ring's end */
+			dst = c->data + 2 * at;
+			want = stream_room(st, done, want);
+		}
 		if (atomic_load_explicit(&st->cancel, memory_order_relaxed)) {
 			err = fail(st->msg, sizeof(st->msg), AUDIO_CLIP_ERROR_CANCELLED,
 			           "cancelled");
@@ -1075,6 +1122,14 @@ int audio_clip_stream_open(const char *path, struct audio_clip_stream **out,
                            audio_clip_progress_fn progress, void *user, char *msg,
                            size_t msg_len)
 {
+	return audio_clip_stream_open_ring(path, 0, out, progress, user, msg, msg_len);
+}
+
+int audio_clip_stream_open_ring(const char *path, int64_t ring,
+				struct audio_clip_stream **out,
+				audio_clip_progress_fn progress, void *user, char *msg,
+				size_t msg_len)
+{
 	struct audio_clip_stream *st;
 	struct audio_clip *c = NULL;
 	int err;
@@ -1090,6 +1145,8 @@ int audio_clip_stream_open(const char *path, struct audio_clip_stream **out,
 	atomic_init(&st->ready, 0);
 	atomic_init(&st->done, 0);
 	atomic_init(&st->cancel, 0);
+	atomic_init(&st->released, 0);
+	atomic_init(&st->need, 0);
 	if (pthread_mutex_init(&st->mu, NULL)) {
 		free(st);
 		return fail(msg, msg_len, AUDIO_CLIP_ERROR_NOMEM, "out of memory");
@@ -1122,7 +1179,9 @@ int audio_clip_stream_open(const char *path, struct audio_clip_stream **out,
 	if (!c)
 		goto nomem;
 	c->path = dup_str(path);
-	c->data = malloc((size_t)st->s.frames * 2 * sizeof(float));
+	/* a ring only where it is smaller than the clip */
+	st->ring = ring > 0 && ring < st->s.frames ? ring : 0;
+	c->data = malloc((size_t)(st->ring ? st->ring : st->s.frames) * 2 * sizeof(float));
 	if (!c->path || !c->data)
 		goto nomem;
 	set_path(c);
@@ -1160,6 +1219,28 @@ error:
 const struct audio_clip *audio_clip_stream_clip(const struct audio_clip_stream *st)
 {
 	return st ? st->clip : NULL;
+}
+
+int64_t audio_clip_stream_ring(const struct audio_clip_stream *st)
+{
+	return st ? st->ring : 0;
+}
+
+/* See stream_room(): `released` stored, then `need` read. */
+void audio_clip_stream_release(struct audio_clip_stream *st, int64_t frames)
+{
+	int64_t need;
+
+	if (!st || !st->ring || frames <= atomic_load_explicit(&st->released,
+								memory_order_relaxed))
+		return;
+	atomic_store(&st->released, frames);
+	need = atomic_load(&st->need);
+	if (need && frames + st->ring >= need) {
+		pthread_mutex_lock(&st->mu);
+		pthread_cond_broadcast(&st->cv);
+		pthread_mutex_unlock(&st->mu);
+	}
 }
 
 int64_t audio_clip_stream_wait(struct audio_clip_stream *st, int64_t frames)
@@ -1206,6 +1287,10 @@ void audio_clip_stream_free(struct audio_clip_stream **stp)
 		return;
 	st = *stp;
 	atomic_store(&st->cancel, 1);
+	/* wake the thread if it waits for the reader (stream_room()) */
+	pthread_mutex_lock(&st->mu);
+	pthread_cond_broadcast(&st->cv);
+	pthread_mutex_unlock(&st->mu);
 	if (st->threaded)
 		pthread_join(st->th, NULL);
 	source_close(&st->s);

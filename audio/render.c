@@ -179,6 +179,9 @@ static double gr_peak(struct run_stats *st)
  *   wait       NULL, or the input is still being decoded: frames of lr
  *              below `ready` may be read, wait(wait_user, k) says when
  *              k may (struct audio_render_opts: input_wait)
+ *   ring       0, or lr holds `ring` frames, frame f at lr + 2 (f % ring),
+ *              and release(wait_user, f) gives back the frames below f
+ *              (input_ring, input_release)
  */
 struct chain_run {
 	const float *lr;
@@ -188,8 +191,9 @@ struct chain_run {
 	unsigned split;
 	struct run_stats *st;
 	int64_t (*wait)(void *user, int64_t frames);
+	void (*release)(void *user, int64_t frames);
 	void *wait_user;
-	int64_t ready;
+	int64_t ready, ring;
 };
 
 /* Builds the chain (and st's block list).  0 or AUDIO_RENDER_ERROR_*. */
@@ -245,13 +249,15 @@ static unsigned cr_len(const struct chain_run *cr, int64_t pos)
 			  cr->total - pos : AUDIO_RENDER_BLOCK);
 }
 
-/* Reads the input through wait() (see struct chain_run). */
-static void cr_input(struct chain_run *cr,
-		     int64_t (*wait)(void *user, int64_t frames), void *user)
+/* Reads the input through o's input_wait() and ring (see struct
+ * chain_run); o NULL: the clip is whole. */
+static void cr_input(struct chain_run *cr, const struct audio_render_opts *o)
 {
-	cr->wait = wait;
-	cr->wait_user = user;
-	cr->ready = wait ? 0 : cr->frames;
+	cr->wait = o ? o->input_wait : NULL;
+	cr->wait_user = o ? o->input_user : NULL;
+	cr->ready = cr->wait ? 0 : cr->frames;
+	cr->ring = cr->wait ? o->input_ring : 0;
+	cr->release = cr->ring ? o->input_release : NULL;
 }
 
 /* Stage 1 of the block at frame pos: the input's frames (then silence)
@@ -274,10 +280,20 @@ static int cr_stage1(struct chain_run *cr, int64_t pos, float *left,
 			return -1;
 		cr->ready = r;
 	}
-	for (i = 0; i < in; i++) {
-		left[i] = cr->lr[2 * (pos + i)];
-		right[i] = cr->lr[2 * (pos + i) + 1];
+	for (i = 0; i < in;) {
+		/* up to the ring's end, then from its start */
+		int64_t at = cr->ring ? (pos + i) % cr->ring : pos + i;
+		unsigned run = cr->ring && cr->ring - at < in - i ?
+			       (unsigned)(cr->ring - at) : in - i;
+		const float *x = cr->lr + 2 * at;
+
+		for (unsigned k = 0; k < run; k++, i++) {
+			left[i] = x[2 * k];
+			right[i] = x[2 * k + 1];
+		}
 	}
+	if (in && cr->release)
+		cr->release(cr->wait_user, pos + in);
 	for (; i < n; i++) {
 		left[i] = 0.0f;
 		right[i] = 0.0f;
@@ -1483,9 +1499,7 @@ static void *pipe_helper(void *user)
  */
 static int run_chain_piped(const float *lr, int64_t frames, double rate,
 			   const struct chain_settings *s, struct writer *w,
-			   struct run_stats *st,
-			   int64_t (*wait)(void *user, int64_t frames),
-			   void *wait_user)
+			   struct run_stats *st, const struct audio_render_opts *in)
 {
 	struct chain_run cr;
 	struct pipe pp;
@@ -1497,7 +1511,7 @@ static int run_chain_piped(const float *lr, int64_t frames, double rate,
 	ret = cr_open(&cr, lr, frames, rate, s, st);
 	if (ret)
 		return ret;
-	cr_input(&cr, wait, wait_user);
+	cr_input(&cr, in);
 	memset(&pp, 0, sizeof(pp));
 	pp.cr = &cr;
 	pp.w = w;
@@ -1691,7 +1705,7 @@ static int render_pass(const struct audio_clip *mix,
 	/* the limiter's statistics only for a pass of a search: they cost
 	 * a sum of squares over every frame */
 	err = run_chain_piped(mix->data, mix->frames, mix->rate, s, &w,
-			      pass ? &st : NULL, o->input_wait, o->input_user);
+			      pass ? &st : NULL, o);
 	if (err == AUDIO_RENDER_ERROR_CANCELLED && w.err)
 		err = w.err;  /* the sink's reason */
 	if (err) {
@@ -2187,6 +2201,11 @@ int audio_render_find_gain(const struct audio_clip *mix,
 	se.gain_idx = chain_param_find("gain.gain_db");
 	if (se.gain_idx < 0) {
 		set_msg(msg, msg_len, "the chain has no input gain");
+		return AUDIO_RENDER_ERROR_CHAIN;
+	}
+	if (o->input_ring) {
+		/* the passes read the clip again from its start */
+		set_msg(msg, msg_len, "a search needs the whole clip, not a ring");
 		return AUDIO_RENDER_ERROR_CHAIN;
 	}
 	gp = chain_param_at((unsigned)se.gain_idx)->param;

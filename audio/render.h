@@ -97,6 +97,14 @@ struct audio_render_opts {
 	 * from the render's two threads, one call at a time. */
 	int64_t (*input_wait)(void *input_user, int64_t frames);
 	void *input_user;
+	/* 0: the clip holds every frame.  Else (with input_wait) its data
+	 * holds input_ring frames, frame f at data + 2 (f % input_ring),
+	 * and input_release(input_user, f) says the render is done with the
+	 * frames below f (audio_clip_stream_open_ring(), audio/clip.h); a
+	 * search for a loudness target reads the clip several times and
+	 * refuses a ring (AUDIO_RENDER_ERROR_CHAIN). */
+	int64_t input_ring;
+	void (*input_release)(void *input_user, int64_t frames);
 };
 
 void audio_render_opts_default(struct audio_render_opts *o);

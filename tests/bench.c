@@ -23,8 +23,9 @@
  *      else `ffmpeg` on PATH), `ffmpeg -af equalizer,acompressor,alimiter`
  *      (the issue's three filters) and the same with eight equalizer bands
  *      (as ours), each after volume=9dB, on the same file to the same
- *      format, and the ratios:
- *      first both on one CPU (ffmpeg with -threads 1 -filter_threads 1),
+ *      format, and the ratios, each command timed in RUNS interleaved
+ *      rounds, best of each: first all on one CPU (ffmpeg with -threads 1
+ *      -filter_threads 1),
  *      then both on every CPU the bench was given (the render runs its
  *      chain in two stages on two threads; ffmpeg both ways, the ratio
  *      against the faster);
@@ -349,25 +350,18 @@ static void set_args(const struct chain_settings *s, char *out, size_t len)
 	}
 }
 
-/* Best of RUNS wall time of a shell command; HUGE_VAL when it fails. */
+/* Wall time of one run of a shell command; HUGE_VAL when it fails. */
 static double time_cmd(const char *cmd, const char *out)
 {
-	double best = HUGE_VAL;
+	double t;
 
-	for (int run = 0; run < RUNS; run++) {
-		double t;
-
-		unlink(out);
-		t = test_clock_s(CLOCK_MONOTONIC);
-		if (system(cmd) != 0) {
-			printf("  failed: %s\n", cmd);
-			return HUGE_VAL;
-		}
-		t = test_clock_s(CLOCK_MONOTONIC) - t;
-		if (t < best)
-			best = t;
+	unlink(out);
+	t = test_clock_s(CLOCK_MONOTONIC);
+	if (system(cmd) != 0) {
+		printf("  failed: %s\n", cmd);
+		return HUGE_VAL;
 	}
-	return best;
+	return test_clock_s(CLOCK_MONOTONIC) - t;
 }
 
 static const char *find_ffmpeg(void)
@@ -540,40 +534,54 @@ int main(void)
 		if (!ffmpeg)
 			printf("  ffmpeg: not found (FFMPEG unset and none on PATH), skipped\n");
 		for (int all = 0; all < 2; all++) {
+			/* the commands of a setting, timed in RUNS interleaved
+			 * rounds (termaster, then each ffmpeg), best of each: the
+			 * VM's speed drifts, and a round sees one speed */
+			enum { NF = sizeof(ffmpeg_chains) / sizeof(ffmpeg_chains[0]) };
+			double ff[NF][2];
+
 			if (all && sched_setaffinity(0, sizeof(given), &given))
 				break;
-			printf("  %s:\n", all ? "on every CPU the bench was given" :
-			       "pinned to one CPU");
-			cmd_s = time_cmd(tcmd, out);
+			cmd_s = HUGE_VAL;
+			for (size_t w = 0; w < NF; w++)
+				ff[w][0] = ff[w][1] = HUGE_VAL;
+			for (int run = 0; run < RUNS; run++) {
+				t = time_cmd(tcmd, out);
+				if (t < cmd_s)
+					cmd_s = t;
+				/* ffmpeg one-threaded, and on all CPUs also at
+				 * its default threading */
+				for (size_t w = 0; ffmpeg && w < NF; w++)
+					for (int thr = 0; thr < 1 + all; thr++) {
+						ffmpeg_cmd(cmd, sizeof(cmd), ffmpeg, (int)w,
+							   thr ? "" : "-threads 1 -filter_threads 1 ",
+							   in, out);
+						t = time_cmd(cmd, out);
+						if (t < ff[w][thr])
+							ff[w][thr] = t;
+					}
+			}
+			printf("  %s (%d interleaved rounds, best of each):\n", all ?
+			       "on every CPU the bench was given" : "pinned to one CPU", RUNS);
 			if (cmd_s < HUGE_VAL)
 				printf("    termaster render (decode, chain, dither, write 24-bit "
-				       "WAV, measure), best of %d: %.3f s = %.0f x realtime\n",
-				       RUNS, cmd_s, SECONDS / cmd_s);
-			if (!ffmpeg)
-				continue;
-			for (size_t w = 0; w < sizeof(ffmpeg_chains) / sizeof(ffmpeg_chains[0]); w++) {
-				double ff = HUGE_VAL;
+				       "WAV, measure): %.3f s = %.0f x realtime\n",
+				       cmd_s, SECONDS / cmd_s);
+			for (size_t w = 0; ffmpeg && w < NF; w++) {
+				double best_ff = HUGE_VAL;
 
 				printf("    ffmpeg -af %s:\n", ffmpeg_chains[w].name);
-				/* one-threaded, and on all CPUs also at its
-				 * default threading; the ratio against the
-				 * faster */
 				for (int thr = 0; thr < 1 + all; thr++) {
-					double f;
-
-					ffmpeg_cmd(cmd, sizeof(cmd), ffmpeg, (int)w, thr ? "" :
-						   "-threads 1 -filter_threads 1 ", in, out);
-					f = time_cmd(cmd, out);
-					if (f < HUGE_VAL)
-						printf("      %s, best of %d: %.3f s = %.0f x "
-						       "realtime\n", thr ? "default threads" :
-						       "-threads 1", RUNS, f, SECONDS / f);
-					if (f < ff)
-						ff = f;
+					if (ff[w][thr] < HUGE_VAL)
+						printf("      %s: %.3f s = %.0f x realtime\n",
+						       thr ? "default threads" : "-threads 1",
+						       ff[w][thr], SECONDS / ff[w][thr]);
+					if (ff[w][thr] < best_ff)
+						best_ff = ff[w][thr];
 				}
-				if (ff < HUGE_VAL && cmd_s < HUGE_VAL)
+				if (best_ff < HUGE_VAL && cmd_s < HUGE_VAL)
 					printf("      ratio of times, termaster render / this "
-					       "ffmpeg (its faster): %.2f\n", cmd_s / ff);
+					       "ffmpeg (its faster): %.2f\n", cmd_s / best_ff);
 			}
 		}
 		if (pin_cpu(cpu) < 0)

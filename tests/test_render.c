@@ -1194,6 +1194,56 @@ static void check_stream_decode(const char *what, const char *path)
 	audio_clip_stream_free(&st);
 }
 
+/* A stream into a ring of `ring` frames, read in order in runs of 777
+ * frames and given back as it goes, hands out audio_clip_load()'s
+ * samples. */
+static void check_stream_ring(const char *what, const char *path, int64_t ring)
+{
+	struct audio_clip *whole = NULL;
+	struct audio_clip_stream *st = NULL;
+	const struct audio_clip *c;
+	char msg[512], label[256];
+	int64_t pos = 0, bad = -1;
+
+	ASSERT_INT(what, 0, audio_clip_load(path, 0, &whole, NULL, NULL, msg, sizeof(msg)));
+	ASSERT_INT(what, 0, audio_clip_stream_open_ring(path, ring, &st, NULL, NULL, msg,
+							sizeof(msg)));
+	if (!whole || !st) {
+		audio_clip_free(&whole);
+		audio_clip_stream_free(&st);
+		return;
+	}
+	c = audio_clip_stream_clip(st);
+	snprintf(label, sizeof(label), "%s: a ring of %lld frames", what, (long long)ring);
+	ASSERT_INT(label, (int)ring, (int)audio_clip_stream_ring(st));
+	while (pos < c->frames && bad < 0) {
+		int64_t n = c->frames - pos < 777 ? c->frames - pos : 777;
+
+		if (audio_clip_stream_wait(st, pos + n) < pos + n) {
+			bad = pos;
+			break;
+		}
+		for (int64_t i = 0; i < n && bad < 0; i++) {
+			const float *x = c->data + 2 * ((pos + i) % ring);
+
+			if (memcmp(x, whole->data + 2 * (pos + i), 2 * sizeof(float)))
+				bad = pos + i;
+		}
+		pos += n;
+		audio_clip_stream_release(st, pos);
+	}
+	snprintf(label, sizeof(label), "%s: the same samples through the ring", what);
+	ASSERT_TRUE(label, bad < 0 && pos == whole->frames);
+	if (bad >= 0)
+		fprintf(stderr, "  first difference at frame %lld\n", (long long)bad);
+	snprintf(label, sizeof(label), "%s: decoding ok", what);
+	ASSERT_INT(label, 0, audio_clip_stream_finish(st, msg, sizeof(msg)));
+	snprintf(label, sizeof(label), "%s: non-finite count", what);
+	ASSERT_INT(label, (int)whole->nonfinite, (int)c->nonfinite);
+	audio_clip_free(&whole);
+	audio_clip_stream_free(&st);
+}
+
 /* input_wait that hands out the frames a little at a time (slow), or
  * fails once `fail_at` frames are asked for (fail_at > 0). */
 struct drip {
@@ -1218,6 +1268,11 @@ static int64_t stream_wait(void *user, int64_t frames)
 	return audio_clip_stream_wait(user, frames);
 }
 
+static void stream_release(void *user, int64_t frames)
+{
+	audio_clip_stream_release(user, frames);
+}
+
 static void test_stream(const float *music, int64_t n)
 {
 	float *mono = malloc(sizeof(float) * (size_t)n);
@@ -1240,6 +1295,12 @@ static void test_stream(const float *music, int64_t n)
 	check_stream_decode("stream, mono float WAV with NaN/Inf", path_in("mono.wav"));
 	write_file(path_in("s.flac"), music, n, 2, SF_FORMAT_FLAC | SF_FORMAT_PCM_16);
 	check_stream_decode("stream, FLAC", path_in("s.flac"));
+	/* rings: smaller than a read (32768 frames raw, 4096 through
+	 * libsndfile), not a multiple of the reads or of 777 */
+	check_stream_ring("ring, 24-bit WAV", path_in("s24.wav"), 5000);
+	check_stream_ring("ring, 24-bit WAV", path_in("s24.wav"), 40000);
+	check_stream_ring("ring, mono float WAV with NaN/Inf", path_in("mono.wav"), 3001);
+	check_stream_ring("ring, FLAC", path_in("s.flac"), 6000);
 	/* the encodings read raw (clip.c: raw_in), with full scale both
 	 * ways (clipped on writing), the smallest steps and a float over */
 	{
@@ -1289,6 +1350,45 @@ static void test_stream(const float *music, int64_t n)
 			    files_equal(path_in("whole.wav"), path_in("streamed.wav")));
 		audio_clip_stream_free(&st);
 		unlink(path_in("streamed.wav"));
+	}
+	/* through a ring (what `termaster render` does without a target):
+	 * 3000 frames, so that blocks of 1024 straddle its end */
+	ASSERT_INT("ring", 0, audio_clip_stream_open_ring(path_in("s24.wav"), 3000, &st,
+							  NULL, NULL, msg, sizeof(msg)));
+	if (st) {
+		o.out_path = path_in("ring.wav");
+		o.input_wait = stream_wait;
+		o.input_user = st;
+		o.input_ring = audio_clip_stream_ring(st);
+		o.input_release = stream_release;
+		ASSERT_INT("ring: 3000 frames", 3000, (int)o.input_ring);
+		err = audio_render_find_gain(audio_clip_stream_clip(st), &o, -14.0,
+					     AUDIO_RENDER_MAX_GR_DB, &tr, NULL, NULL, msg,
+					     sizeof(msg));
+		ASSERT_INT("ring: a target search refuses it", AUDIO_RENDER_ERROR_CHAIN, err);
+		ASSERT_INT("render through a ring", 0,
+			   audio_render_file(audio_clip_stream_clip(st), &o, NULL, msg,
+					     sizeof(msg)));
+		ASSERT_INT("ring: decoding ok", 0, audio_clip_stream_finish(st, msg, sizeof(msg)));
+		ASSERT_TRUE("render through a ring: the same bytes",
+			    files_equal(path_in("whole.wav"), path_in("ring.wav")));
+		audio_clip_stream_free(&st);
+		unlink(path_in("ring.wav"));
+		o.input_ring = 0;
+		o.input_release = NULL;
+	}
+	/* a ring the clip fits in is no ring; a reader that stops reading
+	 * leaves the decoding waiting for room, and freeing it then returns */
+	ASSERT_INT("ring", 0, audio_clip_stream_open_ring(path_in("s24.wav"), whole->frames,
+							  &st, NULL, NULL, msg, sizeof(msg)));
+	ASSERT_INT("ring as long as the clip: none", 0, (int)audio_clip_stream_ring(st));
+	audio_clip_stream_free(&st);
+	ASSERT_INT("ring", 0, audio_clip_stream_open_ring(path_in("s24.wav"), 4096, &st,
+							  NULL, NULL, msg, sizeof(msg)));
+	if (st) {
+		ASSERT_INT("ring full", 4096, (int)audio_clip_stream_wait(st, 4096));
+		audio_clip_stream_free(&st);
+		ASSERT_TRUE("ring: freed while the decoding waits for room", st == NULL);
 	}
 	memset(&d, 0, sizeof(d));
 	d.frames = whole->frames;

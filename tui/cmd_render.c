@@ -198,11 +198,24 @@ static int decode_error(const char *in, int err, const char *msg)
 	       err == AUDIO_CLIP_ERROR_CANCELLED ? TUI_EXIT_FAIL : TUI_EXIT_USAGE;
 }
 
-/* struct audio_render_opts: input_wait, on the decoding stream. */
+/* struct audio_render_opts: input_wait and input_release, on the decoding
+ * stream. */
 static int64_t input_wait(void *user, int64_t frames)
 {
 	return audio_clip_stream_wait(user, frames);
 }
+
+static void input_release(void *user, int64_t frames)
+{
+	audio_clip_stream_release(user, frames);
+}
+
+/* A render without a loudness target reads its input once, in order: the
+ * decoding then fills a ring of this many frames (2 MB of stereo floats)
+ * instead of the whole clip (85 MB for 4 minutes at 44.1 kHz; faulting
+ * those pages in cost ~31 ms of a ~0.6 s render on one core), and the
+ * chain reads the frames while they are still in the cache. */
+#define RENDER_INPUT_RING ((int64_t)1 << 18)
 
 enum {
 	OPT_SET = 256,
@@ -381,7 +394,8 @@ int tui_cmd_render(int argc, char **argv)
 	 * (a file without an exact length is decoded whole first, with
 	 * progress) */
 	prog.label = "decoding ";
-	err = audio_clip_stream_open(in, &stream, on_progress, &prog, msg, sizeof(msg));
+	err = audio_clip_stream_open_ring(in, jo.have_target ? 0 : RENDER_INPUT_RING,
+					  &stream, on_progress, &prog, msg, sizeof(msg));
 	if (prog.show)
 		tui_progress_done();
 	if (err) {
@@ -391,6 +405,8 @@ int tui_cmd_render(int argc, char **argv)
 	mix = audio_clip_stream_clip(stream);
 	o->input_wait = input_wait;
 	o->input_user = stream;
+	o->input_ring = audio_clip_stream_ring(stream);
+	o->input_release = input_release;
 
 	if (o->dither == AUDIO_RENDER_DITHER_SHAPED && o->bits != 32 && !quiet &&
 	    (o->rate ? o->rate : mix->rate) < 44100)

@@ -129,7 +129,8 @@
  * fails when that one is made 20 % too low as well.
  *
  * The samples go into the ring four frames at a time when the caller's
- * frames are planar (the limiter's), and into the ring of doubles of the
+ * frames are planar (the limiter's) or interleaved stereo (the meters'),
+ * and into the ring of doubles of the
  * meter reading only when a meter reading needs them (sync_d()): most
  * blocks of a limiter read no meter.
  */
@@ -565,7 +566,9 @@ void chain_truepeak_reset(struct chain_truepeak *tp)
 	memset(tp->fwd, 0, sizeof(float) * tp->channels * 2 * TP_RING);
 	if (tp->fwdd)
 		memset(tp->fwdd, 0, sizeof(double) * tp->channels * 2 * TP_RING);
-	memset(tp->wr, 0, sizeof(float) * tp->channels * 2 * (TP_WN + TP_ZN + TP_QN));
+	/* (the streams of a meter-only detector are never read) */
+	if (tp->os)
+		memset(tp->wr, 0, sizeof(float) * tp->channels * 2 * (TP_WN + TP_ZN + TP_QN));
 	tp->w = TP_RING - 1;
 	/* the streams of silence are zeros: stage 1 is done up to frame -65
 	 * (it reads no frame >= 0), stages 2 and 3 up to the indices whose
@@ -1071,6 +1074,49 @@ store_run(float *restrict d, float *restrict ax, const float *restrict x,
 	}
 }
 
+/* store_run() for interleaved stereo (frame k at x[2k], x[2k + 1]) into
+ * l[k], r[k] (and + TP_RING), ax[k] set to the larger |sample|: four frames
+ * at a time, split into their channels by two shuffles, the same values
+ * as store_run() channel after channel (the meter's input, refs/loudness.c,
+ * where the scalar loop was a third of the meter's instructions). */
+static inline __attribute__((always_inline)) void
+store_run_lr(float *restrict l, float *restrict r, float *restrict ax,
+	     const float *restrict x, unsigned run)
+{
+	const tp_vec sign = { -0.0f, -0.0f, -0.0f, -0.0f };
+	const tp_vec big = { FLT_MAX, FLT_MAX, FLT_MAX, FLT_MAX };
+	unsigned k = 0;
+
+	for (; k + TP_PART <= run; k += TP_PART) {
+		tp_vec p = load(x + 2 * k), q = load(x + 2 * k + TP_PART);
+		tp_vec vl = TP_SHUF(p, q, 0, 2, 4, 6), vr = TP_SHUF(p, q, 1, 3, 5, 7);
+		tp_vec al = (tp_vec)((tp_ivec)vl & ~(tp_ivec)sign);
+		tp_vec ar = (tp_vec)((tp_ivec)vr & ~(tp_ivec)sign);
+		tp_ivec okl = al <= big, okr = ar <= big;
+
+		vl = (tp_vec)((tp_ivec)vl & okl);
+		vr = (tp_vec)((tp_ivec)vr & okr);
+		al = (tp_vec)((tp_ivec)al & okl);
+		ar = (tp_vec)((tp_ivec)ar & okr);
+		memcpy(l + k, &vl, sizeof(vl));
+		memcpy(l + k + TP_RING, &vl, sizeof(vl));
+		memcpy(r + k, &vr, sizeof(vr));
+		memcpy(r + k + TP_RING, &vr, sizeof(vr));
+		al = vmax_lanes(al, ar);
+		memcpy(ax + k, &al, sizeof(al));
+	}
+	for (; k < run; k++) {
+		float vl = x[2 * k], vr = x[2 * k + 1];
+
+		/* 0 for a non-finite sample (false for NaN) */
+		vl = fabsf(vl) <= FLT_MAX ? vl : 0;
+		vr = fabsf(vr) <= FLT_MAX ? vr : 0;
+		l[k] = l[k + TP_RING] = vl;
+		r[k] = r[k + TP_RING] = vr;
+		ax[k] = fabsf(vr) > fabsf(vl) ? fabsf(vr) : fabsf(vl);
+	}
+}
+
 static inline __attribute__((always_inline)) void
 store_n(struct chain_truepeak *tp, const float *in, size_t cs, size_t fs,
 	unsigned n, float *win_max, const unsigned nch)
@@ -1078,9 +1124,23 @@ store_n(struct chain_truepeak *tp, const float *in, size_t cs, size_t fs,
 	float *const fw = tp->fwd;
 	unsigned w0 = tp->w + 1 == TP_RING ? 0 : tp->w + 1, pos = tp->pos;
 	float cm_full = tp->cm_full, cm_cur = tp->cm_cur;
-	float a[TP_BLOCK] = { 0 };  /* each frame's largest |sample| */
+	float a[TP_BLOCK];  /* each frame's largest |sample| */
+	const int lr = nch == 2 && cs == 1 && fs == 2;  /* interleaved stereo */
 
-	for (unsigned c = 0; c < nch; c++) {
+	if (lr) {
+		/* both channels in one pass, setting a[] (no zeros first:
+		 * a `rep stos` that cost a sixth of this function's time) */
+		for (unsigned t = 0, w = w0; t < n;) {
+			unsigned run = TP_RING - w < n - t ? TP_RING - w : n - t;
+
+			store_run_lr(fw + w, fw + 2 * TP_RING + w, a + t, in + 2 * t, run);
+			t += run;
+			w = w + run == TP_RING ? 0 : w + run;
+		}
+	}
+	else
+		memset(a, 0, sizeof(a));  /* raised channel by channel below */
+	for (unsigned c = 0; c < nch && !lr; c++) {
 		float *f = fw + (size_t)c * 2 * TP_RING;
 		const float *src = in + c * cs;
 		unsigned w = w0;
@@ -1583,6 +1643,11 @@ unsigned chain_truepeak_oversample(const struct chain_truepeak *tp)
 unsigned chain_truepeak_meter_delay(const struct chain_truepeak *tp)
 {
 	return tp->ebu_f > 1 ? (EBU_TAPS - 1) / 2 / tp->ebu_f : 0;
+}
+
+float chain_truepeak_meter_bound(const struct chain_truepeak *tp)
+{
+	return tp->ebu_f ? tp->ebu_k : 0;
 }
 
 void chain_truepeak_process(struct chain_truepeak *tp, const float *in,

@@ -180,6 +180,14 @@ unsigned chain_truepeak_oversample(const struct chain_truepeak *tp);
  * interval reported is then N - 1 - delay. */
 unsigned chain_truepeak_meter_delay(const struct chain_truepeak *tp);
 
+/* For a dual detector: K_m, the bound on its meter reading (libebur128's)
+ * of an interval c: at most K_m (1.86 at 4×, 2.31 at 2×, 1 without
+ * interpolation, rounding included) times the largest |sample| of frames
+ * c - D … c + D, D = chain_truepeak_meter_delay(); computed in float,
+ * K_m · that sample is a safe bound (the detector skips on it).  0 for a
+ * detector without the meter reading. */
+float chain_truepeak_meter_bound(const struct chain_truepeak *tp);
+
 /*
  * RT-safe.  Meter form: push `frames` interleaved frames and raise
  * peak[c] (linear, caller-initialised, `channels` entries) to the largest

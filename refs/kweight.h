@@ -38,6 +38,7 @@ struct refs_kweight {
 	double b[5], a[5]; /* numerator, denominator (a[0] = 1) */
 	double v[4][2];    /* direct-form-II state, v[0] newest, per channel */
 	unsigned channels; /* 1 or 2 */
+	int avx;           /* the processor has AVX: the stereo loop in VEX form */
 };
 
 /*

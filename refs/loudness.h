@@ -54,9 +54,14 @@ enum refs_analyser_flags {
 	 * peak is libebur128's to the bit.  The loudness figures differ from
 	 * libebur128's by rounding only: within 1e-4 LU in
 	 * tests/test_loudness.c (music, noise, tones, gated material; 44.1,
-	 * 48, 96 and 22.05 kHz; measured ~3e-10 LU).  Cost: ~50
-	 * instructions per stereo frame against libebur128's ~220
-	 * (callgrind; the true peak's ~110 come on top of either).  For 1
+	 * 48, 96 and 22.05 kHz; measured ~3e-10 LU).  The true peak is
+	 * the same, but its meter is fed only around the stretches whose
+	 * samples could read above its largest reading so far (loudness.c,
+	 * own_feed()).  Cost, true peak included, on the 240 s music of
+	 * issue 3's render benchmark (its output, limited to -1 dBTP): 36
+	 * instructions per stereo frame (callgrind; 25 of them the
+	 * K-weighting, 34 without AVX), where feeding the meter every frame
+	 * cost 97; libebur128 takes ~220 without its true peak.  For 1
 	 * or 2 channels at a rate that is a multiple of 10 Hz (then
 	 * libebur128's 100 ms lies on the 10 ms grid); otherwise the
 	 * analyser is the same as with REFS_ANALYSER_OWN_TRUE_PEAK alone

@@ -470,6 +470,129 @@ static void check_own_true_peak(void)
 }
 
 /*
+ * REFS_ANALYSER_OWN_LOUDNESS feeds its true-peak meter only around the
+ * stretches whose samples could read above the largest reading so far
+ * (refs/loudness.c, own_feed()): the true peak must still be libebur128's
+ * to the last bit where that skipping matters most: quiet material with
+ * isolated events of rising level, so that one after the other raises the
+ * reading, placed at random and on the 10 ms grid (where the meter is
+ * restarted, and stops), each either a lone sample, a burst at Nyquist,
+ * or the signs of the half-sample interpolation taps (reading up to 1.86
+ * times its samples: an event whose samples lie below the reading so far
+ * and whose interpolated point lies above it); and events whose largest
+ * point lies within the meter's reach of a 10 ms boundary, on the side
+ * that alone could not raise the reading (where the meter must start
+ * early and stop late); at 44.1, 48 and 96 kHz, fed in blocks of random
+ * sizes and in blocks of 1.
+ */
+static void check_own_true_peak_sparse(void)
+{
+	const double rates[] = { 44100, 48000, 96000 };
+	int cases = 0, exact = 0, interp = 0;
+
+	for (unsigned q = 0; q < sizeof(rates) / sizeof(rates[0]); q++)
+		for (unsigned k = 0; k < 6; k++) {
+			size_t n = (size_t)(4 * rates[q]) + 77, grid = (size_t)(rates[q] / 100);
+			float *x = malloc(n * 2 * sizeof(float));
+			uint32_t seed = 1234 + 17 * k + 101 * q;
+			double amp = k == 3 ? 0.6 : 0.02, sp = 0;
+			struct refs_loudness r0, r1, r2;
+			struct refs_analyser *a0, *a1, *a2;
+			int err;
+
+			gen_music(x, n, 2, rates[q], 0.003, 70 + k);
+			if (k >= 4) {
+				/* one loud sample, then an event at a 10 ms
+				 * boundary b whose largest point lies in an
+				 * interval within 6 frames of it, on the side of
+				 * samples that alone cannot read above the first
+				 * (at 4×: 1.86 · 0.265 < 0.5): half a frame before b
+				 * (k == 4), or after (5) */
+				size_t b = 50 * grid;
+				double p = k == 4 ? (double)b - 0.5 : (double)b + 0.5;
+
+				memset(x, 0, n * 2 * sizeof(float));
+				x[2 * 1000] = 0.5f;
+				for (size_t j = b - 6; j <= b + 6; j++) {
+					double d = p - (double)j;
+					double sg = sin(M_PI * d) / d > 0 ? 1 : -1;
+
+					if (j == (k == 4 ? b : b - 1))
+						x[2 * j] = (float)(0.45 * sg);
+					else if (k == 5 || j < b)
+						x[2 * j] = (float)(0.265 * sg);
+				}
+			}
+			for (int e = 0; k < 4 && e < 60; e++) {
+				size_t pos;
+				unsigned c, kind;
+
+				seed = seed * 1664525u + 1013904223u;
+				pos = 20 + (seed >> 8) % (n - 40);
+				if (e % 3 == 0) /* within 13 frames of a 10 ms boundary */
+					pos = pos / grid * grid + (seed >> 4) % 27 + grid - 13;
+				if (pos + 12 >= n)
+					pos = n / 2;
+				c = (seed >> 3) & 1;
+				kind = (seed >> 5) % 3;
+				/* rising, or (k == 3) falling after a loud start,
+				 * with a last one above everything */
+				amp *= k == 3 ? 0.97 : 1.07;
+				if (k == 3 && e == 59)
+					amp = 0.5;
+				if (amp > 0.98)
+					amp = 0.98;
+				for (int j = -12; j <= 12; j++) {
+					double v;
+
+					if (kind == 0)
+						v = j == 0 ? amp : 0;
+					else if (kind == 1)
+						v = abs(j) <= 6 ? (j % 2 ? -amp : amp) : 0;
+					else /* the signs of sinc(j + 1/2): of the taps
+					      * of the point half a frame before pos */
+						v = abs(j) <= 6 ? (sin(M_PI * (j + 0.5)) / (j + 0.5) > 0 ?
+						                   amp : -amp) : 0;
+					if (v != 0)
+						x[(pos + j) * 2 + c] = (float)v;
+				}
+			}
+			for (size_t i = 0; i < 2 * n; i++)
+				sp = fmax(sp, fabs(x[i]));
+			a0 = refs_analyser_new(2, rates[q], &err);
+			a1 = refs_analyser_new_flags(2, rates[q], REFS_ANALYSER_OWN_LOUDNESS, &err);
+			a2 = refs_analyser_new_flags(2, rates[q], REFS_ANALYSER_OWN_LOUDNESS, &err);
+			ASSERT_TRUE("analysers", a0 && a1 && a2);
+			if (a0 && a1 && a2) {
+				ASSERT_INT("feed", 0, feed_blocks(a0, x, n, 2, 5000, 3 + k));
+				ASSERT_INT("feed (own)", 0, feed_blocks(a1, x, n, 2, 3000, 5 + k));
+				for (size_t i = 0; i < n; i++)
+					refs_analyser_add(a2, x + 2 * i, 1);
+				ASSERT_INT("result", 0, refs_analyser_result(a0, &r0));
+				ASSERT_INT("result (own)", 0, refs_analyser_result(a1, &r1));
+				ASSERT_INT("result (own, frame by frame)", 0, refs_analyser_result(a2, &r2));
+				cases++;
+				exact += r1.true_peak_dbtp == r0.true_peak_dbtp &&
+				         r2.true_peak_dbtp == r0.true_peak_dbtp;
+				interp += r1.true_peak_dbtp > lin_to_db(sp) + 0.3;
+				if (r1.true_peak_dbtp != r0.true_peak_dbtp || r2.true_peak_dbtp != r0.true_peak_dbtp)
+					printf("  sparse: own true peak %.17g (frame by frame %.17g) vs "
+					       "libebur128 %.17g dBTP (%.0f Hz, signal %u)\n",
+					       r1.true_peak_dbtp, r2.true_peak_dbtp, r0.true_peak_dbtp,
+					       rates[q], k);
+			}
+			refs_analyser_free(&a0);
+			refs_analyser_free(&a1);
+			refs_analyser_free(&a2);
+			free(x);
+		}
+	printf("own true peak, sparse events: %d of %d cases equal libebur128's to the last bit "
+	       "(%d read 0.3 dB or more above the samples)\n", exact, cases, interp);
+	ASSERT_INT("sparse events: libebur128's true peak", cases, exact);
+	ASSERT_GE("sparse events read between samples", interp, 12);
+}
+
+/*
  * The judge for REFS_ANALYSER_OWN_LOUDNESS: libebur128 itself, run here
  * on the same frames (modes I, LRA, M, S, sample peak; not histogram),
  * momentary and short-term read at every 10 ms boundary of the frame grid
@@ -749,6 +872,7 @@ int main(void)
 {
 	check_own_loudness();
 	check_own_true_peak();
+	check_own_true_peak_sparse();
 	check_tech3341();
 	check_tech3342();
 	check_true_peak();

@@ -115,20 +115,41 @@
  * smoothing in double (in float a long attack's steps would fall under
  * the resolution and stall short of the target).  The release factor in
  * float holds release_ms to better than 1 %.  The work runs in passes
- * over each sub-block (see mb_run()).  Cost, 44.1 kHz stereo, one core
- * of an AMD EPYC VM, thread CPU time over tests/bench.c's music (3 bands
- * at their defaults, 2 alike; chain_process() with only the multiband
- * on, less the chain with it off, best of interleaved runs pinned to
- * one CPU): 12 ns per frame while no band compresses, 17 ns on the music
- * (23 ns with 4 bands), 34 ns while a crossover and a threshold glide;
- * 253 instructions per frame on the music (callgrind).  Before all-pass
- * 3 moved to the sum (with the cheaper log2 and exp2, the 3-band tree in
- * one loop, the detector and gains without merge weights at rest): 13,
- * 22, 24, 36 ns and 305 instructions in the same runs.  An AVX build
- * pairing all-pass sections took 237 instructions instead of 315 but
- * only 1-2 % less time, so there is no run-time dispatch: one code path
- * everywhere.  Before band 4 was stopped while merged and the bands went
- * to float after the tree: 18, 26, 27, 45 ns and 353 instructions.
+ * over each sub-block (see mb_run()).
+ *
+ * AVX2 (where the processor has it, checked at init; MB_NO_AVX leaves it
+ * out): the M/S encoding four frames a vector, the gain computer and
+ * 2^glog two frames a vector, the attack smoothing of the four bands in
+ * one vector, and for 3 bands at rest the tree's seven sections as three
+ * pairs side by side (mb_tree3_avx()).  Each lane does the same
+ * operations in the same order as two lanes wide (no FMA: the build has
+ * -ffp-contract=off and the targets are "avx2" only), so the output is
+ * the same to the bit either way (tests/test_multiband,
+ * tests/test_multiband_sse2).  Calls of one frame take the two-lane
+ * paths.
+ *
+ * Cost, 44.1 kHz stereo, one core of an AMD EPYC VM (Zen 5), thread CPU
+ * time over tests/bench.c's music (3 bands at their defaults;
+ * chain_process() with only the multiband on, less the chain with it
+ * off, best of 15 runs, the two builds interleaved, pinned to one CPU):
+ * 12.2 ns per frame on the music with AVX2 against 15.9 ns two lanes
+ * wide, 24 % less (the processor alone, blocks of 1024: 12.4 against
+ * 16.2; 4 bands 19.4 against 21.5, only the gain passes and the
+ * encoding being wide there; 2 bands 12.7 against 16.6); 163
+ * instructions per frame on the music (callgrind) against 253.  The tree was about 40 % of the
+ * two-lane time, bound by the throughput of its ~50 operations a frame;
+ * the detector, the attack smoothing and all-pass 3 on the output are
+ * bound by the latency of their recursions (a pass 5 two frames a
+ * vector around all-pass 3 measured no faster and is not there; passes
+ * 3 and 4 in one loop, two frames an iteration, 5 % slower).
+ * Two lanes wide, in earlier runs (not measured again): 12 ns per frame
+ * while no band compresses, 17 ns on the music (23 ns with 4 bands),
+ * 34 ns while a crossover and a threshold glide.  Before all-pass 3 moved to
+ * the sum (with the cheaper log2 and exp2, the 3-band tree in one loop,
+ * the detector and gains without merge weights at rest): 13, 22, 24,
+ * 36 ns and 305 instructions in the same runs.  Before band 4 was
+ * stopped while merged and the bands went to float after the tree: 18,
+ * 26, 27, 45 ns and 353 instructions.
  *
  * Latency 0.  Non-finite input samples are read as 0.  Denormals: filter
  * states under MB_FLUSH are set to 0 and the peak level and gain snap at
@@ -146,6 +167,13 @@
 
 #ifdef __SSE2__
 #include <emmintrin.h>
+#endif
+
+/* AVX2 where the processor has it (see the header); MB_NO_AVX leaves it
+ * out (tests/test_multiband_sse2 tests the two-lane paths alone) */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(MB_NO_AVX)
+#include <immintrin.h>
+#define MB_AVX 1
 #endif
 
 #define MB_BANDS 4
@@ -543,6 +571,7 @@ struct mb_priv {
 	struct mb_ramp ramp;
 	int moving;
 	int idle;               /* every smoother at its target: nothing to step */
+	int avx;                /* the processor has AVX2 (see the header) */
 	int dirty;              /* a snap: rebuild the ramps before the next frame */
 
 	struct mb_biquad z[MB_Z_N];
@@ -998,6 +1027,285 @@ mb_detect(struct mb_priv *s, mb_v4 *bu, mb_v4 *bw, const mb_v4 *bd, mb_v4 *v,
 	return pk;
 }
 
+#ifdef MB_AVX
+typedef double mb_v4d __attribute__((vector_size(32)));
+
+/* Two sections side by side, four lanes: the same operations, in the same
+ * order, as mb_highpass() and mb_allpass() on each half (c: both halves'
+ * coefficients, the same crossover's). */
+#define MB_HP4(s1_, s2_, n_, a1_, a2_, x_, y_)                          \
+	do {                                                            \
+		mb_v4d bx_ = (n_) * (x_);                               \
+		(y_) = bx_ + (s1_);                                     \
+		(s1_) = ((s2_) - 2.0 * bx_) - (a1_) * (y_);             \
+		(s2_) = bx_ - (a2_) * (y_);                             \
+	} while (0)
+
+#define MB_AP4(s1_, s2_, a1_, a2_, x_, y_)                              \
+	do {                                                            \
+		(y_) = (a2_) * (x_) + (s1_);                            \
+		(s1_) = (s2_) + (a1_) * ((x_) - (y_));                  \
+		(s2_) = (x_) - (a2_) * (y_);                            \
+	} while (0)
+
+static inline __attribute__((always_inline, target("avx2"))) mb_v4d
+mb_pair(mb_v2 lo, mb_v2 hi)
+{
+	return (mb_v4d)_mm256_insertf128_pd(_mm256_castpd128_pd256((__m128d)lo),
+					    (__m128d)hi, 1);
+}
+
+static inline __attribute__((always_inline, target("avx2"))) mb_v2
+mb_lo(mb_v4d x)
+{
+	return (mb_v2)_mm256_castpd256_pd128((__m256d)x);
+}
+
+static inline __attribute__((always_inline, target("avx2"))) mb_v2
+mb_hi(mb_v4d x)
+{
+	return (mb_v2)_mm256_extractf128_pd((__m256d)x, 1);
+}
+
+/*
+ * Pass 1 of mb_run() for 3 bands at rest (crossover 3 cold, nothing
+ * moving), m >= 4 frames of M/S pairs x[] (from b1[]), in AVX2: the seven
+ * sections of the tree as three pairs of four lanes and one of two,
+ *
+ *	P0 = (z0 high-pass on x at frame k,   z1 high-pass on z0's at k - 1)
+ *	     the EQ's trick: the second section of the pair runs one frame
+ *	     behind, on what the first gave in the iteration before;
+ *	     z1 gives hi = HP1 x at frame k - 1
+ *	z2 all-pass 1 on x at k - 1, alone: lo = z2 - hi
+ *	A  = (z3 all-pass 2 on lo, z6 all-pass 2 on hi), both at k - 1
+ *	P1 = (z4 high-pass on hi at k - 1,  z5 high-pass on z4's at k - 2)
+ *
+ * so in iteration k band 1 and crossover 2's all-pass are at frame
+ * k - 1 and its high output hi2 at k - 2, where the frame is written
+ * (bu, bw as the two-lane loop writes them).  Frames 0 and 1 are filled
+ * and m - 2, m - 1 drained two lanes wide.  Every section sees the same
+ * inputs and does the same operations in the same order as in the
+ * two-lane loop (no FMA: "avx2" only), so bu and bw are the same to the
+ * bit, whatever the call sizes (tests/test_multiband's test_avx_paths()
+ * compares calls of 1 frame, which take the two-lane loop, with calls of
+ * 2 … 1024; tests/test_multiband_sse2 builds the multiband without AVX2).
+ * The two-lane loop is bound by the throughput of its seven sections
+ * (about 50 operations a frame); here they are four vector sections'
+ * work: the multiband took 10 % less time with this alone (14.3 against
+ * 15.8 ns a frame, interleaved runs, 3 bands on the music).
+ */
+__attribute__((target("avx2")))
+static void mb_tree3_avx(struct mb_biquad *z, const struct mb_coef *c, const mb_v2 *x,
+			 mb_v4 *bu, mb_v4 *bw, unsigned m)
+{
+	const mb_v4d n0 = mb_pair(c[0].n, c[0].n), a10 = mb_pair(c[0].a1, c[0].a1);
+	const mb_v4d a20 = mb_pair(c[0].a2, c[0].a2);
+	const mb_v4d n1 = mb_pair(c[1].n, c[1].n), a11 = mb_pair(c[1].a1, c[1].a1);
+	const mb_v4d a21 = mb_pair(c[1].a2, c[1].a2);
+	mb_v4d s1p0, s2p0, s1p1, s2p1, s1a, s2a, o0, o1, oa, in;
+	mb_v2 hi, lo, o0k, o4k, b1k, ap6k, b1n, ap6n, hi2;
+	unsigned k;
+
+	/* fill: frame 0 through every section but z5, frame 1 through z0 */
+	o0k = mb_highpass(&z[0], &c[0], x[0]);
+	hi = mb_highpass(&z[1], &c[0], o0k);
+	lo = mb_allpass(&z[2], &c[0], x[0]) - hi;
+	b1k = mb_allpass(&z[3], &c[1], lo);
+	ap6k = mb_allpass(&z[6], &c[1], hi);
+	o4k = mb_highpass(&z[4], &c[1], hi);
+	o0k = mb_highpass(&z[0], &c[0], x[1]);
+
+	s1p0 = mb_pair(z[0].s1, z[1].s1);
+	s2p0 = mb_pair(z[0].s2, z[1].s2);
+	s1p1 = mb_pair(z[4].s1, z[5].s1);
+	s2p1 = mb_pair(z[4].s2, z[5].s2);
+	s1a = mb_pair(z[3].s1, z[6].s1);
+	s2a = mb_pair(z[3].s2, z[6].s2);
+	/* o0 = (z0 at frame k - 1, -), o1 = (z4 at frame k - 2, -) */
+	o0 = mb_pair(o0k, o0k);
+	o1 = mb_pair(o4k, o4k);
+	for (k = 2; k < m; k++) {
+		in = (mb_v4d)_mm256_permute2f128_pd(_mm256_castpd128_pd256((__m128d)x[k]),
+						     (__m256d)o0, 0x20);
+		MB_HP4(s1p0, s2p0, n0, a10, a20, in, o0);
+		hi = mb_hi(o0);
+		lo = mb_allpass(&z[2], &c[0], x[k - 1]) - hi;
+		in = mb_pair(lo, hi);
+		MB_AP4(s1a, s2a, a11, a21, in, oa);
+		in = (mb_v4d)_mm256_permute2f128_pd((__m256d)o0, (__m256d)o1, 0x21);
+		MB_HP4(s1p1, s2p1, n1, a11, a21, in, o1);
+		/* frame k - 2: band 1 and all-pass 2 of the iteration before */
+		hi2 = mb_hi(o1);
+		b1n = mb_lo(oa);
+		ap6n = mb_hi(oa);
+		bu[k - 2] = mb_narrow(b1k, ap6k - hi2);
+		bw[k - 2] = mb_narrow(hi2, mb_splat(0));
+		b1k = b1n;
+		ap6k = ap6n;
+	}
+	z[0].s1 = mb_lo(s1p0);
+	z[0].s2 = mb_lo(s2p0);
+	z[1].s1 = mb_hi(s1p0);
+	z[1].s2 = mb_hi(s2p0);
+	z[4].s1 = mb_lo(s1p1);
+	z[4].s2 = mb_lo(s2p1);
+	z[5].s1 = mb_hi(s1p1);
+	z[5].s2 = mb_hi(s2p1);
+	z[3].s1 = mb_lo(s1a);
+	z[3].s2 = mb_lo(s2a);
+	z[6].s1 = mb_hi(s1a);
+	z[6].s2 = mb_hi(s2a);
+	/* drain: frame m - 2 through z5; frame m - 1 through z1 … z5 */
+	hi2 = mb_highpass(&z[5], &c[1], mb_lo(o1));
+	bu[m - 2] = mb_narrow(b1k, ap6k - hi2);
+	bw[m - 2] = mb_narrow(hi2, mb_splat(0));
+	hi = mb_highpass(&z[1], &c[0], mb_lo(o0));
+	lo = mb_allpass(&z[2], &c[0], x[m - 1]) - hi;
+	b1k = mb_allpass(&z[3], &c[1], lo);
+	ap6k = mb_allpass(&z[6], &c[1], hi);
+	hi2 = mb_highpass(&z[5], &c[1], mb_highpass(&z[4], &c[1], hi));
+	bu[m - 1] = mb_narrow(b1k, ap6k - hi2);
+	bw[m - 1] = mb_narrow(hi2, mb_splat(0));
+}
+#undef MB_HP4
+#undef MB_AP4
+#endif
+
+#ifdef MB_AVX
+typedef float mb_v8 __attribute__((vector_size(32)));
+typedef int mb_i8 __attribute__((vector_size(32)));
+typedef unsigned mb_u8 __attribute__((vector_size(32)));
+
+static inline __attribute__((always_inline, target("avx2"))) mb_v8
+mb_splat8(float x)
+{
+	return (mb_v8){ x, x, x, x, x, x, x, x };
+}
+
+/* mb_log2() and mb_exp2() on two frames: the same operations in the same
+ * order, lane by lane */
+static inline __attribute__((always_inline, target("avx2"))) mb_v8
+mb_log2_8(mb_v8 x)
+{
+	mb_u8 b = (mb_u8)x;
+	mb_v8 e = __builtin_convertvector((mb_i8)(b >> 23), mb_v8) - 127.0f;
+	mb_v8 u = (mb_v8)((b & 0x007fffffu) | 0x3f800000u) - 1.0f;
+	mb_v8 q01 = 1.438414319e+00f - 6.757029634e-01f * u;
+	mb_v8 q23 = 3.174784329e-01f - 8.018978886e-02f * u;
+
+	return e + u * (q01 + (u * u) * q23);
+}
+
+static inline __attribute__((always_inline, target("avx2"))) mb_v8
+mb_exp2_8(mb_v8 y)
+{
+	const float magic = 12582912.0f;  /* 1.5 · 2^23 */
+	mb_v8 r = y + magic;
+	mb_u8 n = (mb_u8)r - (mb_u8)mb_splat8(magic);
+	mb_v8 f = y - (r - magic);
+	mb_v8 a = 6.932824806e-01f + 2.422106722e-01f * f;
+	mb_v8 p = 1.0f + f * (a + (f * f) * 5.501052554e-02f);
+
+	return (mb_v8)((mb_u8)p + (n << 23));
+}
+
+static inline __attribute__((always_inline, target("avx2"))) mb_v8
+mb_dup8(mb_v4 x)
+{
+	return (mb_v8)_mm256_set_m128(x, x);
+}
+
+/* Pass 3 of mb_run() at rest, two frames a vector (the odd last one four
+ * lanes wide): the gain computer as there. */
+__attribute__((target("avx2")))
+static void mb_gc_avx(mb_v4 *v, unsigned m, mb_v4 thr4, mb_v4 slope4, mb_v4 tlin4)
+{
+	const mb_v8 thr = mb_dup8(thr4), slope = mb_dup8(slope4), tlin = mb_dup8(tlin4);
+	unsigned k;
+
+	for (k = 0; k + 1 < m; k += 2) {
+		mb_v8 x = (mb_v8)_mm256_loadu_ps((const float *)&v[k]), gc;
+
+		gc = -slope * (mb_v8)_mm256_max_ps(mb_log2_8(x) - thr, mb_splat8(0));
+		gc = (mb_v8)_mm256_max_ps(gc, mb_splat8(-100.0f));
+		_mm256_storeu_ps((float *)&v[k], (mb_v8)((mb_i8)(x > tlin) & (mb_i8)gc));
+	}
+	if (k < m) {
+		mb_v4 gc = -slope4 * mb_max4(mb_log2(v[k]) - thr4, mb_splat4(0));
+
+		gc = mb_max4(gc, mb_splat4(-100.0f));
+		v[k] = (mb_v4)((mb_i4)(v[k] > tlin4) & (mb_i4)gc);
+	}
+}
+
+/* Pass 4 of mb_run(): the attack smoothing of the four bands in one
+ * vector of doubles (the same products and sums as in two), then 2^glog
+ * on two frames a vector; gmin is a minimum, the same in any order (g
+ * is never NaN while glog is finite, and mb_process() resets gmin when
+ * it is not). */
+__attribute__((target("avx2")))
+static void mb_gain_avx(struct mb_priv *s, mb_v4 *v, unsigned m)
+{
+	const struct mb_ramp *r = &s->ramp;
+	__m256d gl = _mm256_set_m128d((__m128d)s->glog[1], (__m128d)s->glog[0]);
+	const __m256d ca = _mm256_set_m128d((__m128d)r->ca[1], (__m128d)r->ca[0]);
+	const __m256d ka = _mm256_set_m128d((__m128d)(1.0 - r->ca[1]), (__m128d)(1.0 - r->ca[0]));
+	mb_v8 gmin = mb_dup8(s->gmin);
+	mb_v4 gmin4;
+	unsigned k;
+
+	for (k = 0; k < m; k++) {
+		gl = ka * gl + ca * _mm256_cvtps_pd(v[k]);
+		v[k] = _mm256_cvtpd_ps(gl);
+	}
+	for (k = 0; k + 1 < m; k += 2) {
+		mb_v8 g = mb_exp2_8((mb_v8)_mm256_loadu_ps((const float *)&v[k]));
+
+		_mm256_storeu_ps((float *)&v[k], g);
+		gmin = (mb_v8)_mm256_min_ps(gmin, g);
+	}
+	gmin4 = mb_min4((mb_v4)_mm256_castps256_ps128(gmin),
+			(mb_v4)_mm256_extractf128_ps(gmin, 1));
+	if (k < m) {
+		v[k] = mb_exp2(v[k]);
+		gmin4 = mb_min4(gmin4, v[k]);
+	}
+	s->glog[0] = (mb_v2)_mm256_castpd256_pd128(gl);
+	s->glog[1] = (mb_v2)_mm256_extractf128_pd(gl, 1);
+	s->gmin = gmin4;
+}
+#endif
+
+#ifdef MB_AVX
+/* M/S encoding of mb_run() four frames a vector: frames [0, m & ~3) into
+ * x[], with the same operations as there, lane by lane.  Returns the
+ * frames done. */
+__attribute__((target("avx2")))
+static unsigned mb_ms_avx(const float *L, const float *R, mb_v2 *x, unsigned m)
+{
+	const __m256d big = _mm256_set1_pd(3.4028234663852886e38);
+	const __m256d sign = _mm256_set1_pd(-0.0), half = _mm256_set1_pd(0.5);
+	unsigned k;
+
+	for (k = 0; k + 3 < m; k += 4) {
+		__m256d l = _mm256_cvtps_pd(_mm_loadu_ps(L + k));
+		__m256d r = _mm256_cvtps_pd(_mm_loadu_ps(R + k));
+		__m256d ms0, ms1, lo, hi;
+
+		/* mb_finite() */
+		l = _mm256_and_pd(_mm256_cmp_pd(_mm256_andnot_pd(sign, l), big, _CMP_LE_OQ), l);
+		r = _mm256_and_pd(_mm256_cmp_pd(_mm256_andnot_pd(sign, r), big, _CMP_LE_OQ), r);
+		ms0 = half * (l + r);
+		ms1 = half * (l - r);
+		lo = _mm256_unpacklo_pd(ms0, ms1);      /* frames k, k + 2 */
+		hi = _mm256_unpackhi_pd(ms0, ms1);      /* frames k + 1, k + 3 */
+		_mm256_storeu_pd((double *)&x[k], _mm256_permute2f128_pd(lo, hi, 0x20));
+		_mm256_storeu_pd((double *)&x[k + 2], _mm256_permute2f128_pd(lo, hi, 0x31));
+	}
+	return k;
+}
+#endif
+
 /*
  * Frames [j0, j0 + m) of the current sub-block, in passes over the frames
  * (each a short loop whose iterations the CPU overlaps; one loop doing
@@ -1055,7 +1363,13 @@ mb_run(struct mb_priv *s, float *L, float *R, unsigned m, unsigned j0,
 		/* M and S first, in a loop of their own: the filter loop's
 		 * frames then start from a load, not from this chain (b1[]
 		 * holds them until that loop overwrites each with band 1) */
-		for (unsigned k = 0; k + 1 < m; k += 2) {
+		unsigned k0 = 0;
+
+#ifdef MB_AVX
+		if (s->avx)
+			k0 = mb_ms_avx(L, R, b1, m);
+#endif
+		for (unsigned k = k0; k + 1 < m; k += 2) {
 			mb_f2 lf, rf;
 			mb_v2 lv, rv, ms0, ms1;
 
@@ -1077,6 +1391,11 @@ mb_run(struct mb_priv *s, float *L, float *R, unsigned m, unsigned j0,
 		memcpy(z, s->z, sizeof(z));
 		memcpy(c, s->coef, sizeof(c));
 		if (!moving && s->x3 == MB_X3_COLD) {
+#ifdef MB_AVX
+			if (s->avx && m >= 4)
+				mb_tree3_avx(z, c, b1, bu, bw, m);
+			else
+#endif
 			for (unsigned k = 0; k < m; k++) {
 				mb_v2 lo, hi, lo2, hi2;
 
@@ -1135,6 +1454,11 @@ mb_run(struct mb_priv *s, float *L, float *R, unsigned m, unsigned j0,
 			const mb_v4 thr0 = r->thr, slope0 = r->slope, tlin = r->tlin;
 			const mb_v4 dthr = r->dthr, dslope = r->dslope;
 
+#ifdef MB_AVX
+			if (!moving && s->avx && m >= 2)
+				mb_gc_avx(v, m, thr0, slope0, tlin);
+			else
+#endif
 			for (unsigned k = 0; k < m; k++) {
 				mb_v4 thr = thr0, slope = slope0, gc;
 
@@ -1160,6 +1484,11 @@ mb_run(struct mb_priv *s, float *L, float *R, unsigned m, unsigned j0,
 		for (unsigned k = 0; k < m; k++)
 			v[k] = mb_splat4(0);
 	}
+#ifdef MB_AVX
+	if (!unity && s->avx && m >= 2) {
+		mb_gain_avx(s, v, m);
+	} else
+#endif
 	if (!unity) {
 		mb_v2 gla = s->glog[0], glb = s->glog[1];
 		mb_v4 gmin = s->gmin;
@@ -1372,6 +1701,10 @@ static int mb_init(struct chain_proc *p, double rate, unsigned max_frames)
 		return CHAIN_ERROR_NOMEM;
 	memset(s, 0, sizeof(*s));
 	s->rate = rate;
+#ifdef MB_AVX
+	__builtin_cpu_init();
+	s->avx = __builtin_cpu_supports("avx2");
+#endif
 	s->bands = (int)mb_params[MB_P_BANDS].def;
 	for (int x = 0; x < MB_XOVERS; x++) {
 		s->raw_hz[x] = mb_params[MB_P_XOVER1 + x].def;

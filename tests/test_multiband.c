@@ -7,7 +7,9 @@
  * others stay untouched, gain-reduction meters, band gain, mid/side modes,
  * band count and every other parameter change without a step above a
  * bound derived from the smoothing constants, reset, block-size
- * invariance, finite output on hostile input, no denormal slowdown.
+ * invariance, the AVX2 paths the same to the bit as the two-lane ones
+ * (built without them: tests/test_multiband_sse2), finite output on
+ * hostile input, no denormal slowdown.
  *
  * Analytic references: every band carries the same phase (an LR4 low-
  * pass, its high-pass and its all-pass all have phase -2·arg D(jω)), so a
@@ -1367,6 +1369,90 @@ static void test_block_invariance(void)
 	free(il);
 }
 
+/* Nonzero when a and b hold the same bits (NaN = NaN). */
+static int same_bits(const float *a, const float *b, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!(isnan(a[i]) && isnan(b[i])) && memcmp(&a[i], &b[i], sizeof(float)) != 0)
+			return 0;
+	return 1;
+}
+
+/*
+ * Where the processor has AVX2, calls of 2 frames or more run the gain
+ * passes two frames a vector and, for 3 bands at rest, the tree's
+ * sections two side by side (mb_tree3_avx()); calls of 1 frame take the
+ * two-lane paths only (tests/test_multiband_sse2 builds the multiband
+ * without AVX: there all calls do).  The outputs must be the same to the
+ * bit for calls of 1, 2, 7, 32, 333 and 1024 frames, over music, then 3 s
+ * of silence (the tail must end in exact zeros: the states flush), then
+ * music with NaN and infinity in it.  Settings: the defaults (3 bands,
+ * the bench's case), the same with a threshold and a crossover gliding on
+ * the way (the moving paths between the steady ones), 4 bands, 2 bands.
+ */
+static void test_avx_paths(void)
+{
+	static const unsigned sizes[] = { 1, 2, 7, 32, 333, 1024 };
+	static const char *const what[] = { "3 bands", "3 bands gliding", "4 bands", "2 bands" };
+	const double rate = 44100;
+	const size_t n1 = 44100, n2 = 3 * 44100, n = n1 + n2 + 22050;
+	float *in = fbuf(2 * n);
+
+	gen_music(in, n1, 2, rate, 1.0, 3);
+	gen_music(in + 2 * (n1 + n2), n - n1 - n2, 2, rate, 1.0, 5);
+	in[2 * (n1 + n2 + 1000) + 1] = NAN;
+	in[2 * (n1 + n2 + 2345)] = INFINITY;
+	for (int set_k = 0; set_k < 4; set_k++) {
+		float *refl = NULL, *refr = NULL;
+
+		for (unsigned k = 0; k < sizeof(sizes) / sizeof(sizes[0]); k++) {
+			struct chain_proc *p = mb_open(rate);
+			float *l = fbuf(n), *r = fbuf(n);
+			size_t zeros = 0;
+			char msg[96];
+
+			if (set_k == 2)
+				set(p, "bands", 4, 1);
+			if (set_k == 3)
+				set(p, "bands", 2, 1);
+			for (size_t t = 0; t < n; t++) {
+				l[t] = in[2 * t];
+				r[t] = in[2 * t + 1];
+			}
+			if (set_k == 1) {
+				run(p, l, r, 20000, sizes[k], 10001, "1.threshold_db", -35);
+				run(p, l + 20000, r + 20000, n - 20000, sizes[k], 30017 - 20000,
+				    "xover2_hz", 900);
+			} else {
+				run(p, l, r, n, sizes[k], 0, NULL, 0);
+			}
+			for (size_t t = n1 + n2 - 1; t > n1 && l[t] == 0.0f && r[t] == 0.0f; t--)
+				zeros++;
+			snprintf(msg, sizeof(msg), "%s, calls of %u: silence ends in exact zeros",
+				 what[set_k], sizes[k]);
+			ASSERT_GE(msg, (double)zeros, 44100.0);
+			snprintf(msg, sizeof(msg), "%s, calls of %u: finite after the NaN",
+				 what[set_k], sizes[k]);
+			ASSERT_TRUE(msg, isfinite(l[n - 1]) && isfinite(r[n - 1]) &&
+					 isfinite(l[n1 + n2 + 3000]));
+			if (!refl) {
+				refl = l;
+				refr = r;
+			} else {
+				snprintf(msg, sizeof(msg), "%s: calls of %u frames = calls of 1, bit for bit",
+					 what[set_k], sizes[k]);
+				ASSERT_TRUE(msg, same_bits(l, refl, n) && same_bits(r, refr, n));
+				free(l);
+				free(r);
+			}
+			mb_close(&p);
+		}
+		free(refl);
+		free(refr);
+	}
+	free(in);
+}
+
 static void extreme(struct chain_proc *p, int hi)
 {
 	set(p, "bands", hi ? 4 : 2, 1);
@@ -1503,6 +1589,7 @@ int main(void)
 	test_param_jumps();
 	test_reset();
 	test_block_invariance();
+	test_avx_paths();
 	test_hostile();
 	test_denormals();
 	return test_done();

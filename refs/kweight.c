@@ -21,8 +21,9 @@
 #include "refs/kweight.h"
 #include "refs/loudness.h"
 
-/* the stereo loop also in AVX (kw_loop2_avx()), chosen at run time */
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__AVX__)
+/* the stereo loop also in AVX (kw_loop2_avx()), chosen at run time;
+ * KW_NO_AVX leaves it out (tests/test_loudness_sse2 tests the other) */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__AVX__) && !defined(KW_NO_AVX)
 #define KW_AVX 1
 #endif
 

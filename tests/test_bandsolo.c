@@ -204,11 +204,6 @@ static void test_api(void)
 
 /* ---- off: bit-exact ---- */
 
-static int same_bits(const float *a, const float *b, size_t n)
-{
-	return memcmp(a, b, n * sizeof(float)) == 0;
-}
-
 static void test_off_bitexact_mode(int warm)
 {
 	struct chain_bandsolo *b = bs_open(RATE);

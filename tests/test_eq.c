@@ -1183,16 +1183,6 @@ static void test_denormals(void)
 
 /* ---- the plain program's two paths ---- */
 
-/* The same float, NaN for NaN (which NaN a sum passes on depends on the
- * operand order the compiler picked, not on the arithmetic). */
-static int same_bits(const float *a, const float *b, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		if (!(isnan(a[i]) && isnan(b[i])) && memcmp(&a[i], &b[i], sizeof(float)) != 0)
-			return 0;
-	return 1;
-}
-
 /*
  * Steady stereo sections only (the plain program) run two ways: within
  * one sub-block of 32 frames two lanes wide, and, with eight sections or

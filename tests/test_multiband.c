@@ -1369,15 +1369,6 @@ static void test_block_invariance(void)
 	free(il);
 }
 
-/* Nonzero when a and b hold the same bits (NaN = NaN). */
-static int same_bits(const float *a, const float *b, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		if (!(isnan(a[i]) && isnan(b[i])) && memcmp(&a[i], &b[i], sizeof(float)) != 0)
-			return 0;
-	return 1;
-}
-
 /*
  * Where the processor has AVX2, calls of 2 frames or more run the gain
  * passes two frames a vector and, for 3 bands at rest, the tree's

@@ -250,6 +250,14 @@ float *engine_run(struct audio_engine *e, size_t frames, unsigned block)
 	return out;
 }
 
+int same_bits(const float *a, const float *b, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!(isnan(a[i]) && isnan(b[i])) && memcmp(&a[i], &b[i], sizeof(float)) != 0)
+			return 0;
+	return 1;
+}
+
 double test_clock_s(clockid_t id)
 {
 	struct timespec ts;

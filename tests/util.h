@@ -81,6 +81,12 @@ double test_clock_s(clockid_t id);
 /* Largest sample-to-sample step of interleaved stereo frames (from, to). */
 double max_step_lr(const float *lr, size_t from, size_t to);
 
+/* Nonzero when a[0 … n) and b[0 … n) hold the same floats to the bit, a
+ * NaN matching any NaN (which NaN a sum passes on depends on the operand
+ * order the compiler picked, not on the arithmetic): for tests that two
+ * code paths compute the same. */
+int same_bits(const float *a, const float *b, size_t n);
+
 struct audio_engine;
 /* `frames` frames of the engine's output in callbacks of `block` frames,
  * interleaved stereo, allocated (the caller frees). */

@@ -371,6 +371,17 @@ static inline mb_v2 mb_widen_hi(mb_v4 x)
 }
 #endif
 
+/* mb_log2()'s and mb_exp2()'s coefficients, shared with their eight-lane
+ * twins (mb_log2_8(), mb_exp2_8()), which must give the same bits */
+#define MB_LOG2_Q0 1.438414319e+00f
+#define MB_LOG2_Q1 (-6.757029634e-01f)
+#define MB_LOG2_Q2 3.174784329e-01f
+#define MB_LOG2_Q3 (-8.018978886e-02f)
+#define MB_EXP2_P1 6.932824806e-01f
+#define MB_EXP2_P2 2.422106722e-01f
+#define MB_EXP2_P3 5.501052554e-02f
+#define MB_EXP2_MAGIC 12582912.0f  /* 1.5 · 2^23: adding it rounds to an integer */
+
 /*
  * log2 of x >= 0 (finite; 0 gives -127): exponent from the bits, then
  * log2 m = u·q(u), u = m - 1 in [0, 1), q of degree 3 fitted for the
@@ -386,8 +397,8 @@ static inline mb_v4 mb_log2(mb_v4 x)
 	mb_u4 b = (mb_u4)x;
 	mb_v4 e = __builtin_convertvector((mb_i4)(b >> 23), mb_v4) - 127.0f;
 	mb_v4 u = (mb_v4)((b & 0x007fffffu) | 0x3f800000u) - 1.0f;
-	mb_v4 q01 = 1.438414319e+00f - 6.757029634e-01f * u;
-	mb_v4 q23 = 3.174784329e-01f - 8.018978886e-02f * u;
+	mb_v4 q01 = MB_LOG2_Q0 + MB_LOG2_Q1 * u;
+	mb_v4 q23 = MB_LOG2_Q2 + MB_LOG2_Q3 * u;
 
 	return e + u * (q01 + (u * u) * q23);
 }
@@ -402,12 +413,12 @@ static inline mb_v4 mb_log2(mb_v4 x)
  */
 static inline mb_v4 mb_exp2(mb_v4 y)
 {
-	const float magic = 12582912.0f;  /* 1.5 · 2^23 */
+	const float magic = MB_EXP2_MAGIC;
 	mb_v4 r = y + magic;
 	mb_u4 n = (mb_u4)r - (mb_u4)mb_splat4(magic);
 	mb_v4 f = y - (r - magic);
-	mb_v4 a = 6.932824806e-01f + 2.422106722e-01f * f;
-	mb_v4 p = 1.0f + f * (a + (f * f) * 5.501052554e-02f);
+	mb_v4 a = MB_EXP2_P1 + MB_EXP2_P2 * f;
+	mb_v4 p = 1.0f + f * (a + (f * f) * MB_EXP2_P3);
 
 	return (mb_v4)((mb_u4)p + (n << 23));
 }
@@ -1190,8 +1201,8 @@ mb_log2_8(mb_v8 x)
 	mb_u8 b = (mb_u8)x;
 	mb_v8 e = __builtin_convertvector((mb_i8)(b >> 23), mb_v8) - 127.0f;
 	mb_v8 u = (mb_v8)((b & 0x007fffffu) | 0x3f800000u) - 1.0f;
-	mb_v8 q01 = 1.438414319e+00f - 6.757029634e-01f * u;
-	mb_v8 q23 = 3.174784329e-01f - 8.018978886e-02f * u;
+	mb_v8 q01 = MB_LOG2_Q0 + MB_LOG2_Q1 * u;
+	mb_v8 q23 = MB_LOG2_Q2 + MB_LOG2_Q3 * u;
 
 	return e + u * (q01 + (u * u) * q23);
 }
@@ -1199,12 +1210,12 @@ mb_log2_8(mb_v8 x)
 static inline __attribute__((always_inline, target("avx2"))) mb_v8
 mb_exp2_8(mb_v8 y)
 {
-	const float magic = 12582912.0f;  /* 1.5 · 2^23 */
+	const float magic = MB_EXP2_MAGIC;
 	mb_v8 r = y + magic;
 	mb_u8 n = (mb_u8)r - (mb_u8)mb_splat8(magic);
 	mb_v8 f = y - (r - magic);
-	mb_v8 a = 6.932824806e-01f + 2.422106722e-01f * f;
-	mb_v8 p = 1.0f + f * (a + (f * f) * 5.501052554e-02f);
+	mb_v8 a = MB_EXP2_P1 + MB_EXP2_P2 * f;
+	mb_v8 p = 1.0f + f * (a + (f * f) * MB_EXP2_P3);
 
 	return (mb_v8)((mb_u8)p + (n << 23));
 }

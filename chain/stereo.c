@@ -336,6 +336,18 @@ static void st_clean_tdf(struct st_tdf *f)
  */
 typedef double st_v2 __attribute__((vector_size(16)));
 
+/* The sections' states back from the frame loops' registers: the
+ * all-pass and first high-pass side by side (s1, s2), the second
+ * high-pass (h1, h2). */
+static inline void st_save(struct st_priv *s, st_v2 s1, st_v2 s2, double h1, double h2)
+{
+	s->ap.s1 = s1[0];
+	s->ap.s2 = s2[0];
+	s->hp1.s1 = s1[1];
+	s->hp1.s2 = s2[1];
+	s->hp2.s1 = h1;
+	s->hp2.s2 = h2;
+}
 
 /*
  * Frames [i, i + m) of sub-block position j.  `glide`: some factor moves
@@ -385,12 +397,7 @@ static inline void st_frames(struct st_priv *s, float *L, float *R, unsigned i,
 		L[i + k] = (float)(gl * (mid + side));
 		R[i + k] = (float)(gr * (mid - side));
 	}
-	s->ap.s1 = s1[0];
-	s->ap.s2 = s2[0];
-	s->hp1.s1 = s1[1];
-	s->hp1.s2 = s2[1];
-	s->hp2.s1 = h1;
-	s->hp2.s2 = h2;
+	st_save(s, s1, s2, h1, h2);
 }
 
 /*
@@ -434,12 +441,7 @@ static void st_frames_mono(struct st_priv *s, float *L, float *R, unsigned i, un
 		L[k] = (float)(gl * (mid + side));
 		R[k] = (float)(gr * (mid - side));
 	}
-	s->ap.s1 = s1[0];
-	s->ap.s2 = s2[0];
-	s->hp1.s1 = s1[1];
-	s->hp1.s2 = s2[1];
-	s->hp2.s1 = h1;
-	s->hp2.s2 = h2;
+	st_save(s, s1, s2, h1, h2);
 }
 
 /* A smoother whose next step changes nothing. */

@@ -1302,6 +1302,28 @@ static tp_vec local_bound(const struct chain_truepeak *tp, unsigned cf, tp_vec m
 			     local_bound_at(tp, cf, m, 0, 6);
 }
 
+/* push_block()'s local bounds of intervals t0 … t0 + 3 (lanes at or past
+ * n repeat t0's window and go unused): each still undecided (fine 2) one
+ * before `end` becomes 1 when its bound exceeds lim, else 0.  Returns
+ * whether one became 1. */
+static int bound4(const struct chain_truepeak *tp, unsigned char *fine,
+		  const float *win_max, const float *lim, unsigned pos0, unsigned t0,
+		  unsigned end, unsigned n)
+{
+	tp_vec m4, lb;
+	int hit = 0;
+
+	for (unsigned l = 0; l < 4; l++)
+		m4[l] = win_max[t0 + l < n ? t0 + l : t0];
+	lb = local_bound(tp, pos0 + t0 - TP_LAT, m4);
+	for (unsigned l = 0; l < 4 && t0 + l < end; l++)
+		if (fine[t0 + l] == 2) {
+			fine[t0 + l] = lb[l] > lim[t0 + l];
+			hit |= fine[t0 + l];
+		}
+	return hit;
+}
+
 /*
  * Push n <= TP_BLOCK frames (channel c of frame t at in[c * cs + t * fs]);
  * peak[t] (and ch_peak[t * channels + c], when not NULL) receive the
@@ -1465,40 +1487,24 @@ static void push_block(struct chain_truepeak *tp, const float *in, size_t cs,
 		unsigned lo = 0, hi = n;  /* undecided: fine[t] == 2 in [lo, hi) */
 		int hit = 0;
 
-		for (unsigned t = 0; !hit && t < n; t++) {
-			tp_vec m4, lb;
-
-			if (fine[t] != 2)
+		for (unsigned t = 0; !hit && t < n;) {
+			if (fine[t] != 2) {
+				t++;
 				continue;
-			for (unsigned l = 0; l < 4; l++)
-				m4[l] = win_max[t + l < n ? t + l : t];
-			lb = local_bound(tp, pos0 + t - TP_LAT, m4);
-			for (unsigned l = 0; l < 4 && t + l < n; l++)
-				if (fine[t + l] == 2) {
-					fine[t + l] = lb[l] > lim[t + l];
-					hit |= fine[t + l];
-				}
-			t += 3;
-			lo = t + 1;
+			}
+			hit = bound4(tp, fine, win_max, lim, pos0, t, n, n);
+			t += 4;
+			lo = t < n ? t : n;
 		}
 		while (hit && hi > lo) {
 			unsigned t = hi - 1, t0;
-			tp_vec m4, lb;
 
 			if (fine[t] != 2) {
 				hi = t;
 				continue;
 			}
 			t0 = t >= lo + 3 ? t - 3 : lo;
-			for (unsigned l = 0; l < 4; l++)
-				m4[l] = win_max[t0 + l < n ? t0 + l : t0];
-			lb = local_bound(tp, pos0 + t0 - TP_LAT, m4);
-			for (unsigned l = 0; l < 4 && t0 + l < hi; l++)
-				if (fine[t0 + l] == 2) {
-					fine[t0 + l] = lb[l] > lim[t0 + l];
-					if (fine[t0 + l])
-						hit = 2;
-				}
+			hit = bound4(tp, fine, win_max, lim, pos0, t0, hi, n) ? 2 : 1;
 			hi = t0;
 			if (hit == 2)
 				break;

@@ -1204,10 +1204,7 @@ static void test_plain_paths(void)
 	const size_t n1 = 88200, n2 = 4 * 44100, n = n1 + n2 + 44100;
 	float *in = fbuf(2 * n);
 
-	gen_music(in, n1, 2, rate, 0.8, 3);
-	gen_music(in + 2 * (n1 + n2), n - n1 - n2, 2, rate, 0.8, 5);
-	in[2 * (n1 + n2 + 1000) + 1] = NAN;
-	in[2 * (n1 + n2 + 2345)] = INFINITY;
+	gen_music_gap_nan(in, n1, n2, n, rate, 0.8);
 	for (int busy = 0; busy < 2; busy++) {
 		float *refl = NULL, *refr = NULL;
 

@@ -1389,10 +1389,7 @@ static void test_avx_paths(void)
 	const size_t n1 = 44100, n2 = 3 * 44100, n = n1 + n2 + 22050;
 	float *in = fbuf(2 * n);
 
-	gen_music(in, n1, 2, rate, 1.0, 3);
-	gen_music(in + 2 * (n1 + n2), n - n1 - n2, 2, rate, 1.0, 5);
-	in[2 * (n1 + n2 + 1000) + 1] = NAN;
-	in[2 * (n1 + n2 + 2345)] = INFINITY;
+	gen_music_gap_nan(in, n1, n2, n, rate, 1.0);
 	for (int set_k = 0; set_k < 4; set_k++) {
 		float *refl = NULL, *refr = NULL;
 

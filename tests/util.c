@@ -258,6 +258,16 @@ int same_bits(const float *a, const float *b, size_t n)
 	return 1;
 }
 
+void gen_music_gap_nan(float *lr, size_t n1, size_t n2, size_t n, double rate,
+		       double amp)
+{
+	gen_music(lr, n1, 2, rate, amp, 3);
+	memset(lr + 2 * n1, 0, sizeof(float) * 2 * n2);
+	gen_music(lr + 2 * (n1 + n2), n - n1 - n2, 2, rate, amp, 5);
+	lr[2 * (n1 + n2 + 1000) + 1] = NAN;
+	lr[2 * (n1 + n2 + 2345)] = INFINITY;
+}
+
 double test_clock_s(clockid_t id)
 {
 	struct timespec ts;

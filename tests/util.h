@@ -87,6 +87,13 @@ double max_step_lr(const float *lr, size_t from, size_t to);
  * code paths compute the same. */
 int same_bits(const float *a, const float *b, size_t n);
 
+/* n interleaved stereo frames for tests that two code paths agree: music
+ * (peak amp, seed 3) for n1 frames, n2 of silence (states must flush to
+ * exact zeros), then music (seed 5) with a NaN at frame n1 + n2 + 1000
+ * (right) and an infinity at n1 + n2 + 2345 (left).  n >= n1 + n2 + 2346. */
+void gen_music_gap_nan(float *lr, size_t n1, size_t n2, size_t n, double rate,
+		       double amp);
+
 struct audio_engine;
 /* `frames` frames of the engine's output in callbacks of `block` frames,
  * interleaved stereo, allocated (the caller frees). */
